@@ -15,10 +15,10 @@
 #   engine    (--full) the reference's build/STAGE/libkv.a graded as an
 #             ENGINE passes every rung;
 #   reworded  the reference with every message its exercise functions build
-#             worded otherwise (grade/reword.py) passes every exercise and
-#             the stage's own unit tests (--quick), every rung (--full): the
-#             grade checks that a reason is there and what it names, never
-#             its words;
+#             worded otherwise (grade/reword.py) passes every exercise
+#             (--quick), every rung, the stage's own unit tests among them
+#             (--full): the grade checks that a reason is there and what it
+#             names, never its words;
 #   wrong     each planted wrong solution of the list (one edit of the
 #             reference, in a workspace of its own) fails the rung the list
 #             names, with a message holding the list's `expect` text (and,
@@ -32,7 +32,7 @@
 # run (only what changed is compiled again).
 # Then grade/track_test.sh: what the grade promises about itself (builds
 # that follow their inputs, an engine that never syncs, skips shown as
-# skips).  Prints "ok   ..." or "FAIL ..." per check, then "N passed, N
+# skips; with --quick, its cheap share).  Prints "ok   ..." or "FAIL ..." per check, then "N passed, N
 # failed"; exits 0 only if nothing failed.
 set -u
 here=$(dirname "$0")
@@ -178,7 +178,7 @@ for stage in $stages; do
     # The reference, its messages worded otherwise.
     if python3 "$here/reword.py" "$stage" "$base/reworded" 2>"$base/reworded.err"; then
         builds="$builds $base/out-reworded@$stage@$base/reworded@-"
-        [ $mode = --quick ] && targets="$targets $base/out-reworded/exercisetest$(echo "$info" | grep -q "^stagetest=yes" && echo " $base/out-reworded/kvtest $base/out-reworded/stagetest")"
+        [ $mode = --quick ] && targets="$targets $base/out-reworded/exercisetest"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" reworded "$base/reworded" "$base/out-reworded" "" >>"$jobs"
     else
         bad "$stage: grade/reword.py: $(tail -n 1 "$base/reworded.err")"
@@ -299,17 +299,12 @@ grade_job() {
         if [ $mode = --quick ]; then
             sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only exercises >"$base/reworded.log" 2>&1
             status=$?
-            if [ $status -eq 0 ] && grep -q '^stagetest=yes' "$base/info"; then
-                sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only suites --filter stagetest \
-                    >>"$base/reworded.log" 2>&1
-                status=$?
-            fi
         else
             sh "$here/grade.sh" "$stage" "$ws" --out "$out" >"$base/reworded.log" 2>&1
             status=$?
         fi
         if [ $status -eq 0 ]; then
-            ok "$stage: the reference with its exercises' messages worded otherwise passes$( [ $mode = --quick ] && echo " every exercise and the stage's unit tests" || echo " every rung")"
+            ok "$stage: the reference with its exercises' messages worded otherwise passes$( [ $mode = --quick ] && echo " every exercise" || echo " every rung")"
         else
             bad "$stage: the reference with its exercises' messages worded otherwise fails (a check of the reference's words?): $(grep -m1 '^First failing check' "$base/reworded.log" | cut -c 1-300) (see $base/reworded.log)"
         fi
@@ -416,8 +411,8 @@ failed=$((failed + $(grep -c '^FAIL ' "$root/grades.out")))
 # inputs, an engine that never syncs, a skip shown as a skip
 # (grade/track_test.sh). ----
 if [ -z "${GRADE_CHECK_NO_TRACK:-}" ]; then
-    sh "$here/track_test.sh" "$root/track" >"$root/track.out" 2>&1
-    grep -E '^(ok|FAIL) ' "$root/track.out"
+    sh "$here/track_test.sh" "$root/track" "$mode" >"$root/track.out" 2>&1
+    grep -E '^(ok|FAIL|note) ' "$root/track.out"
     passed=$((passed + $(grep -c '^ok   ' "$root/track.out")))
     failed=$((failed + $(grep -c '^FAIL ' "$root/track.out")))
 fi

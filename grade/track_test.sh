@@ -47,19 +47,32 @@
 #                    caught there with a message, a survivor is shown as
 #                    a diff, and the report ends with the exercise's line
 #
-#   sh grade/track_test.sh ROOT      (ROOT: a work directory, kept)
+#   sh grade/track_test.sh ROOT [--quick]   (ROOT: a work directory, kept)
+# --quick (grade/check.sh --quick, in make test) leaves out the four that
+# grade a whole engine or many workspaces (engine-tsan, learn-example,
+# learners, mutants: two thirds of the time), each shown as a "note"
+# line; make grade-selfcheck runs them all.
 # Prints "ok   ..." or "FAIL ..." per check; exit 0 only if all passed.
 set -u
 root=$1
+quick=${2:-}
 here=$(dirname "$0")
 MAKE=${MAKE:-make}
 mkdir -p "$root"
 passed=0 failed=0
-ok() { echo "ok   grade track: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL grade track: $*"; failed=$((failed + 1)); }
+started=$(date +%s)
+ok() { echo "ok   grade track: $* [$(($(date +%s) - started)) s]"; passed=$((passed + 1)); }
+bad() { echo "FAIL grade track: $* [$(($(date +%s) - started)) s]"; failed=$((failed + 1)); }
 unset GRADE_PREBUILT
 export GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-2000}
 ex() { awk -f "$here/exercises.awk" -v list="$here/$1.exercises" "$@"; }
+# wanted NAME: whether this run makes the check NAME (those --quick leaves
+# out are noted, never counted as passed).
+wanted() {
+    [ "$quick" = --quick ] || return 0
+    echo "note grade track: $1: left to the full self-check (make grade-selfcheck)"
+    return 1
+}
 
 # ---- first-failure ----------------------------------------------------------------
 # Logs in the form tests/harness.c and tests/crash/main.c print them; the
@@ -212,16 +225,18 @@ else
 fi
 
 # ---- engine-tsan ----------------------------------------------------------------------
-$MAKE --no-print-directory -s FLAVOUR=tsan build/tsan/01-log/libkv.a >/dev/null 2>&1
-rm -rf "$root/out-engine-tsan"
-cp build/01-log/libkv.a "$root/engine/libref.a"
-ENGINE_TSAN=build/tsan/01-log/libkv.a sh "$here/grade.sh" 01-log --engine "$root/engine/libref.a" \
-    --out "$root/out-engine-tsan" --only race >"$root/engine-tsan.log" 2>&1
-status=$?
-if [ $status -eq 0 ] && grep -q '^rung	race	pass' "$root/out-engine-tsan/logs/scorecard"; then
-    ok "engine-tsan: an engine with ENGINE_TSAN has its race rung run, and passes"
-else
-    bad "engine-tsan: status $status (want 0): $(grep -m1 '^First failing check' "$root/engine-tsan.log" | cut -c 1-200) (see $root/engine-tsan.log)"
+if wanted engine-tsan; then
+    $MAKE --no-print-directory -s FLAVOUR=tsan build/tsan/01-log/libkv.a >/dev/null 2>&1
+    rm -rf "$root/out-engine-tsan"
+    cp build/01-log/libkv.a "$root/engine/libref.a"
+    ENGINE_TSAN=build/tsan/01-log/libkv.a sh "$here/grade.sh" 01-log --engine "$root/engine/libref.a" \
+        --out "$root/out-engine-tsan" --only race >"$root/engine-tsan.log" 2>&1
+    status=$?
+    if [ $status -eq 0 ] && grep -q '^rung	race	pass' "$root/out-engine-tsan/logs/scorecard"; then
+        ok "engine-tsan: an engine with ENGINE_TSAN has its race rung run, and passes"
+    else
+        bad "engine-tsan: status $status (want 0): $(grep -m1 '^First failing check' "$root/engine-tsan.log" | cut -c 1-200) (see $root/engine-tsan.log)"
+    fi
 fi
 
 # ---- crash-is-named ------------------------------------------------------------------
@@ -242,23 +257,25 @@ else
 fi
 
 # ---- learn-example ---------------------------------------------------------------------
-# The lines of the page's example, with the page's /tmp/libmine.a moved
-# into this run's directory.
-sed -n '/^A minimal example with C/,/^```$/p' docs/learn-reference.md | sed -n '/^```sh$/,/^```$/p' |
-    sed '1d;$d' | sed "s#/tmp/libmine.a#$root/libmine.a#g" >"$root/learn-example.sh"
-rm -f "$root/libmine.a"
-if [ "$(grep -c '' "$root/learn-example.sh")" -ne 3 ]; then
-    bad "learn-example: docs/learn-reference.md's minimal example is not the three lines this check expects (see $root/learn-example.sh)"
-else
-    # Every rung as the page runs it; the fuzz rung's inputs few (what this
-    # check is about is the example, not the fuzzing).
-    GRADE_FUZZ_RUNS=2000 MAKE=$MAKE sh -e "$root/learn-example.sh" >"$root/learn-example.log" 2>&1
-    status=$?
-    if [ $status -eq 0 ] && grep -q '^Every rung passed' "$root/learn-example.log" &&
-        ! grep -q 'skipped' "$root/learn-example.log"; then
-        ok "learn-example: docs/learn-reference.md's example runs as written, every rung passed"
+if wanted learn-example; then
+    # The lines of the page's example, with the page's /tmp/libmine.a moved
+    # into this run's directory.
+    sed -n '/^A minimal example with C/,/^```$/p' docs/learn-reference.md | sed -n '/^```sh$/,/^```$/p' |
+        sed '1d;$d' | sed "s#/tmp/libmine.a#$root/libmine.a#g" >"$root/learn-example.sh"
+    rm -f "$root/libmine.a"
+    if [ "$(grep -c '' "$root/learn-example.sh")" -ne 3 ]; then
+        bad "learn-example: docs/learn-reference.md's minimal example is not the three lines this check expects (see $root/learn-example.sh)"
     else
-        bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
+        # Every rung as the page runs it; the fuzz rung's inputs few (what this
+        # check is about is the example, not the fuzzing).
+        GRADE_FUZZ_RUNS=2000 MAKE=$MAKE sh -e "$root/learn-example.sh" >"$root/learn-example.log" 2>&1
+        status=$?
+        if [ $status -eq 0 ] && grep -q '^Every rung passed' "$root/learn-example.log" &&
+            ! grep -q 'skipped' "$root/learn-example.log"; then
+            ok "learn-example: docs/learn-reference.md's example runs as written, every rung passed"
+        else
+            bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
+        fi
     fi
 fi
 
@@ -297,42 +314,46 @@ else
 fi
 
 # ---- learners -------------------------------------------------------------------------------
-ls_dir=$root/learners-samples
-rm -rf "$ls_dir"
-mkdir -p "$ls_dir"
-cp "$here/learners/01-log/lengths_64mib_is_too_long.patch" "$here/learners/01-log/ok_lengths_other_words.patch" "$ls_dir/"
-grep -v '^# expect: pass' "$here/learners/01-log/ok_lengths_other_words.patch" >"$ls_dir/relabelled_correct.patch"
-sed '1a # expect: pass' "$here/learners/01-log/lengths_64mib_is_too_long.patch" \
-    >"$ls_dir/relabelled_bug.patch"
-sed 's/vfield > KV_MAX_VALUE/vfield > KV_MAX_VALUE + 12345/' \
-    "$here/learners/01-log/lengths_64mib_is_too_long.patch" >"$ls_dir/stale.patch"
-LEARNERS_SAMPLES=$ls_dir RUNGS=exercises JOBS=2 MAKE=$MAKE sh "$here/learners.sh" 01-log \
-    >"$root/learners.log" 2>&1
-status=$?
-v() { grep -E "^$1 +$2( |\$)" "$root/learners.log" >/dev/null; }
-if [ $status -eq 1 ] && v caught lengths_64mib_is_too_long &&
-    grep -q '^caught    lengths_64mib_is_too_long .*(names its rule)' "$root/learners.log" &&
-    v passed ok_lengths_other_words && v SURVIVED relabelled_correct &&
-    grep -q '^WRONGLY FAILED relabelled_bug' "$root/learners.log" && v UNUSABLE stale &&
-    grep -q '^learners: stage 01-log: 2 bugs, 1 caught (1 naming their rule), 1 survived; 2 correct solutions, 1 passed, 1 wrongly failed; 1 unusable$' "$root/learners.log"; then
-    ok "learners: five samples of stage 01 graded: caught with its rule named, passed, survived, wrongly failed, unusable ($(grep '^learners: stage .* bug' "$root/learners.log"))"
-else
-    bad "learners: status $status: $(grep '^learners: stage .* bug' "$root/learners.log" || echo 'no summary') (see $root/learners.log)"
+if wanted learners; then
+    ls_dir=$root/learners-samples
+    rm -rf "$ls_dir"
+    mkdir -p "$ls_dir"
+    cp "$here/learners/01-log/lengths_64mib_is_too_long.patch" "$here/learners/01-log/ok_lengths_other_words.patch" "$ls_dir/"
+    grep -v '^# expect: pass' "$here/learners/01-log/ok_lengths_other_words.patch" >"$ls_dir/relabelled_correct.patch"
+    sed '1a # expect: pass' "$here/learners/01-log/lengths_64mib_is_too_long.patch" \
+        >"$ls_dir/relabelled_bug.patch"
+    sed 's/vfield > KV_MAX_VALUE/vfield > KV_MAX_VALUE + 12345/' \
+        "$here/learners/01-log/lengths_64mib_is_too_long.patch" >"$ls_dir/stale.patch"
+    LEARNERS_SAMPLES=$ls_dir RUNGS=exercises JOBS=2 MAKE=$MAKE sh "$here/learners.sh" 01-log \
+        >"$root/learners.log" 2>&1
+    status=$?
+    v() { grep -E "^$1 +$2( |\$)" "$root/learners.log" >/dev/null; }
+    if [ $status -eq 1 ] && v caught lengths_64mib_is_too_long &&
+        grep -q '^caught    lengths_64mib_is_too_long .*(names its rule)' "$root/learners.log" &&
+        v passed ok_lengths_other_words && v SURVIVED relabelled_correct &&
+        grep -q '^WRONGLY FAILED relabelled_bug' "$root/learners.log" && v UNUSABLE stale &&
+        grep -q '^learners: stage 01-log: 2 bugs, 1 caught (1 naming their rule), 1 survived; 2 correct solutions, 1 passed, 1 wrongly failed; 1 unusable$' "$root/learners.log"; then
+        ok "learners: five samples of stage 01 graded: caught with its rule named, passed, survived, wrongly failed, unusable ($(grep '^learners: stage .* bug' "$root/learners.log"))"
+    else
+        bad "learners: status $status: $(grep '^learners: stage .* bug' "$root/learners.log" || echo 'no summary') (see $root/learners.log)"
+    fi
 fi
 
 # ---- mutants --------------------------------------------------------------------------------
-MUTANTS=4 SEED=1 RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log record_lengths \
-    >"$root/mutants.log" 2>&1
-status=$?
-line=$(grep -m1 '^exercise record_lengths: ' "$root/mutants.log")
-caught=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) caught (.*/\1/p')
-graded=$(echo "$line" | sed -n 's/^exercise record_lengths: \([0-9][0-9]*\) mutants.*/\1/p')
-if [ $status -eq 0 ] && [ -n "$line" ] && [ "${caught:-0}" -ge 2 ] &&
-    grep -q '^caught at exercises ' "$root/mutants.log" &&
-    [ "$(grep -c '^caught at \|^SURVIVED ' "$root/mutants.log")" -eq "${graded:-x}" ]; then
-    ok "mutants: a sample of stage 01's record_lengths graded, each mutant caught or shown as a survivor: $line"
-else
-    bad "mutants: status $status: ${line:-no line for the exercise} (see $root/mutants.log)"
+if wanted mutants; then
+    MUTANTS=4 SEED=1 RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log record_lengths \
+        >"$root/mutants.log" 2>&1
+    status=$?
+    line=$(grep -m1 '^exercise record_lengths: ' "$root/mutants.log")
+    caught=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) caught (.*/\1/p')
+    graded=$(echo "$line" | sed -n 's/^exercise record_lengths: \([0-9][0-9]*\) mutants.*/\1/p')
+    if [ $status -eq 0 ] && [ -n "$line" ] && [ "${caught:-0}" -ge 2 ] &&
+        grep -q '^caught at exercises ' "$root/mutants.log" &&
+        [ "$(grep -c '^caught at \|^SURVIVED ' "$root/mutants.log")" -eq "${graded:-x}" ]; then
+        ok "mutants: a sample of stage 01's record_lengths graded, each mutant caught or shown as a survivor: $line"
+    else
+        bad "mutants: status $status: ${line:-no line for the exercise} (see $root/mutants.log)"
+    fi
 fi
 
 echo "$passed passed, $failed failed"
