@@ -206,7 +206,8 @@ enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */
     KV_COMPRESSION_NONE = 1,
-    KV_COMPRESSION_LZ4 = 2
+    KV_COMPRESSION_LZ4 = 2,
+    KV_COMPRESSION_LZ4_VALUES = 3  /* keys raw, each value lz4 alone */
 };
 
 void kv_options_init(kv_options *opt);
