@@ -36,7 +36,10 @@
  *   block contents (block_builder.h): entries with shared key prefixes,
  *   then the restart offsets (u32 each) and their count (u32); a data
  *   block of a table built with block_hash_index may have a hash index
- *   between the two, its count's top bit set (block_hash.h).
+ *   between the two, its count's top bit set (block_hash.h); a data
+ *   block of a table built with KV_COMPRESSION_LZ4_VALUES has a value
+ *   cell in each entry's value field, its count's bit 30 set, and is
+ *   stored raw (block_value.h; never in a block stored lz4).
  *     data block   keys: internal keys in order; values: the values (a
  *                  tombstone's is empty); a restart point every
  *                  block_restart_interval entries (kv.h; 16 by default)
