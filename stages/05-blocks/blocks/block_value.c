@@ -11,18 +11,20 @@
 #include "coding.h"
 #include "error.h"
 #include "kv.h"
+#include "lz4_pack.h"
 
 block_value_packer *block_value_packer_new(void)
 {
     block_value_packer *pk = calloc(1, sizeof *pk);
     if (pk == NULL)
         return NULL;
-    /* Made once and used for every value (lz4 clears it for each). */
-    pk->lz4 = LZ4_createStream();
+    /* Made once and used for every value, never cleared (lz4_pack.h). */
+    pk->lz4 = malloc(sizeof *pk->lz4);
     if (pk->lz4 == NULL) {
         free(pk);
         return NULL;
     }
+    lz4_pack_init(pk->lz4);
     return pk;
 }
 
@@ -30,7 +32,7 @@ void block_value_packer_free(block_value_packer *pk)
 {
     if (pk == NULL)
         return;
-    LZ4_freeStream(pk->lz4);
+    free(pk->lz4);
     free(pk->cell);
     free(pk);
 }
@@ -52,16 +54,14 @@ int block_value_pack(block_value_packer *pk, const uint8_t *v, size_t n, const u
     }
     if (n >= BLOCK_VALUE_MIN_PACKED) {
         /* At most 7/8 of the value, its length included, or not
-         * compressed: lz4 gives up (returns 0) when its output would not
-         * fit in what is left. */
+         * compressed: lz4_pack_compress gives up (returns 0) when its output would
+         * not fit in what is left. */
         size_t limit = n - (n + 7) / 8;
         uint8_t *p = coding_put_varint32(pk->cell, (uint32_t)n);
         size_t head = (size_t)(p - pk->cell);
-        int m = limit > head ? LZ4_compress_fast_extState(pk->lz4, (const char *)v, (char *)p,
-                                                            (int)n, (int)(limit - head), 1)
-                             : 0;
+        size_t m = limit > head ? lz4_pack_compress(pk->lz4, v, n, p, limit - head) : 0;
         if (m > 0) {
-            *cell_len = head + (size_t)m;
+            *cell_len = head + m;
             return KV_OK;
         }
     }

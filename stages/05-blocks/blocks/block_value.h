@@ -49,7 +49,7 @@
 
 /* What a builder keeps to pack values: lz4's state, and a cell's room. */
 typedef struct block_value_packer {
-    void *lz4;               /* LZ4_stream_t, made once */
+    struct lz4_pack *lz4;    /* made once (lz4_pack.h) */
     uint8_t *cell;
     size_t cap;
 } block_value_packer;

@@ -1,6 +1,6 @@
 /*
- * block_value_test.c: value cells (block_value.h): what a value becomes
- * and back, packed only where that saves an eighth of it, the largest
+ * block_value_test.c: value cells (block_value.h): lz4_pack.h's output
+ * read back by liblz4; what a value becomes and back, packed only where that saves an eighth of it, the largest
  * length a cell may claim and one past it, damaged and cut cells refused
  * or read within their bytes; and kv_options.compression =
  * KV_COMPRESSION_LZ4_VALUES through kv_open, every data block's values in
@@ -12,9 +12,12 @@
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
+#include <lz4.h>
+
 #include "block_value.h"
 #include "coding.h"
 #include "kv.h"
+#include "lz4_pack.h"
 
 static void vd_round_trip(block_value_packer *pk, const uint8_t *v, size_t n, size_t *cell_len)
 {
@@ -148,6 +151,50 @@ static void every_damaged_cell_is_refused_or_read_within(void)
     block_value_packer_free(pk);
 }
 
+/* Inputs of every length to 600 and a few large ones, of runs, repeats
+ * near and far and random bytes, one compressor for all of them (a
+ * position of an earlier input is never a candidate): liblz4 decodes each
+ * to exactly the input, and an output that does not fit is refused. */
+static void lz4_pack_round_trips_what_liblz4_reads(void)
+{
+    lz4_pack *z = malloc(sizeof *z);
+    CHECK(z != NULL);
+    lz4_pack_init(z);
+    size_t cap = 200000;
+    uint8_t *in = malloc(cap), *out = malloc(cap + cap / 255 + 64), *back = malloc(cap);
+    CHECK(in != NULL && out != NULL && back != NULL);
+    uint32_t x = 7;
+    size_t lengths[700], nl = 0;
+    for (size_t n = 0; n <= 600; n++)
+        lengths[nl++] = n;
+    lengths[nl++] = 65535 + 300;
+    lengths[nl++] = cap;
+    for (int kind = 0; kind < 4; kind++) {
+        for (size_t l = 0; l < nl; l++) {
+            size_t n = lengths[l];
+            harness_context("kind %d, %zu bytes", kind, n);
+            for (size_t j = 0; j < n; j++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                in[j] = kind == 0   ? (uint8_t)x
+                        : kind == 1 ? (uint8_t)('a' + j % 7)
+                        : kind == 2 ? (j % 70000 < 40 ? (uint8_t)(j % 40) : (uint8_t)x)
+                                    : (uint8_t)(x % 3 == 0 ? x : in[j ? j - 1 : 0]);
+            }
+            size_t room = n + n / 255 + 16;
+            size_t m = lz4_pack_compress(z, in, n, out, room);
+            CHECK_MSG(m > 0 && m <= room, "an output that fits is written");
+            int got = LZ4_decompress_safe((const char *)out, (char *)back, (int)m, (int)n);
+            CHECK_MSG(got == (int)n && memcmp(back, in, n) == 0, "liblz4 reads the input back");
+            if (m > 1)
+                CHECK_EQ(lz4_pack_compress(z, in, n, out, m - 1), 0);
+        }
+    }
+    free(in);
+    free(out);
+    free(back);
+    free(z);
+}
+
 typedef struct bv_blocks {
     int blocks, cells;
 } bv_blocks;
@@ -194,6 +241,7 @@ static void the_option_puts_every_value_in_a_cell(void)
 }
 
 static const harness_test tests[] = {
+    HARNESS_TEST(lz4_pack_round_trips_what_liblz4_reads),
     HARNESS_TEST(a_value_is_packed_only_where_it_saves_an_eighth),
     HARNESS_TEST(a_cell_claims_at_most_what_lz4_can_give),
     HARNESS_TEST(every_damaged_cell_is_refused_or_read_within),
