@@ -83,13 +83,7 @@ typedef struct kv_options {
                                compression; 0 = default (4 KiB) */
     int bloom_bits_per_key; /* bits per key of each table's bloom filter;
                                0 = default (10); KV_NO_BLOOM = no filters */
-    int compression;        /* KV_COMPRESSION_*; 0 = default: lz4, each
-                               data block compressed whole where that
-                               saves an eighth; from stage 09,
-                               KV_COMPRESSION_LZ4_VALUES: each value
-                               compressed alone where that saves an eighth
-                               of it, the keys raw, so that a get
-                               decompresses one value, not a block */
+    int compression;        /* KV_COMPRESSION_*; 0 = default (lz4; 09: _LZ4_VALUES) */
     size_t cache_bytes;     /* block cache: uncompressed blocks kept in
                                memory; 0 = default (8 MiB) */
     int max_open_files;     /* table cache: tables kept open at once; 0 =

@@ -59,8 +59,7 @@ void block_builder_init(block_builder *b, unsigned interval);
 /* From now on, each block gets a hash index of its user keys (keys added
  * are internal keys) if it can (block_hash.h).  KV_OK or KV_ERR_NOMEM. */
 int block_builder_hash_index(block_builder *b);
-/* From now on, each value added is stored in a cell, compressed alone
- * where that saves an eighth of it, and each block says so
+/* From now on, each value added goes in a cell, and each block says so
  * (block_value.h).  KV_OK or KV_ERR_NOMEM. */
 int block_builder_value_cells(block_builder *b);
 /* Frees its buffers.  The builder may be initialized again. */

@@ -4,9 +4,9 @@
  * lz4's block format, which liblz4's LZ4_decompress_safe reads.
  *
  * Why not liblz4's own: LZ4_compress_fast_extState clears its 16 KiB
- * table for every input, about a microsecond, ten times what compressing
- * a value of 100 bytes takes (docs/perf-09-cache.md); the call that
- * would not (_fastReset) is not exported by the shared library.  Here
+ * table for every input, about ten times what compressing a value of 100
+ * bytes takes; the call that would not (_fastReset) is not exported by
+ * the shared library.  Here
  * the table holds positions counted across inputs, and a position from
  * an earlier input is simply not a candidate, so nothing is cleared
  * between inputs.

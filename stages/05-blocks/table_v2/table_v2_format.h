@@ -271,9 +271,8 @@ int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h);
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
                               uint64_t block_at);
 
-/* block_init of the contents [p, p + n) of a block stored as type says,
- * and block_value.h's BV3: a block stored with lz4 whose values are
- * cells is damage.  NULL or why. */
+/* block_init of [p, p + n), stored as type says; and block_value.h's BV3
+ * (no cells in a block stored lz4).  NULL or why. */
 const char *table_v2_block_init(block *b, const uint8_t *p, size_t n, int type);
 /* Decompresses lz4 contents [p, p + size) into exactly raw bytes at dst.
  * NULL or why. */
@@ -340,12 +339,11 @@ int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);
 /* ---- step 5 (table_v2_search.c; table_v2_scan.c) ----------------------------- */
 
 /* Step 5: the first entry >= target in the data block b (read from
- * block_at): *r says found (a malloc'd value, unpacked from its cell if
- * b's values are cells: block_value.h), deleted or absent. */
+ * block_at): *r says found (a malloc'd value, from its cell if b has
+ * cells), deleted or absent. */
 int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
                           size_t tlen, table_get_result *r);
-/* KV_ERR_CORRUPT for the value cell (block_value.h) of the entry at
- * entry_at of the data block at block_at of t: why. */
+/* KV_ERR_CORRUPT: the cell of the entry at entry_at of block block_at. */
 int table_v2_value_error(table *t, uint64_t block_at, size_t entry_at, const char *why);
 /* The answer of the first entry >= target, (key, value): found (a
  * malloc'd copy of the value; value NULL: vlen bytes, left for the caller

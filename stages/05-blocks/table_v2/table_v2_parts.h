@@ -49,8 +49,7 @@
 
 /* Compression types (the trailer's first byte). */
 enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
-/* The context's third kind of compression, never a trailer's: data
- * blocks stored raw, each of their values in a cell, lz4 where it pays
+/* The context's third kind, never a trailer's: values in cells
  * (block_value.h). */
 #define TABLE_V2_LZ4_VALUES 2
 

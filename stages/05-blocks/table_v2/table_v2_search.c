@@ -54,9 +54,8 @@ int table_v2_block_answer(const uint8_t *key, size_t klen, const uint8_t *value,
     return KV_OK;
 }
 
-/* The answer of the entry d shows in the block at block_at, whose values
- * are cells (block_value.h), as table_v2_block_answer's: a value found is
- * unpacked straight into its copy.  A damaged cell is KV_ERR_CORRUPT. */
+/* table_v2_block_answer of the entry d of a block of cells (block_value.h):
+ * a value found is unpacked into its copy.  A damaged cell: KV_ERR_CORRUPT. */
 static int table_v2_cell_answer(table *t, uint64_t block_at, const block_iter *d,
                                 const uint8_t *target, size_t tlen, table_get_result *r)
 {
