@@ -179,7 +179,7 @@ static int table_v2_iter_unpack(table_v2_iter *it)
         why = block_value_unpack(e->value, e->value_len, it->value, len);
     if (why != NULL)
         return table_v2_value_error(it->t, it->h.offset, e->at, why);
-    it->base.value = it->value;
+    it->base.value = len > 0 ? it->value : e->value; /* never NULL */
     it->base.value_len = len;
     return KV_OK;
 }

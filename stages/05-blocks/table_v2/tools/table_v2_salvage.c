@@ -81,7 +81,7 @@ static const char *salvage_unpack(salvage *s, const block_iter *it, const uint8_
         s->value = grown;
         s->value_cap = *n;
     }
-    *v = s->value;
+    *v = *n > 0 ? s->value : it->value; /* never NULL */
     return why != NULL ? why : block_value_unpack(it->value, it->value_len, s->value, *n);
 }
 

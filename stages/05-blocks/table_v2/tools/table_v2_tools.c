@@ -103,7 +103,7 @@ static const char *table_v2_walk_unpack(table_v2_walk *w, const block_iter *e,
     }
     if (why == NULL)
         why = block_value_unpack(e->value, e->value_len, w->value, *n);
-    *v = w->value;
+    *v = *n > 0 ? w->value : e->value; /* never NULL */
     return why;
 }
 
@@ -137,7 +137,7 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
             if (why != NULL) {
                 PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu: %s", w->label, (ull)i,
                         (ull)h.offset, e.at, why);
-                v = NULL;
+                v = e.value;
                 vlen = 0;
             } else if (e.value_len > 0) {
                 snprintf(cell, sizeof cell, " (%s in %zu)", e.value[0] ? "lz4" : "as it is",
