@@ -9,7 +9,8 @@
  * (and KV_RECORD_CACHE_PERCENT, KV_BACKGROUND_BYTES_PER_SEC, and
  * KV_MAP_TABLES=no for kv_options.map_tables = KV_NO_MAP, and
  * KV_TABLE_PARTITIONS=yes for table_partitions = KV_PARTITIONS, and
- * KV_COMPRESSION=none for compression = KV_COMPRESSION_NONE, and
+ * KV_COMPRESSION=none, lz4 or lz4-values for compression =
+ * KV_COMPRESSION_NONE, _LZ4 or _LZ4_VALUES, and
  * KV_FILTERS_FOR_HITS=yes or no for filters_for_hits = 1 or
  * KV_FILTERS_ALWAYS, and KV_BLOCK_HASH=yes or no for block_hash_index = 1
  * or KV_NO_BLOCK_HASH, and KV_BLOCK_RESTART_INTERVAL).
@@ -58,6 +59,10 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *cp = getenv("KV_COMPRESSION"); /* stage 05 on */
     if (cp != NULL && strcmp(cp, "none") == 0)
         opt.compression = KV_COMPRESSION_NONE;
+    else if (cp != NULL && strcmp(cp, "lz4") == 0)
+        opt.compression = KV_COMPRESSION_LZ4;
+    else if (cp != NULL && strcmp(cp, "lz4-values") == 0)
+        opt.compression = KV_COMPRESSION_LZ4_VALUES;
     const char *fh = getenv("KV_FILTERS_FOR_HITS"); /* stage 05 on */
     if (fh != NULL)
         opt.filters_for_hits = strcmp(fh, "yes") == 0 ? 1 : KV_FILTERS_ALWAYS;

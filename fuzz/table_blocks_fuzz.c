@@ -234,7 +234,10 @@ static void table_blocks_repair(uint8_t *f, size_t size)
  * separator, the properties' smallest and largest the first and last key,
  * and each data block's hash index, if it has one, as a builder makes it
  * (every bucket empty, a collision or a restart point of its block, every
- * key's bucket its run or a collision: block_hash.h, kv check's reading).
+ * key's bucket its run or a collision: block_hash.h, kv check's reading),
+ * and each value of a block whose values are cells (block_value.h) read
+ * from its cell by the harness's own reading of the bytes, with liblz4 (a
+ * block stored with lz4 holds none).
  * `filters_hold`: every key is in the filter a lookup asks (version 1's
  * one, or its partition's), as bloom_may_contain reads it.  `filters`:
  * each filter's bytes in the file and the entries it answers for (the
@@ -332,6 +335,34 @@ static const uint8_t *table_blocks_model_block(const uint8_t *f, table_v2_handle
     return *buf;
 }
 
+/* The value of the cell [c, c + n) (block_value.h, read here from its
+ * bytes): the value, in place or decompressed by liblz4 into *buf
+ * (malloc'd), and *len; NULL if it is not a cell a builder writes. */
+static const uint8_t *table_blocks_model_cell(const uint8_t *c, size_t n, uint8_t **buf,
+                                              size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (n == 0)
+        return c;
+    if (c[0] == 0) {
+        *len = n - 1;
+        return n > 1 ? c + 1 : NULL;
+    }
+    uint32_t raw;
+    const uint8_t *q = coding_get_varint32(c, c + n, &raw);
+    size_t packed = q == NULL ? 0 : n - (size_t)(q - c);
+    if (packed == 0 || packed > INT32_MAX || raw > KV_MAX_VALUE ||
+        raw > 256 * (uint64_t)packed + 64)
+        return NULL;
+    *buf = malloc(raw ? raw : 1);
+    table_blocks_check(*buf != NULL, "allocate");
+    if (LZ4_decompress_safe((const char *)q, (char *)*buf, (int)packed, (int)raw) != (int)raw)
+        return NULL;
+    *len = raw;
+    return *buf;
+}
+
 /* The data block h, whose separator is sep (the one before: low, NULL for
  * the first block), into m; the filter [flo, fhi) asked for each key. */
 static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_t d,
@@ -343,7 +374,7 @@ static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_
     size_t n;
     const uint8_t *p = table_blocks_model_block(f, h, TABLE_V2_DATA_AT, d, &buf, &n);
     block b;
-    if (p == NULL || block_init(&b, p, n) != NULL) {
+    if (p == NULL || block_init(&b, p, n) != NULL || (b.cells && buf != NULL)) {
         m->whole = 0;
         free(buf);
         return;
@@ -365,7 +396,13 @@ static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_
             m->whole = 0;
         if (is_ikey && flo != NULL && !bloom_may_contain(flo, fhi, k.user_key, k.user_len))
             m->filters_hold = 0;
-        table_blocks_model_add(m, it.key, it.key_len, it.value, it.value_len);
+        uint8_t *cell = NULL;
+        const uint8_t *v = it.value;
+        size_t vlen = it.value_len;
+        if (b.cells && (v = table_blocks_model_cell(it.value, it.value_len, &cell, &vlen)) == NULL)
+            m->whole = 0;
+        table_blocks_model_add(m, it.key, it.key_len, v, vlen);
+        free(cell);
     }
     if (it.status != KV_OK)
         m->whole = 0;

@@ -83,7 +83,7 @@ typedef struct kv_options {
                                compression; 0 = default (4 KiB) */
     int bloom_bits_per_key; /* bits per key of each table's bloom filter;
                                0 = default (10); KV_NO_BLOOM = no filters */
-    int compression;        /* KV_COMPRESSION_*; 0 = default (lz4) */
+    int compression;        /* KV_COMPRESSION_*; 0 = default (lz4; 09: _LZ4_VALUES) */
     size_t cache_bytes;     /* block cache: uncompressed blocks kept in
                                memory; 0 = default (8 MiB) */
     int max_open_files;     /* table cache: tables kept open at once; 0 =
@@ -206,7 +206,8 @@ enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */
     KV_COMPRESSION_NONE = 1,
-    KV_COMPRESSION_LZ4 = 2
+    KV_COMPRESSION_LZ4 = 2,
+    KV_COMPRESSION_LZ4_VALUES = 3  /* keys raw, each value lz4 alone */
 };
 
 void kv_options_init(kv_options *opt);

@@ -28,10 +28,10 @@
 # (scripts/docs_figures.sh).
 #
 # Engines: 08-vlog and 09-cache (BUILD/S/kvbench, every option the
-# stage's default but compression: their data blocks stored raw, as LMDB
-# stores its pages, KV_COMPRESSION=none unless the environment sets
-# KV_COMPRESSION (to lz4, the stages' default: any other value);
-# bench/engine_kv.c),
+# stage's default, compression too: stage 08's blocks compressed whole
+# with lz4, stage 09's values compressed one by one; KV_COMPRESSION=none
+# in the environment stores their data blocks raw, as LMDB stores its
+# pages, and =lz4 or =lz4-values picks the other kinds: bench/engine_kv.c),
 # leveldb-bloom (10 bits a key), rocksdb-cache (its read path matched to
 # stage 09's: bench/engine_rocksdb.c), lmdb.  An engine whose binary is
 # missing is left out, and said so.
@@ -55,7 +55,7 @@ for arg in "$@"; do
 done
 out=$build/bench
 mkdir -p "$out" "$dbroot"
-KV_COMPRESSION=${KV_COMPRESSION-none}
+KV_COMPRESSION=${KV_COMPRESSION-}
 export KV_COMPRESSION
 report=$out/cache10m.md
 rows=$out/cache10m-rounds.txt
@@ -153,7 +153,7 @@ done
     for p in libleveldb-dev librocksdb-dev liblmdb-dev; do
         v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) && echo "    package: $p $v"
     done
-    echo "    stages 08 and 09: KV_COMPRESSION=$KV_COMPRESSION (none: data blocks stored raw)"
+    echo "    stages 08 and 09: KV_COMPRESSION=${KV_COMPRESSION:-(unset: each stage's default)} (none: data blocks stored raw)"
     echo "    commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
     echo "    load average: $load_before (1, 5, 15 min, before the rounds); after: $(cut -d' ' -f1-3 /proc/loadavg)"
     for e in $ran; do

@@ -205,6 +205,13 @@ flip_byte() {
     tail -c +$(($2 + 2)) "$1"
 }
 
+# set_byte FILE OFFSET VALUE: FILE with the byte at OFFSET made VALUE.
+set_byte() {
+    head -c "$2" "$1"
+    printf "\\$(printf '%03o' "$3")"
+    tail -c +$(($2 + 2)) "$1"
+}
+
 # flip_byte FILE OFFSET: FILE with the byte at OFFSET inverted (XOR 0xff).
 flip_byte() {
     head -c "$2" "$1"
@@ -434,7 +441,17 @@ compact"
         # above the smallest: in one of them the last bits byte, read as
         # k, is a k a reader takes (1 to 30), so that a filter read one
         # byte short answers differently rather than "maybe" (none of
-        # parts-large-filters' four partitions has such a byte).
+        # parts-large-filters' four partitions has such a byte).  Its data
+        # blocks hold value cells, each value compressed alone (the
+        # default): values-packed has values lz4 shrinks and values it
+        # does not, in blocks of 256 bytes; lz4-whole is the same, each
+        # block compressed whole (--compression lz4).
+        i=0
+        while [ $i -lt 80 ]; do
+            if [ $((i % 2)) = 0 ]; then echo "put key$i $(printf '%060d' $i)"; else echo "put key$i v$i-$i"; fi
+            i=$((i + 1))
+        done >"$tmp/packed"
+        echo compact >>"$tmp/packed"
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
@@ -447,19 +464,30 @@ compact"
                  parts-few:"--partitions yes" version1:"--block-bytes 64" \
                  parts-large-filters:"--partitions yes --block-bytes 256" \
                  parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none" \
-                 parts-many-filters:"--partitions yes --block-bytes 128"; do
+                 parts-many-filters:"--partitions yes --block-bytes 128" \
+                 values-packed:"--block-bytes 256" lz4-whole:"--block-bytes 256 --compression lz4"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
             case $name in parts-large-* | parts-many-*) in=$tmp/many ;; esac
+            case $name in values-packed | lz4-whole) in=$tmp/packed ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
             "$k" $opts "$tmp/db" <"$in" >/dev/null
             f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
             [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/$name"
         done
+        # values-packed with its first value's cell saying 59 bytes where
+        # its lz4 bytes give 60 (byte 31: the first data block at 16, its
+        # first entry's three lengths, then key0's 12 bytes, then the
+        # cell's length, 60): damage a read refuses, lz4 told to stop at
+        # the length the cell claims.
+        f=$dest/values-packed
+        if [ -f "$f" ] && [ "$(od -An -tu1 -j31 -N1 "$f" | tr -d ' ')" = 60 ]; then
+            set_byte "$f" 31 59 >"$dest/values-packed-cell-short"
+        fi
     fi
     if [ "$target" = table ] || [ "$target" = table_blocks ] && [ "$stage" != 04-lsm ]; then
         # Tables of format v2 whose first data block is damaged (the first
@@ -470,7 +498,7 @@ compact"
         # other blocks through the index (stage 05) or the index
         # partitions (stage 09, parted_salvage.c), where a torn copy's
         # salvage has to scan for them.
-        for s in "$dest"/seed? "$dest"/binary "$dest"/parts* "$dest"/version1; do
+        for s in "$dest"/seed? "$dest"/binary "$dest"/parts* "$dest"/version1 "$dest"/values-packed; do
             case $s in *-block-damaged) continue ;; esac  # (from a run before)
             [ -f "$s" ] && [ "$(wc -c <"$s")" -gt 100 ] || continue
             flip_byte "$s" 19 >"$s-block-damaged"

@@ -10,19 +10,19 @@
 #include "kv.h"
 
 static const stage_caps stage_caps_table[] = {
-    /* stage      atomic  durable  durable  repair  segments  gets scan  memtable  txn       table   record  paced   parted
-                  batches sync     close                      the log             versions  blocks  cache   writes  index */
-    {"01-log",    0,      0,       0,       0,      0,        1,         0,        0,        0,       0,       0,       0},
-    {"02-hash",   0,      0,       0,       0,      1,        0,         0,        0,        0,       0,       0,       0},
-    {"03-wal",    1,      1,       1,       1,      1,        0,         0,        0,        0,       0,       0,       0},
-    {"04-lsm",    1,      1,       1,       1,      0,        0,         1,        0,        0,       0,       0,       0},
-    {"05-blocks", 1,      1,       1,       1,      0,        0,         1,        0,        1,       0,       0,       0},
-    {"06-leveled", 1,     1,       1,       1,      0,        0,         1,        0,        1,       0,       0,       0},
-    {"07-txn",    1,      1,       1,       1,      0,        0,         1,        1,        1,       0,       0,       0},
-    {"08-vlog",   1,      1,       1,       1,      0,        0,         1,        1,        1,       0,       0,       0},
-    {"09-cache",  1,      1,       1,       1,      0,        0,         1,        1,        1,       1,       1,       1},
+    /* stage      atomic  durable  durable  repair  segments  gets scan  memtable  txn       table   record  paced   parted  values
+                  batches sync     close                      the log             versions  blocks  cache   writes  index   alone */
+    {"01-log",    0,      0,       0,       0,      0,        1,         0,        0,        0,       0,       0,       0,       0},
+    {"02-hash",   0,      0,       0,       0,      1,        0,         0,        0,        0,       0,       0,       0,       0},
+    {"03-wal",    1,      1,       1,       1,      1,        0,         0,        0,        0,       0,       0,       0,       0},
+    {"04-lsm",    1,      1,       1,       1,      0,        0,         1,        0,        0,       0,       0,       0,       0},
+    {"05-blocks", 1,      1,       1,       1,      0,        0,         1,        0,        1,       0,       0,       0,       0},
+    {"06-leveled", 1,     1,       1,       1,      0,        0,         1,        0,        1,       0,       0,       0,       0},
+    {"07-txn",    1,      1,       1,       1,      0,        0,         1,        1,        1,       0,       0,       0,       0},
+    {"08-vlog",   1,      1,       1,       1,      0,        0,         1,        1,        1,       0,       0,       0,       0},
+    {"09-cache",  1,      1,       1,       1,      0,        0,         1,        1,        1,       1,       1,       1,       1},
     /* stage 10's libkv.a is stage 09's engine (the replica is not in it) */
-    {"10-raft",   1,      1,       1,       1,      0,        0,         1,        1,        1,       1,       1,       1},
+    {"10-raft",   1,      1,       1,       1,      0,        0,         1,        1,        1,       1,       1,       1,       1},
 };
 
 const stage_caps *stage_caps_lookup(const char *stage)

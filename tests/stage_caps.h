@@ -51,6 +51,12 @@ typedef struct stage_caps {
                              on; tests/latency.c, when the test binaries
                              ask for it: KV_TEST_TABLE_PARTITIONS=1,
                              tests/wrap/value_threshold.c) */
+    int values_alone;     /* by default each value of a data block is
+                             compressed alone, the block stored raw: a
+                             block checked once in the file's mapping is
+                             read there again, never copied into the block
+                             cache (kv_cost's blocks_read and reads for a
+                             neighbour's get, tests/latency.c: stage 09 on) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

@@ -27,7 +27,7 @@ enum {
     KNOB_SIZE,    /* a size_t of bytes: N, Nk (KiB), Nm (MiB) */
     KNOB_INT,     /* an int >= 2 or >= 1 */
     KNOB_BLOOM,   /* an int of bits per key, or "none" */
-    KNOB_COMPRESS, /* none or lz4 */
+    KNOB_COMPRESS, /* none, lz4 or lz4-values */
     KNOB_IO,       /* auto, posix or uring */
     KNOB_PERCENT,  /* a whole number from 1 to 99 */
     KNOB_YES_NO    /* yes or no */
@@ -51,7 +51,7 @@ static const knob knobs[] = {
     {"--bloom-bits", KNOB_BLOOM, 5, 99, "has no bloom filters",
      "bits per key of a table's filter, 1..64 or none"},
     {"--compression", KNOB_COMPRESS, 5, 99, "has no table blocks to compress",
-     "of each data block: none or lz4"},
+     "of each data block: none, lz4 or lz4-values (each value alone)"},
     {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
      "the cache budget: blocks (records too, 09 on); default 8m"},
     {"--block-restart-interval", KNOB_INT, 5, 99, "has no table blocks",
@@ -216,8 +216,10 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             o->compression = KV_COMPRESSION_NONE;
         else if (strcmp(value, "lz4") == 0)
             o->compression = KV_COMPRESSION_LZ4;
+        else if (strcmp(value, "lz4-values") == 0)
+            o->compression = KV_COMPRESSION_LZ4_VALUES;
         else
-            return tool_fail("%s '%s': want none or lz4", k->name, value);
+            return tool_fail("%s '%s': want none, lz4 or lz4-values", k->name, value);
         return EXIT_OK;
     }
 }

@@ -61,9 +61,12 @@ FUZZ_09-cache := table table_blocks
 # flushes and compactions); the last table a get reaches searched without
 # its filter, this stage's default (hits_default_test.c), and stage 05's
 # rules of that option (filters_for_hits_test.c), here through
-# record_lookup.c.
+# record_lookup.c; each value compressed alone, this stage's default
+# (values_default_test.c), and stage 05's value cells
+# (block_value_test.c), whose blocks this stage reads.
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c) \
-                  stages/05-blocks/tests/filters_for_hits_test.c
+                  stages/05-blocks/tests/filters_for_hits_test.c \
+                  stages/05-blocks/tests/block_value_test.c
 TEST_HELPERS_09-cache := $(TEST_HELPERS_05-blocks)
 
 # Its threads under ThreadSanitizer: stages/09-cache/tests/record_race.c,

@@ -3,6 +3,7 @@
  */
 #include "block.h"
 #include "block_hash.h"
+#include "block_value.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
         b->nbuckets = nb;
         b->buckets = p + n - tail;
     }
+    int cells = (r & BLOCK_VALUE_FLAG) != 0;
+    r &= ~BLOCK_VALUE_FLAG;
     if (r == 0)
         return "the block has no restart point (no entries)";
     if (r > (n - tail) / 4)
@@ -43,6 +46,7 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
     b->data = p;
     b->size = n;
     b->nrestarts = r;
+    b->cells = cells;
     b->entries_end = n - tail - 4 * (size_t)r;
     if (b->entries_end == 0)
         return "the block has restart points but no entries";

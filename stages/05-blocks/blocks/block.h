@@ -42,12 +42,15 @@ typedef struct block {
     const uint8_t *buckets; /* the hash index's buckets (block_hash.h), or
                                NULL: the block has none */
     uint32_t nbuckets;      /* N >= 1 with buckets, else 0 */
+    int cells;              /* its values are cells (block_value.h): a
+                               value is read through block_value_unpack */
 } block;
 
 /* Finds the restart array of [p, p + n) and checks it: R >= 1, the array
  * inside the contents, restart[0] = 0, offsets increasing and inside the
  * entries; and the hash index if the last word's top bit says there is
- * one (block_hash.h): N >= 1 buckets, inside the contents.  Returns NULL,
+ * one (block_hash.h): N >= 1 buckets, inside the contents; and whether
+ * its values are cells (the word's bit 30: block_value.h).  Returns NULL,
  * or what is wrong (b is then unusable). */
 const char *block_init(block *b, const uint8_t *p, size_t n);
 

@@ -4,6 +4,7 @@
  */
 #include "block_builder.h"
 #include "block_hash.h"
+#include "block_value.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ void block_builder_free(block_builder *b)
     free(b->restarts);
     free(b->last);
     block_hash_builder_free(b->hash);
+    block_value_packer_free(b->cells);
     block_builder_init(b, b->interval);
 }
 
@@ -31,6 +33,13 @@ int block_builder_hash_index(block_builder *b)
 {
     if (b->hash == NULL && (b->hash = block_hash_builder_new()) == NULL)
         return kv_error(KV_ERR_NOMEM, "block: cannot allocate a hash index's builder");
+    return KV_OK;
+}
+
+int block_builder_value_cells(block_builder *b)
+{
+    if (b->cells == NULL && (b->cells = block_value_packer_new()) == NULL)
+        return kv_error(KV_ERR_NOMEM, "block: cannot allocate a value packer");
     return KV_OK;
 }
 
@@ -69,12 +78,14 @@ size_t block_builder_size(const block_builder *b)
 size_t block_builder_size_with(const block_builder *b, size_t klen, size_t vlen)
 {
     return b->len + 4 * b->nrestarts + block_hash_builder_bytes(b->hash, b->entries + 1, 0) + 4 +
-           3 * CODING_MAX_VARINT32 + klen + vlen + 4;
+           3 * CODING_MAX_VARINT32 + klen + vlen + (b->cells != NULL) + 4;
 }
 
 int block_builder_add(block_builder *b, const uint8_t *key, size_t klen, const uint8_t *value,
                       size_t vlen)
 {
+    if (b->cells != NULL && block_value_pack(b->cells, value, vlen, &value, &vlen) != KV_OK)
+        return KV_ERR_NOMEM;
     size_t shared = 0;
     int restart = b->entries == 0 || b->counter >= b->interval;
     if (!restart) {
@@ -131,7 +142,8 @@ int block_builder_finish(block_builder *b, const uint8_t **contents, size_t *len
     uint8_t *p = b->buf + b->len;
     for (size_t i = 0; i < b->nrestarts; i++, p += 4)
         coding_put_u32(p, b->restarts[i]);
-    uint32_t last = (uint32_t)b->nrestarts; /* with the index's flag if it has one */
+    /* with the index's flag if it has one, and the cells' */
+    uint32_t last = (uint32_t)b->nrestarts | (b->cells != NULL ? BLOCK_VALUE_FLAG : 0);
     p = block_hash_builder_put(b->hash, p, &last);
     coding_put_u32(p, last);
     *contents = b->buf;

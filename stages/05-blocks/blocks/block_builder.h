@@ -7,6 +7,8 @@
  *   contents := entry*  restart: u32 * R  R: u32
  *   or, with a hash index (block_hash.h; block_builder_hash_index):
  *   contents := entry*  restart: u32 * R  bucket: u8 * N  N: u16  R | 2^31: u32
+ *   with its values in cells (block_value.h; block_builder_value_cells),
+ *   bit 30 of the last word set too.
  *   entry    := shared: varint32   unshared: varint32   value_len: varint32
  *               key_delta: unshared bytes   value: value_len bytes
  *
@@ -48,6 +50,8 @@ typedef struct block_builder {
     uint64_t entries;
     struct block_hash_builder *hash; /* NULL, or the block's hash index
                                being built (block_hash.h) */
+    struct block_value_packer *cells; /* NULL, or what packs each value
+                               into a cell (block_value.h) */
 } block_builder;
 
 /* An empty builder.  REQUIRES: interval >= 1.  Allocates nothing yet. */
@@ -55,6 +59,9 @@ void block_builder_init(block_builder *b, unsigned interval);
 /* From now on, each block gets a hash index of its user keys (keys added
  * are internal keys) if it can (block_hash.h).  KV_OK or KV_ERR_NOMEM. */
 int block_builder_hash_index(block_builder *b);
+/* From now on, each value added goes in a cell, and each block says so
+ * (block_value.h).  KV_OK or KV_ERR_NOMEM. */
+int block_builder_value_cells(block_builder *b);
 /* Frees its buffers.  The builder may be initialized again. */
 void block_builder_free(block_builder *b);
 /* Empties it for the next block, keeping its buffers. */
@@ -66,7 +73,8 @@ int block_builder_add(block_builder *b, const uint8_t *key, size_t klen, const u
                       size_t vlen);
 
 /* The size of the contents if finished now, and if an entry of these
- * lengths were added first (an upper bound: it assumes no shared prefix). */
+ * lengths were added first (an upper bound: it assumes no shared prefix,
+ * and a value's cell one byte longer than the value). */
 size_t block_builder_size(const block_builder *b);
 size_t block_builder_size_with(const block_builder *b, size_t klen, size_t vlen);
 static inline int block_builder_empty(const block_builder *b) { return b->entries == 0; }

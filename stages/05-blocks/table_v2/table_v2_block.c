@@ -103,6 +103,14 @@ const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, u
     return n == (int)raw ? NULL : "its lz4 contents do not decompress to its raw size";
 }
 
+const char *table_v2_block_init(block *b, const uint8_t *p, size_t n, int type)
+{
+    const char *why = block_init(b, p, n);
+    if (why == NULL && type == TABLE_V2_LZ4 && b->cells)
+        why = "it is stored with lz4 and says its values are compressed too";
+    return why;
+}
+
 static int table_v2_block_damage(table *t, table_v2_handle h, const char *why)
 {
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the block there (%" PRIu32
@@ -139,7 +147,7 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
             return table_v2_block_damage(t, h, why);
         contents = *scratch;
     }
-    why = block_init(b, contents, raw);
+    why = table_v2_block_init(b, contents, raw, type);
     return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
 }
 
@@ -155,7 +163,7 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     } else {
         memcpy(dst, p, raw);
     }
-    return block_init(b, dst, raw);
+    return table_v2_block_init(b, dst, raw, type);
 }
 
 /* A block the cache turned away, left where it lies: in the file's

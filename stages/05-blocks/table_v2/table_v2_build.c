@@ -169,6 +169,8 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);
     int rc = ctx->block_hash ? block_builder_hash_index(&b->data) : KV_OK;
+    if (rc == KV_OK && ctx->compression == TABLE_V2_LZ4_VALUES)
+        rc = block_builder_value_cells(&b->data);
     if (rc == KV_OK)
         rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, version);
     if (rc != KV_OK) {

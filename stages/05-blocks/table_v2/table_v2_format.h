@@ -36,7 +36,10 @@
  *   block contents (block_builder.h): entries with shared key prefixes,
  *   then the restart offsets (u32 each) and their count (u32); a data
  *   block of a table built with block_hash_index may have a hash index
- *   between the two, its count's top bit set (block_hash.h).
+ *   between the two, its count's top bit set (block_hash.h); a data
+ *   block of a table built with KV_COMPRESSION_LZ4_VALUES has a value
+ *   cell in each entry's value field, its count's bit 30 set, and is
+ *   stored raw (block_value.h; never in a block stored lz4).
  *     data block   keys: internal keys in order; values: the values (a
  *                  tombstone's is empty); a restart point every
  *                  block_restart_interval entries (kv.h; 16 by default)
@@ -268,6 +271,9 @@ int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h);
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
                               uint64_t block_at);
 
+/* block_init of [p, p + n), stored as type says; and block_value.h's BV3
+ * (no cells in a block stored lz4).  NULL or why. */
+const char *table_v2_block_init(block *b, const uint8_t *p, size_t n, int type);
 /* Decompresses lz4 contents [p, p + size) into exactly raw bytes at dst.
  * NULL or why. */
 const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw);
@@ -333,12 +339,16 @@ int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);
 /* ---- step 5 (table_v2_search.c; table_v2_scan.c) ----------------------------- */
 
 /* Step 5: the first entry >= target in the data block b (read from
- * block_at): *r says found (a malloc'd value), deleted or absent. */
+ * block_at): *r says found (a malloc'd value, from its cell if b has
+ * cells), deleted or absent. */
 int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
                           size_t tlen, table_get_result *r);
+/* KV_ERR_CORRUPT: the cell of the entry at entry_at of block block_at. */
+int table_v2_value_error(table *t, uint64_t block_at, size_t entry_at, const char *why);
 /* The answer of the first entry >= target, (key, value): found (a
- * malloc'd copy of the value), deleted, or absent if its user key is
- * another.  KV_OK or KV_ERR_NOMEM. */
+ * malloc'd copy of the value; value NULL: vlen bytes, left for the caller
+ * to fill), deleted, or absent if its user key is another.  KV_OK or
+ * KV_ERR_NOMEM. */
 int table_v2_block_answer(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
                           const uint8_t *target, size_t tlen, table_get_result *r);
 /* Step 5 for a block left in the file's mapping as lz4 bytes (ref->lz4,

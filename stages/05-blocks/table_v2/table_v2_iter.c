@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_value.h"
 #include "error.h"
 #include "table_v2_format.h"
 
@@ -53,6 +54,9 @@ typedef struct table_v2_iter {
     size_t readahead;        /* 0 after a seek */
     uint8_t *raw;            /* a decompressed block */
     size_t raw_cap;
+    uint8_t *value;          /* the value shown, unpacked from its cell
+                                (block_value.h) */
+    size_t value_cap;
     file_cache_handle *pin;  /* the table's file, kept open */
 } table_v2_iter;
 
@@ -156,6 +160,30 @@ static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
     return KV_OK;
 }
 
+/* The value of the entry shown, a cell (block_value.h), unpacked into
+ * the iterator's buffer.  KV_OK, KV_ERR_CORRUPT or KV_ERR_NOMEM. */
+static int table_v2_iter_unpack(table_v2_iter *it)
+{
+    const block_iter *e = &it->entries;
+    size_t len;
+    const char *why = block_value_size(e->value, e->value_len, &len);
+    if (why == NULL && len > it->value_cap) {
+        uint8_t *grown = realloc(it->value, len);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a value",
+                            it->t->path, len);
+        it->value = grown;
+        it->value_cap = len;
+    }
+    if (why == NULL)
+        why = block_value_unpack(e->value, e->value_len, it->value, len);
+    if (why != NULL)
+        return table_v2_value_error(it->t, it->h.offset, e->at, why);
+    it->base.value = len > 0 ? it->value : e->value; /* never NULL */
+    it->base.value_len = len;
+    return KV_OK;
+}
+
 /* Shows the entries iterator's entry, or fails or ends the iterator. */
 static void table_v2_iter_show(table_v2_iter *it)
 {
@@ -165,6 +193,9 @@ static void table_v2_iter_show(table_v2_iter *it)
         it->base.key_len = it->entries.key_len;
         it->base.value = it->entries.value;
         it->base.value_len = it->entries.value_len;
+        int rc = it->entries.b.cells ? table_v2_iter_unpack(it) : KV_OK;
+        if (rc != KV_OK)
+            iter_fail(&it->base, rc);
     } else if (it->entries.status != KV_OK) {
         iter_fail(&it->base, table_v2_block_iter_error(it->t, &it->entries, "data",
                                                        it->h.offset));
@@ -274,6 +305,7 @@ static void table_v2_iter_free(iter *base)
     table_unref(it->t);
     free(it->win);
     free(it->raw);
+    free(it->value);
     free(it);
 }
 

@@ -56,9 +56,11 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
     case KV_COMPRESSION_DEFAULT:
     case KV_COMPRESSION_LZ4: ctx->compression = TABLE_V2_LZ4; break;
     case KV_COMPRESSION_NONE: ctx->compression = TABLE_V2_RAW; break;
+    case KV_COMPRESSION_LZ4_VALUES: ctx->compression = TABLE_V2_LZ4_VALUES; break;
     default:
         return kv_error(KV_ERR_INVALID, "option compression = %d is not one of "
-                        "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2)", opt->compression);
+                        "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2), _LZ4_VALUES (3)",
+                        opt->compression);
     }
     if (opt->map_tables != 0 && opt->map_tables != KV_NO_MAP)
         return kv_error(KV_ERR_INVALID, "option map_tables = %d is not 0 (map table files, "

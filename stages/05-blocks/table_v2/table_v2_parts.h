@@ -49,6 +49,9 @@
 
 /* Compression types (the trailer's first byte). */
 enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
+/* The context's third kind, never a trailer's: values in cells
+ * (block_value.h). */
+#define TABLE_V2_LZ4_VALUES 2
 
 /*
  * A counter of the context: statistics, added to with a relaxed load and
@@ -74,7 +77,8 @@ struct table_ctx {
     size_t block_bytes;
     unsigned restart_interval;   /* a data block's entries per restart point */
     int block_hash;              /* data blocks get a hash index (block_hash.h) */
-    int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
+    int compression;             /* TABLE_V2_RAW, TABLE_V2_LZ4 or
+                                    TABLE_V2_LZ4_VALUES */
     int bloom_bits;              /* bits per key; 0: no filters */
     int filters_for_hits;        /* a table_get_last skips the filter */
     block_cache *cache;

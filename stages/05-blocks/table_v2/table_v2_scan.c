@@ -41,7 +41,7 @@ static int table_v2_scan_whole(table *t, table_v2_handle h, const table_v2_block
     const char *why = table_v2_uncompress(ref->lz4, ref->lz4_size, once, ref->raw);
     block b;
     if (why == NULL)
-        why = block_init(&b, once, ref->raw);
+        why = table_v2_block_init(&b, once, ref->raw, TABLE_V2_LZ4);
     if (why != NULL)
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the block there (%" PRIu32
                         " bytes stored): %s", t->path, h.offset, h.size, why);

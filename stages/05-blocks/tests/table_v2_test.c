@@ -496,7 +496,7 @@ static void options_out_of_range_are_refused(void)
     } bad[] = {
         {63, 0, 0, 0, "block_bytes"},
         {(1u << 20) + 1, 0, 0, 0, "block_bytes"},
-        {0, 3, 0, 0, "compression"},
+        {0, 4, 0, 0, "compression"},
         {0, -1, 0, 0, "compression"},
         {0, 0, -2, 0, "bloom_bits_per_key"},
         {0, 0, 65, 0, "bloom_bits_per_key"},

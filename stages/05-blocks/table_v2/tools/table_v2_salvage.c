@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_value.h"
 #include "crc32c.h"
 #include "error.h"
 #include "file_bytes.h"
@@ -39,6 +40,8 @@ typedef struct salvage {
     const uint8_t *p;
     uint8_t *raw;            /* a decompressed block */
     size_t raw_cap;
+    uint8_t *value;          /* a value unpacked from its cell */
+    size_t value_cap;
 } salvage;
 
 /* The stored block [at, at + size + 9) as a block of entries; NULL or why. */
@@ -62,7 +65,24 @@ static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, bl
             return why;
         p = s->raw;
     }
-    return block_init(b, p, raw);
+    return table_v2_block_init(b, p, raw, type);
+}
+
+/* The value of entry it of a block whose values are cells (block_value.h),
+ * unpacked into s->value: *v and *n.  NULL, or what is wrong. */
+static const char *salvage_unpack(salvage *s, const block_iter *it, const uint8_t **v,
+                                  size_t *n)
+{
+    const char *why = block_value_size(it->value, it->value_len, n);
+    if (why == NULL && *n > s->value_cap) {
+        uint8_t *grown = realloc(s->value, *n);
+        if (grown == NULL)
+            return "no memory to unpack a value";
+        s->value = grown;
+        s->value_cap = *n;
+    }
+    *v = *n > 0 ? s->value : it->value; /* never NULL */
+    return why != NULL ? why : block_value_unpack(it->value, it->value_len, s->value, *n);
 }
 
 /* Keeps the entries of the checked data block b (stored at `at`) in order,
@@ -79,7 +99,14 @@ static int salvage_entries(salvage *s, const block *b, uint64_t at)
                                               "the one before it");
             break;
         }
-        rc = salvage_sink_keep(&s->sink, at, it.key, it.key_len, it.value, it.value_len);
+        const uint8_t *v = it.value;
+        size_t n = it.value_len;
+        const char *why = b->cells ? salvage_unpack(s, &it, &v, &n) : NULL;
+        if (why != NULL) {
+            salvage_sink_damage(&s->sink, at, why);
+            break;
+        }
+        rc = salvage_sink_keep(&s->sink, at, it.key, it.key_len, v, n);
     }
     if (rc == KV_OK && it.status == KV_ERR_NOMEM)
         rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key", s->sink.path);
@@ -306,6 +333,7 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
     file_bytes_close(&fb);
     free(from_index);
     free(s.raw);
+    free(s.value);
     return rc;
 }
 

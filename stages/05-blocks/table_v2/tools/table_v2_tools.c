@@ -15,15 +15,19 @@
  *     missed one would make a lookup miss a key), as table_inspect.h's
  *     table_inspect_filter_says_absent asks it;
  *   - the properties' counts and keys match the blocks.
+ * A block whose values are cells (block_value.h) has each value unpacked:
+ * a cell that does not unpack is a problem of check's.
  * dump prints the meta blocks (the filter's bits, hashes and measured
  * fill; the file's compression ratio), then each block (offset, stored
- * and raw size, compression, restart points) and its entries.
+ * and raw size, compression, restart points) and its entries, a value in
+ * a cell with the bytes it is stored in.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block_hash.h"
+#include "block_value.h"
 #include "bloom.h"
 #include "error.h"
 #include "escape.h"
@@ -44,6 +48,8 @@ typedef struct table_v2_walk {
     int problems;
     uint8_t *buf, *raw, *prev;      /* a stored block, its contents, the last key */
     size_t buf_cap, raw_cap, prev_cap, prev_len;
+    uint8_t *value;                 /* a value unpacked from its cell */
+    size_t value_cap;
     uint64_t entries, deletes, blocks, raw_bytes, stored_bytes;
 } table_v2_walk;
 
@@ -82,6 +88,25 @@ static int table_v2_keep(table_v2_walk *w, const uint8_t *k, size_t n)
     return KV_OK;
 }
 
+/* The value of entry e of a block whose values are cells, unpacked into
+ * w->value: *v and *n; NULL, or what is wrong with the cell. */
+static const char *table_v2_walk_unpack(table_v2_walk *w, const block_iter *e,
+                                        const uint8_t **v, size_t *n)
+{
+    const char *why = block_value_size(e->value, e->value_len, n);
+    if (why == NULL && *n > w->value_cap) {
+        uint8_t *grown = realloc(w->value, *n);
+        if (grown == NULL)
+            return "its value does not fit in memory";
+        w->value = grown;
+        w->value_cap = *n;
+    }
+    if (why == NULL)
+        why = block_value_unpack(e->value, e->value_len, w->value, *n);
+    *v = *n > 0 ? w->value : e->value; /* never NULL */
+    return why;
+}
+
 /* The entries of block i: order, separators, filter, counts. */
 static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
                                  table_v2_handle h, const block_iter *ix,
@@ -104,11 +129,26 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
                     w->label, (ull)i, (ull)h.offset, e.at);
             continue;
         }
+        const uint8_t *v = e.value;
+        size_t vlen = e.value_len;
+        char cell[48] = "";
+        if (b->cells) {
+            const char *why = table_v2_walk_unpack(w, &e, &v, &vlen);
+            if (why != NULL) {
+                PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu: %s", w->label, (ull)i,
+                        (ull)h.offset, e.at, why);
+                v = e.value;
+                vlen = 0;
+            } else if (e.value_len > 0) {
+                snprintf(cell, sizeof cell, " (%s in %zu)", e.value[0] ? "lz4" : "as it is",
+                         e.value_len);
+            }
+        }
         if (w->dump) {
             table_v2_show_key(key, sizeof key, e.key, e.key_len);
-            escape_bytes(val, sizeof val, e.value, e.value_len, TABLE_V2_SHOW);
-            log_report_line(w->line, w->line_ctx, "  %6zu  %s value_len=%zu%s%s%s", e.at, key,
-                            e.value_len, k.type == IKEY_PUT ? " value=\"" : "",
+            escape_bytes(val, sizeof val, v, vlen, TABLE_V2_SHOW);
+            log_report_line(w->line, w->line_ctx, "  %6zu  %s value_len=%zu%s%s%s%s", e.at, key,
+                            vlen, cell, k.type == IKEY_PUT ? " value=\"" : "",
                             k.type == IKEY_PUT ? val : "", k.type == IKEY_PUT ? "\"" : "");
         }
         if (k.type == IKEY_DELETE && e.value_len != 0)
@@ -195,7 +235,8 @@ static int table_v2_walk_blocks(table_v2_walk *w, const block *index)
                          (unsigned)b.nbuckets);
             log_report_line(w->line, w->line_ctx, "block %llu at %llu: %u bytes stored, %s, %zu "
                             "raw, %u restart points%s; index key %s", (ull)i, (ull)h.offset,
-                            (unsigned)h.size, w->buf[h.size] == TABLE_V2_LZ4 ? "lz4" : "raw",
+                            (unsigned)h.size, w->buf[h.size] == TABLE_V2_LZ4 ? "lz4"
+                                              : b.cells ? "raw, values lz4 one by one" : "raw",
                             b.size, (unsigned)b.nrestarts, hashed,
                             table_v2_show_key(key, sizeof key, ix.key, ix.key_len));
         }
@@ -305,6 +346,7 @@ int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int what, 
                         w.problems ? "CORRUPT" : "ok");
     free(w.buf);
     free(w.raw);
+    free(w.value);
     free(w.prev);
     if (rc == KV_OK && w.problems > 0)
         rc = kv_error(KV_ERR_CORRUPT, "%s: %d problems", t->path, w.problems);
