@@ -356,6 +356,7 @@ const serve_ext_ops member_ext = {
     .gate = member_gate,
     .cluster = member_cluster_cmd,
     .propose = member_propose,
+    .in_flight = MEMBER_BATCHES_IN_FLIGHT,
     .figures = member_figures,
     .files = PEER_FILES,
 };

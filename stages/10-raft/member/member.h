@@ -53,6 +53,19 @@
 
 #define MEMBER_MAX_PEERS 9
 
+/* How many batches of writes the server may hand a member before the
+ * first is settled (serve_ext.h, E4).  With one, a pass's writes wait
+ * while the batch before them makes its whole round (the leader's
+ * append, the followers' appends and answers, the apply) before they are
+ * proposed; with several, each pass's batch is proposed at once, and
+ * libraft's disk writes and messages, which gather whatever was appended
+ * while the last one was out, carry them together.  Raft's log orders
+ * them, and the server answers them in the order it handed them over.
+ * Bounded because each batch holds its writes' bytes in the server until
+ * it is settled, and the entries in libraft's log in memory: past a few,
+ * more batches only cut the same round trip into thinner slices. */
+#define MEMBER_BATCHES_IN_FLIGHT 8
+
 typedef struct member_peer {
     raft_id id;
     char raft_addr[64];    /* HOST:PORT, libraft's address */
