@@ -108,12 +108,9 @@ typedef struct member_change {
 /* Reads at the leader (member_read.c): the rounds of its read index,
  * and the barrier that commits an entry of its term first. */
 typedef struct member_reads {
-    read_round round;               /* the round in flight (busy), or the last one */
-    int busy;
-    unsigned long long round_pass;  /* the server's pass it started in */
-    uint64_t round_ms;              /* ... and when (the loop's clock) */
-    int round_said;                 /* a line said it waits long */
-    uint64_t rounds;                /* started: the last one's number */
+    read_rounds out;                /* the rounds in flight (each tagged with the server's
+                                       pass and the loop's clock it started at) */
+    uint64_t said_round;            /* the round a line said waits long */
     raft_term confirmed_term;       /* the last round confirmed (0: none this term) */
     raft_index confirmed_index;
     unsigned long long confirmed_pass;
