@@ -415,6 +415,8 @@ void serve_commit_kick(server *s)
     commit_batch *b = cm->gathering;
     b->settled = 0;
     cm->flying[cm->nflying++] = b;
+    if (cm->nflying > s->stats.most_flying)
+        s->stats.most_flying = cm->nflying;
     cm->gathering = commit_free_batch(cm);
     s->stats.batches++;
     s->stats.batch_ops += b->n;
