@@ -1391,9 +1391,6 @@ def leadership_lost_with_batches_in_flight(c, clients=8, depth=64):
     check(not lost, "every client got a reply to each SET: %s" % "; ".join(lost))
     check(len(replies) == sum(sent.values()),
           "%d SETs sent, %d answered" % (sum(sent.values()), len(replies)))
-    flying = int(retrying(lambda: redis.Redis(port=port, socket_timeout=5).info("stats"))[
-        "write_batches_in_flight_max"])
-    check(flying >= 2, "member %d had at most %d batch in flight" % (old + 1, flying))
     fresh = c.leader()
     kinds = {"ok": 0, "unknown": 0, "not applied": 0, "other error": 0}
     at_fresh = redis.Redis(port=c.client_ports[fresh], socket_timeout=10)
@@ -1414,6 +1411,9 @@ def leadership_lost_with_batches_in_flight(c, clients=8, depth=64):
         got = retrying(lambda: at_fresh.mget([k for k, _, _ in part]))
         for (k, r, want), g in zip(part, got):
             check(g == want, "%s answered %r, but the new leader reads %r" % (k, r, g))
+    flying = int(retrying(lambda: redis.Redis(port=port, socket_timeout=5).info("stats"))[
+        "write_batches_in_flight_max"])
+    check(flying >= 2, "member %d had at most %d batch in flight" % (old + 1, flying))
     print("    member %d paused with clients pipelining %d SETs each; member %d leads; at "
           "most %d batches were in flight; replies: %s" % (
               old + 1, depth, fresh + 1, flying,
