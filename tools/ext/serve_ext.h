@@ -25,7 +25,7 @@
  *      answers a batch it applied itself.
  * The extension says how many batches it may hold at once (`in_flight`):
  * the server hands over the next pass's batch while earlier ones are
- * still out, up to that many.
+ * still out, up to that many, once it holds `in_flight_ops` ops.
  *
  * Threads: everything here runs on the server's loop thread.
  *
@@ -224,8 +224,12 @@ typedef struct serve_ext_ops {
      * settling inside this call is allowed). */
     void (*propose)(void *x, const serve_write *w, size_t n);
     /* How many batches it may hold unsettled at once (E4); 0 or 1: one
-     * at a time, the next handed over once the last is settled. */
-    size_t in_flight;
+     * at a time, the next handed over once the last is settled.  And how
+     * many ops a batch must hold to be handed over while another is out:
+     * a smaller one waits for more, as it waits with in_flight 1 (each
+     * batch costs the extension a price of its own whatever its size: a
+     * member, an entry with its messages and appends). */
+    size_t in_flight, in_flight_ops;
     /* Its figures, each handed to fn (NULL: none). */
     void (*figures)(void *x, serve_figure_fn fn, void *ctx);
     /* The descriptors it may hold besides the engine's (its sockets),

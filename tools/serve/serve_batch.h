@@ -83,6 +83,7 @@ struct serve_commit {
     commit_batch **flying;  /* the batches in flight, oldest first */
     size_t nflying;
     size_t max_flying;      /* 1, or as many as the extension takes (serve_ext.h, E4) */
+    size_t flying_ops;      /* ... once a batch holds this many ops, if one is out */
     unsigned long long kicks;
     size_t chunk_ops;       /* a chunk is closed at this many ops */
     int sync;               /* --sync: every batch goes to the writers */

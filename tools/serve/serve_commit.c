@@ -45,7 +45,8 @@
  * One batch is in flight at a time, so batches are applied in order.  (An
  * extension may take several (serve_ext.h, E4): a member of a Raft group
  * proposes the next pass's batch while earlier ones are still being
- * committed, and the group's log orders them.  Batches are answered in
+ * committed, if it holds enough ops to be worth an entry of its own, and
+ * the group's log orders them.  Batches are answered in
  * the order they were handed over, whatever order they are settled in,
  * so a client whose pipeline went out in several batches is answered in
  * its order.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
@@ -88,6 +89,7 @@ int serve_commit_init(server *s)
      * hold, and a DEL's count reads the database as it is: one at a
      * time.  An extension says how many it takes (serve_ext.h, E4). */
     cm->max_flying = s->ext != NULL && s->ext->in_flight > 1 ? s->ext->in_flight : 1;
+    cm->flying_ops = s->ext != NULL ? s->ext->in_flight_ops : 0;
     cm->nb = cm->max_flying + 1;
     cm->b = calloc(cm->nb, sizeof *cm->b);
     cm->flying = calloc(cm->max_flying, sizeof *cm->flying);
@@ -410,7 +412,8 @@ static commit_batch *commit_free_batch(struct serve_commit *cm)
 void serve_commit_kick(server *s)
 {
     struct serve_commit *cm = s->commit;
-    if (cm->nflying >= cm->max_flying || cm->gathering->n == 0)
+    if (cm->nflying >= cm->max_flying || cm->gathering->n == 0 ||
+        (cm->nflying > 0 && cm->gathering->n < cm->flying_ops))
         return;
     commit_batch *b = cm->gathering;
     b->settled = 0;

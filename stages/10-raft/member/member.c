@@ -357,6 +357,7 @@ const serve_ext_ops member_ext = {
     .cluster = member_cluster_cmd,
     .propose = member_propose,
     .in_flight = MEMBER_BATCHES_IN_FLIGHT,
+    .in_flight_ops = MEMBER_BATCH_OPS_IN_FLIGHT,
     .figures = member_figures,
     .files = PEER_FILES,
 };

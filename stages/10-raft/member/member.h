@@ -63,8 +63,21 @@
  * them, and the server answers them in the order it handed them over.
  * Bounded because each batch holds its writes' bytes in the server until
  * it is settled, and the entries in libraft's log in memory: past a few,
- * more batches only cut the same round trip into thinner slices. */
+ * more batches only cut the same round trip into thinner slices.
+ *
+ * A batch goes out while another is in flight only once it holds
+ * MEMBER_BATCH_OPS_IN_FLIGHT ops; a smaller one waits, as it would with
+ * one batch in flight.  Each batch is one entry (its plain writes are one
+ * command), and each entry costs a message to every follower, an append
+ * and an answer there, whatever its size: 50 clients that each send a
+ * SET and wait, proposed as they come back in thin batches, cost about a
+ * fifth more processor a SET than the same 50 gathered in one batch
+ * (docs/perf-10-raft.md), and on a host short of processor that is a
+ * fifth fewer SETs a second.  A batch this large pays for its entry; a
+ * load that fills one while another is out (clients that pipeline, or
+ * many of them) gains the round trip. */
 #define MEMBER_BATCHES_IN_FLIGHT 8
+#define MEMBER_BATCH_OPS_IN_FLIGHT 64
 
 typedef struct member_peer {
     raft_id id;
