@@ -18,7 +18,8 @@
 # KEYS is $BENCH_FILL_KEYS (1000000).  A round is, for each state, a run
 # of each build, in an order that alternates from round to round;
 # $BENCH_FILL_ROUNDS (3) of them ($BENCH_FILL_STATES, "empty full", says
-# which states).  Each run's figure, and the host's load
+# which states; $BENCH_FILL_P, 1, is redis-benchmark's -P: requests each
+# client sends before it waits).  Each run's figure, and the host's load
 # average just before it, go to build/bench-raft-fill/rounds.csv
 # (round,build,state,rps,p50_ms,p99_ms,load1); the medians, and each
 # build's full/empty ratio, are printed at the end.
@@ -29,6 +30,7 @@ n=${BENCH_FILL_N:-200000}
 keys=${BENCH_FILL_KEYS:-1000000}
 rounds=${BENCH_FILL_ROUNDS:-3}
 states=${BENCH_FILL_STATES:-empty full}
+pipe=${BENCH_FILL_P:-1}
 value=100
 out=build/bench-raft-fill
 for b in $one $two; do
@@ -71,7 +73,7 @@ run() { # ROUND BUILD STATE
     fi
     load=$(cut -d ' ' -f 1 /proc/loadavg)
     raw=$out/run.txt
-    redis-benchmark -p "$lead" -t set -c 50 -n "$n" -r "$keys" -d "$value" --csv >"$raw" 2>&1
+    redis-benchmark -p "$lead" -t set -c 50 -n "$n" -r "$keys" -d "$value" -P "$pipe" --csv >"$raw" 2>&1
     grep -q 'Error' "$raw" && note "$2 $3: $(grep -m 1 'Error' "$raw")"
     tr -d '"\r' <"$raw" | grep -E '^SET,' | while IFS=, read -r _ rps _ _ p50 _ p99 _; do
         echo "$1,$2,$3,$rps,$p50,$p99,$load" | tee -a "$csv"
