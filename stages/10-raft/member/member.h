@@ -70,12 +70,11 @@
  * one batch in flight.  Each batch is one entry (its plain writes are one
  * command), and each entry costs a message to every follower, an append
  * and an answer there, whatever its size: 50 clients that each send a
- * SET and wait, proposed as they come back in thin batches, cost about a
- * fifth more processor a SET than the same 50 gathered in one batch
- * (docs/perf-10-raft.md), and on a host short of processor that is a
- * fifth fewer SETs a second.  A batch this large pays for its entry; a
- * load that fills one while another is out (clients that pipeline, or
- * many of them) gains the round trip. */
+ * SET and wait, proposed in thin batches as their answers come back, did
+ * about a fifth fewer SETs a second than the same 50 gathered in one
+ * batch, on a host short of processor (docs/perf-10-raft.md).  A batch
+ * this large pays for its entry; a load that fills one while another is
+ * out (clients that pipeline, or many of them) gains the round trip. */
 #define MEMBER_BATCHES_IN_FLIGHT 8
 #define MEMBER_BATCH_OPS_IN_FLIGHT 64
 
