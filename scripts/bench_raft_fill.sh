@@ -21,7 +21,8 @@
 # which states; $BENCH_FILL_P, 1, is redis-benchmark's -P: requests each
 # client sends before it waits).  Each run's figure, and the host's load
 # average just before it, go to build/bench-raft-fill/rounds.csv
-# (round,build,state,rps,p50_ms,p99_ms,load1); the medians, and each
+# (round,build,state,rps,p50_ms,p99_ms,load1,fill_s: the fill's seconds,
+# with the same 100-byte SETs pipelined by one client); the medians, and each
 # build's full/empty ratio, are printed at the end.
 set -u
 one=${1:?usage: bench_raft_fill.sh BUILD [OTHER_BUILD]}
@@ -53,7 +54,7 @@ awk -v n="$keys" -v v="$(printf "%${value}s" '' | tr ' ' x)" 'BEGIN {
 }' >"$fill"
 
 csv=$out/rounds.csv
-echo "round,build,state,rps,p50_ms,p99_ms,load1" >"$csv"
+echo "round,build,state,rps,p50_ms,p99_ms,load1,fill_s" >"$csv"
 run() { # ROUND BUILD STATE
     build=$2
     group_start "$out/g"
@@ -61,8 +62,11 @@ run() { # ROUND BUILD STATE
         group_stop
         return
     fi
+    fill_s=""
     if [ "$3" = full ]; then
+        began=$(date +%s.%N)
         got=$(redis-cli -p "$lead" --pipe <"$fill" 2>&1 | tail -n 1)
+        fill_s=$(echo "$(date +%s.%N) - $began" | bc)
         [ "$got" = "errors: 0, replies: $keys" ] || note "$2: the fill of $keys keys ended with: $got"
         i=0
         while [ -z "$(group_settled)" ] && [ $i -lt 600 ]; do
@@ -76,7 +80,7 @@ run() { # ROUND BUILD STATE
     redis-benchmark -p "$lead" -t set -c 50 -n "$n" -r "$keys" -d "$value" -P "$pipe" --csv >"$raw" 2>&1
     grep -q 'Error' "$raw" && note "$2 $3: $(grep -m 1 'Error' "$raw")"
     tr -d '"\r' <"$raw" | grep -E '^SET,' | while IFS=, read -r _ rps _ _ p50 _ p99 _; do
-        echo "$1,$2,$3,$rps,$p50,$p99,$load" | tee -a "$csv"
+        echo "$1,$2,$3,$rps,$p50,$p99,$load,$fill_s" | tee -a "$csv"
     done
     group_stop
     drop_data "$out/g"
