@@ -47,36 +47,11 @@
 #include "libraft_fields.h"
 #include "member_wait.h"
 #include "peer_transport.h"
-#include "read_round.h"
+#include "read_rounds.h"
 #include "replica_fsm.h"
 #include "serve_ext.h"
 
 #define MEMBER_MAX_PEERS 9
-
-/* How many batches of writes the server may hand a member before the
- * first is settled (serve_ext.h, E4).  With one, a pass's writes wait
- * while the batch before them makes its whole round (the leader's
- * append, the followers' appends and answers, the apply) before they are
- * proposed; with several, each pass's batch is proposed at once, and
- * libraft's disk writes and messages, which gather whatever was appended
- * while the last one was out, carry them together.  Raft's log orders
- * them, and the server answers them in the order it handed them over.
- * Bounded because each batch holds its writes' bytes in the server until
- * it is settled, and the entries in libraft's log in memory: past a few,
- * more batches only cut the same round trip into thinner slices.
- *
- * A batch goes out while another is in flight only once it holds
- * MEMBER_BATCH_OPS_IN_FLIGHT ops; a smaller one waits, as it would with
- * one batch in flight.  Each batch is one entry (its plain writes are one
- * command), and each entry costs a message to every follower, an append
- * and an answer there, whatever its size: 50 clients that each send a
- * SET and wait, proposed in thin batches as their answers come back, did
- * about a fifth fewer SETs a second than the same 50 gathered in one
- * batch, on a host short of processor (docs/perf-10-raft.md).  A batch
- * this large pays for its entry; a load that fills one while another is
- * out (clients that pipeline, or many of them) gains the round trip. */
-#define MEMBER_BATCHES_IN_FLIGHT 8
-#define MEMBER_BATCH_OPS_IN_FLIGHT 64
 
 typedef struct member_peer {
     raft_id id;
@@ -120,8 +95,7 @@ typedef struct member_change {
 /* Reads at the leader (member_read.c): the rounds of its read index,
  * and the barrier that commits an entry of its term first. */
 typedef struct member_reads {
-    read_rounds out;                /* the rounds in flight (each tagged with the server's
-                                       pass and the loop's clock it started at) */
+    read_rounds out;                /* in flight, each with its pass and clock */
     uint64_t said_round;            /* the round a line said waits long */
     raft_term confirmed_term;       /* the last round confirmed (0: none this term) */
     raft_index confirmed_index;

@@ -25,15 +25,10 @@
  * The server numbers its loop passes, reads a pass's bytes before it
  * runs the member and the gate, and says in which pass each client's last
  * bytes arrived (serve_gate.input_pass): a round started in that pass or
- * later serves the read, so the reads of one pass share one round.  A
- * read that arrives while a round is out does not wait for it to end: a
- * round starts for it in the pass it is gated (several may be out,
- * read_round.h, R4), each voter is asked the newest, and its answer to
- * the newest counts for every earlier one too (R1), so a read waits for
- * at most one round trip after it arrives, however late the answers to a
- * round before it.  At most one round starts a pass, and only for reads
- * no round in flight serves: never more rounds out than reads waiting.
- * An answer
+ * later serves the read, so the reads of one pass share one round; one
+ * that arrives while a round is out has one started at once, beside it
+ * (read_rounds.h: one round trip, never two).  A round starts only for
+ * reads no round out serves, at most one a pass.  An answer
  * with a later term fails the round (R2): no round starts again in that
  * term, and the reads wait until libraft steps this member down (it does,
  * at the latest an election timeout after it last heard a majority), then
@@ -156,14 +151,6 @@ static void read_ended(struct member *m, int state, const read_round *end)
                (unsigned long long)end->later_term, (unsigned long long)end->term);
 }
 
-/* 1 if a round in flight started in pass or later (it serves a read whose
- * bytes came in pass). */
-static int read_started_for(struct member *m, unsigned long long pass)
-{
-    const read_round *newest = read_rounds_newest(&m->reads.out);
-    return newest != NULL && newest->pass >= pass;
-}
-
 /* Starts a round in this pass, or wants the barrier of step 1 first.
  * REQUIRES: this member leads, no round in flight started in this pass. */
 static void read_start(struct member *m)
@@ -223,7 +210,7 @@ int member_read_gate(struct member *m, const serve_gate *g)
     if (read_sole_voter(m)) /* no other member can lead: nothing to be behind */
         return SERVE_GATE_GO;
     read_sync(m);
-    if (!read_confirmed_for(m, g->input_pass) && !read_started_for(m, g->input_pass))
+    if (!read_confirmed_for(m, g->input_pass) && !read_rounds_serve(&rd->out, g->input_pass))
         read_start(m); /* it may be confirmed at once */
     if (read_confirmed_for(m, g->input_pass)) {
         if (read_applied(m, rd->confirmed_index))
@@ -263,21 +250,14 @@ static void read_barrier_done(struct raft_barrier *req, int status)
      * wants the barrier again. */
 }
 
-/* 1 if a read waits that no round in flight serves. */
-static int read_unserved(struct member *m)
-{
-    const read_round *newest = read_rounds_newest(&m->reads.out);
-    return member_waits_unindexed(&m->waits, newest != NULL ? newest->pass : 0);
-}
-
 void member_read_kick(struct member *m)
 {
     member_reads *rd = &m->reads;
     read_sync(m);
     /* Reads with no read index that no round in flight serves (they came
      * before the barrier of step 1, or a round could not start). */
-    if (raft_state(&m->raft) == RAFT_LEADER && !read_started_for(m, m->pass) &&
-        read_unserved(m))
+    if (raft_state(&m->raft) == RAFT_LEADER &&
+        member_waits_unindexed(&m->waits, read_rounds_last_pass(&rd->out)))
         read_start(m);
     uint64_t now = uv_now(&m->loop);
     if (rd->barrier_wanted && !rd->barrier_busy && now >= rd->barrier_after &&
@@ -316,7 +296,8 @@ int member_read_timeout(struct member *m)
      * a barrier is out or a later term's answer ended this term's (R2:
      * libraft's timers step it down). */
     if (raft_state(&m->raft) == RAFT_LEADER && !rd->barrier_busy &&
-        read_unserved(m) && rd->failed_term != libraft_term(&m->raft))
+        member_waits_unindexed(&m->waits, read_rounds_last_pass(&rd->out)) &&
+        rd->failed_term != libraft_term(&m->raft))
         return READ_BARRIER_RETRY_MS;
     return -1;
 }

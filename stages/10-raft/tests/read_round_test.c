@@ -4,13 +4,13 @@
  * term no later than the leader's (R1, R3), failed by any voter's later
  * term whatever came before (R2); an earlier round's answers, a
  * non-voter's, an unknown member's and a second answer count for nothing.
- * Several rounds in flight (R4): an answer to a later round confirms the
+ * Several rounds in flight (read_rounds.h): an answer to a later round confirms the
  * earlier ones, so a read that came while a round was out waits for one
  * round, not for that one and then another, however late that one's
  * answers; an earlier round's late answer then changes nothing.
  */
 #include "../../../tests/harness.h"
-#include "read_round.h"
+#include "read_rounds.h"
 
 /* A configuration of n members, ids 1..n, voters unless roles says. */
 static void conf_of(struct raft_configuration *conf, unsigned n, const int *roles)
@@ -194,7 +194,7 @@ static void a_read_whose_earlier_round_answers_late_waits_one_round(void)
     CHECK_MSG(end.number == 2 && end.index == 41 && end.pass == 11 && end.voters == NULL,
               "the round ended is round 2: read index 41, for the reads of pass 11 and before");
     CHECK_MSG(rs.n == 0 && read_rounds_newest(&rs) == NULL,
-              "round 1 is served by round 2 and leaves with it (R4)");
+              "round 1 is served by round 2 and leaves with it (Q2)");
     CHECK_MSG(read_rounds_answer(&rs, 2, 5, 1, &end) == READ_ROUND_OPEN &&
                   read_rounds_answer(&rs, 3, 5, 1, &end) == READ_ROUND_OPEN,
               "round 1's answers, late, end nothing");
@@ -232,7 +232,7 @@ static void a_later_term_fails_every_round_in_flight(void)
         CHECK(read_rounds_start(&rs, &conf, 1, 5, 40 + i, 10 + i, 0, &end) == READ_ROUND_OPEN);
     CHECK_MSG(read_rounds_answer(&rs, 2, 6, 3, &end) == READ_ROUND_FAILED && end.later_id == 2 &&
                   end.later_term == 6 && rs.n == 0,
-              "voter 2 in term 6 fails the rounds: none is left in flight (R2, R4)");
+              "voter 2 in term 6 fails the rounds: none is left in flight (Q3)");
     CHECK_MSG(read_rounds_answer(&rs, 3, 5, 5, &end) == READ_ROUND_OPEN,
               "a later answer finds no round");
     CHECK_MSG(read_rounds_start(&rs, &conf, 1, 5, 50, 20, 0, &end) == READ_ROUND_OPEN &&
