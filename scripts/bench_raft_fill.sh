@@ -19,7 +19,8 @@
 # of each build, in an order that alternates from round to round;
 # $BENCH_FILL_ROUNDS (3) of them ($BENCH_FILL_STATES, "empty full", says
 # which states; $BENCH_FILL_P, 1, is redis-benchmark's -P: requests each
-# client sends before it waits).  Each run's figure, and the host's load
+# client sends before it waits; $BENCH_FILL_OP, set, may be get: reads at
+# the leader, each behind a read round).  Each run's figure, and the host's load
 # average just before it, go to build/bench-raft-fill/rounds.csv
 # (round,build,state,rps,p50_ms,p99_ms,load1,fill_s: the fill's seconds,
 # with the same 100-byte SETs pipelined by one client); the medians, and each
@@ -32,6 +33,7 @@ keys=${BENCH_FILL_KEYS:-1000000}
 rounds=${BENCH_FILL_ROUNDS:-3}
 states=${BENCH_FILL_STATES:-empty full}
 pipe=${BENCH_FILL_P:-1}
+op=${BENCH_FILL_OP:-set}
 value=100
 out=build/bench-raft-fill
 for b in $one $two; do
@@ -77,9 +79,9 @@ run() { # ROUND BUILD STATE
     fi
     load=$(cut -d ' ' -f 1 /proc/loadavg)
     raw=$out/run.txt
-    redis-benchmark -p "$lead" -t set -c 50 -n "$n" -r "$keys" -d "$value" -P "$pipe" --csv >"$raw" 2>&1
+    redis-benchmark -p "$lead" -t "$op" -c 50 -n "$n" -r "$keys" -d "$value" -P "$pipe" --csv >"$raw" 2>&1
     grep -q 'Error' "$raw" && note "$2 $3: $(grep -m 1 'Error' "$raw")"
-    tr -d '"\r' <"$raw" | grep -E '^SET,' | while IFS=, read -r _ rps _ _ p50 _ p99 _; do
+    tr -d '"\r' <"$raw" | grep -iE "^$op," | while IFS=, read -r _ rps _ _ p50 _ p99 _; do
         echo "$1,$2,$3,$rps,$p50,$p99,$load,$fill_s" | tee -a "$csv"
     done
     group_stop
@@ -107,7 +109,7 @@ python3 - "$csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 builds = list(dict.fromkeys(r["build"] for r in rows))
-print("build | state | runs | median SET/s | range | median load1")
+print("build | state | runs | median requests/s | range | median load1")
 for b in builds:
     med = {}
     for state in ("empty", "full"):
