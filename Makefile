@@ -765,6 +765,14 @@ bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
 	@$(MAKE) --no-print-directory deps DEPS=etcd
 	@$(MAKE) --no-print-directory $(B)/bench/etcd_load
 	@sh scripts/bench_raft.sh $(B)
+# SET/s at the group's leader, 50 clients, on an empty database and on one
+# of 1,000,000 keys (scripts/bench_raft_fill.sh; BENCH_FILL_ROUNDS, 3);
+# BENCH_FILL_OTHER=DIR, a build directory of another commit, runs its kv
+# too, in alternating rounds.  No etcd.
+.PHONY: bench-raft-fill
+bench-raft-fill: $(B)/10-raft/kv
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@sh scripts/bench_raft_fill.sh $(B) $(BENCH_FILL_OTHER)
 $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)

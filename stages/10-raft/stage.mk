@@ -47,9 +47,10 @@ TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
 # is compiled and linked here too, natively: a change to the replica it
 # drives is seen to break it by every build of the stage's tests, not
 # only by the lab's WebAssembly build.
-# So are the member's two parts that hold no member: a read round's
-# count and the waiters.
+# So are the member's parts that hold no member: a read round's count,
+# the rounds in flight and the waiters.
 TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) web/lab_raft.c \
-  stages/10-raft/member/read_round.c stages/10-raft/member/member_wait.c
+  stages/10-raft/member/read_round.c stages/10-raft/member/read_rounds.c \
+  stages/10-raft/member/member_wait.c
 $(B)/10-raft/obj/web/lab_raft.o: EXTRA_CFLAGS += -Istages/10-raft/replica
 $(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

@@ -1334,6 +1334,92 @@ def a_history_across_a_pause_is_linearizable(c):
     check(ok, "not linearizable: %s" % what)
 
 
+def leadership_lost_with_batches_in_flight(c, clients=8, depth=64):
+    """Clients pipeline SETs of keys of their own at the leader, `depth`
+    at a time, while the leader is paused (SIGSTOP) longer than the
+    election timeout and then resumed: the batches it had proposed are in
+    flight when it stops (a member keeps several out at once), and it
+    wakes with more requests waiting, which it proposes in a term the
+    others have left.  Every SET sent must get a reply in its turn, +OK
+    or an error; every key answered +OK must hold its value at the new
+    leader, and every key refused as certainly not applied (MOVED, or
+    "not applied" without "may") must be absent: no wrong success."""
+    run_id = "pl%d" % int(time.time() * 1000)
+    old = c.leader()
+    port = c.client_ports[old]
+    replies = {}   # key -> its reply line
+    sent = {}      # client -> SETs sent
+    lost = []
+    stop = threading.Event()
+
+    def client(n):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                f = s.makefile("rb")
+                i = 0
+                while not stop.is_set():
+                    keys = ["%s.%d.%d" % (run_id, n, i + j) for j in range(depth)]
+                    s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                        len(k), k.encode(), len(k) + 1, b"v" + k.encode()) for k in keys))
+                    sent[n] = sent.get(n, 0) + depth
+                    moved = False
+                    for k in keys:
+                        line = f.readline()
+                        if not line.endswith(b"\r\n"):
+                            raise OSError("connection ended after %d replies" % len(replies))
+                        replies[k] = line.rstrip(b"\r\n").decode()
+                        moved |= replies[k].startswith("-MOVED")
+                    if moved:  # it no longer leads: its part is over
+                        break
+                    i += depth
+        except OSError as err:
+            lost.append("client %d: %s" % (n, err))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    c.pause(old)
+    try:
+        fresh = c.leader(timeout=15, among=[i for i in range(c.n) if i != old])
+    finally:
+        c.resume(old)
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    check(not lost, "every client got a reply to each SET: %s" % "; ".join(lost))
+    check(len(replies) == sum(sent.values()),
+          "%d SETs sent, %d answered" % (sum(sent.values()), len(replies)))
+    fresh = c.leader()
+    kinds = {"ok": 0, "unknown": 0, "not applied": 0, "other error": 0}
+    at_fresh = redis.Redis(port=c.client_ports[fresh], socket_timeout=10)
+    wants = []
+    for k, r in replies.items():
+        if r == "+OK":
+            kinds["ok"] += 1
+            wants.append((k, r, ("v" + k).encode()))
+        elif r.startswith("-MOVED") or ("not applied" in r and "may" not in r):
+            kinds["not applied"] += 1
+            wants.append((k, r, None))
+        elif r.startswith("-"):
+            kinds["unknown" if "may or may not" in r else "other error"] += 1
+        else:
+            raise Fail("SET %s answered %r: neither +OK nor an error" % (k, r))
+    for at in range(0, len(wants), 1000):
+        part = wants[at:at + 1000]
+        got = retrying(lambda: at_fresh.mget([k for k, _, _ in part]))
+        for (k, r, want), g in zip(part, got):
+            check(g == want, "%s answered %r, but the new leader reads %r" % (k, r, g))
+    flying = int(retrying(lambda: redis.Redis(port=port, socket_timeout=5).info("stats"))[
+        "write_batches_in_flight_max"])
+    check(flying >= 2, "member %d had at most %d batch in flight" % (old + 1, flying))
+    print("    member %d paused with clients pipelining %d SETs each; member %d leads; at "
+          "most %d batches were in flight; replies: %s" % (
+              old + 1, depth, fresh + 1, flying,
+              ", ".join("%d %s" % (n, what) for what, n in kinds.items())))
+
+
 def transactions_after_a_snapshot(c):
     """A transaction that found its condition false, just after a
     snapshot, then every member killed and restarted: each applies its log
@@ -3107,7 +3193,9 @@ def main():
                          ("a_history_across_a_leaders_death_is_linearizable",
                           a_history_across_a_leaders_death_is_linearizable),
                          ("a_history_across_a_pause_is_linearizable",
-                          a_history_across_a_pause_is_linearizable)]:
+                          a_history_across_a_pause_is_linearizable),
+                         ("leadership_lost_with_batches_in_flight",
+                          leadership_lost_with_batches_in_flight)]:
             run(name, fn, c)
     finally:
         logs_of(c)

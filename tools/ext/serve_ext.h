@@ -20,8 +20,12 @@
  *   2. the extension applies them its own way (a member proposes each as
  *      a command of the group's log);
  *   3. for each id, once, it calls serve_host_settle with the outcome;
- *   4. once every write of the batch is settled, the server answers the
- *      clients, as it answers a batch it applied itself.
+ *   4. once every write of the batch is settled, and every batch handed
+ *      over before it is answered, the server answers the clients, as it
+ *      answers a batch it applied itself.
+ * The extension says how many batches it may hold at once (`in_flight`):
+ * the server hands over the next pass's batch while earlier ones are
+ * still out, up to that many, once it holds `in_flight_ops` ops.
  *
  * Threads: everything here runs on the server's loop thread.
  *
@@ -34,6 +38,10 @@
  *       the extension's own: to every client command they do not exist
  *       (reads find nothing, SCAN, KEYS and DBSIZE skip them) and a write
  *       to one is refused.
+ *   E4. Batches are answered in the order they were handed over, whatever
+ *       order their writes are settled in: a client whose pipelined
+ *       writes went out in several batches gets its replies in the order
+ *       it sent them.  At most `in_flight` batches are out at once.
  */
 #ifndef KV_SERVE_EXT_H
 #define KV_SERVE_EXT_H
@@ -211,9 +219,17 @@ typedef struct serve_ext_ops {
     int  (*gate)(void *x, const serve_gate *g);
     /* CLUSTER (the extension's own command): its reply to out. */
     void (*cluster)(void *x, unsigned long long client, const serve_req *r, serve_out *out);
-    /* The writes of a batch, in the order they must take effect (each
-     * settled by id, E1; settling inside this call is allowed). */
+    /* The writes of a batch, in the order they must take effect, after
+     * those of every batch handed over before (each settled by id, E1;
+     * settling inside this call is allowed). */
     void (*propose)(void *x, const serve_write *w, size_t n);
+    /* How many batches it may hold unsettled at once (E4); 0 or 1: one
+     * at a time, the next handed over once the last is settled.  And how
+     * many ops a batch must hold to be handed over while another is out:
+     * a smaller one waits for more, as it waits with in_flight 1 (each
+     * batch costs the extension a price of its own whatever its size: a
+     * member, an entry with its messages and appends). */
+    size_t in_flight, in_flight_ops;
     /* Its figures, each handed to fn (NULL: none). */
     void (*figures)(void *x, serve_figure_fn fn, void *ctx);
     /* The descriptors it may hold besides the engine's (its sockets),

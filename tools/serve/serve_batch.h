@@ -6,9 +6,10 @@
  * share it.  The design is in serve_commit.c's opening comment.
  *
  * Ownership: the loop thread owns `gathering` and, outside the window
- * between the hand-off (work = b) and `applied = b`, the flying batch; in
- * that window the writers own the flying batch's chunks and ops'
- * `existed` fields.  Fields marked "under mu" are read and written with
+ * between the hand-off (work = b) and `applied = b`, the flying batches;
+ * in that window the writers own the flying batch's chunks and ops'
+ * `existed` fields (the writers take one batch at a time: without an
+ * extension, one batch flies at a time).  Fields marked "under mu" are read and written with
  * mu held.  A batch handed to the extension is settled through
  * serve_commit.c's own functions (commit_settlers): serve_handoff.c reads
  * the batch and writes none of it.
@@ -72,12 +73,17 @@ typedef struct commit_batch {
     size_t order_cap;
     commit_chunk *chunks;
     size_t nchunks, chunks_cap;
+    int settled;            /* every write of it applied or failed: to answer */
 } commit_batch;
 
 struct serve_commit {
-    commit_batch b[2];
+    commit_batch *b;        /* nb of them: gathering, flying, or free */
+    size_t nb;
     commit_batch *gathering;
-    commit_batch *flying;   /* NULL when nothing is in flight */
+    commit_batch **flying;  /* the batches in flight, oldest first */
+    size_t nflying;
+    size_t max_flying;      /* 1, or as many as the extension takes (serve_ext.h, E4) */
+    size_t flying_ops;      /* ... once a batch holds this many ops, if one is out */
     unsigned long long kicks;
     size_t chunk_ops;       /* a chunk is closed at this many ops */
     int sync;               /* --sync: every batch goes to the writers */
@@ -117,8 +123,9 @@ typedef struct commit_settlers {
      * error, err saying it. */
     void (*chunks)(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
                    const uint8_t *existed, size_t n);
-    /* Every write of the batch is settled: the batch is answered. */
-    void (*done)(server *s);
+    /* Every write of batch b is settled: it is answered once every batch
+     * handed over before it is (E4). */
+    void (*done)(server *s, commit_batch *b);
 } commit_settlers;
 /* serve_handoff.c: the batch handed to the server's extension as writes
  * (serve_ext.h), settled through settle. */

@@ -42,8 +42,14 @@
  *   gather the next batch meanwhile        the last one done: applied = b,
  *   done: answer every op, in order <------ eventfd += 1
  *
- * One batch is in flight at a time, so batches are applied in order.  A
- * batch holding a DEL has one plain chunk per phase (below): a DEL answers
+ * One batch is in flight at a time, so batches are applied in order.  (An
+ * extension may take several (serve_ext.h, E4): a member of a Raft group
+ * proposes the next pass's batch while earlier ones are still being
+ * committed, if it holds enough ops to be worth an entry of its own, and
+ * the group's log orders them.  Batches are answered in
+ * the order they were handed over, whatever order they are settled in,
+ * so a client whose pipeline went out in several batches is answered in
+ * its order.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
  * how many of its keys existed, which it finds by looking at the earlier
  * ops of its chunk, then at the database; with one chunk at a time that
  * is exact.  The writers touch a batch only between the hand-off and
@@ -77,11 +83,21 @@ int serve_commit_init(server *s)
     struct serve_commit *cm = calloc(1, sizeof *cm);
     if (cm == NULL)
         return KV_ERR_NOMEM;
-    cm->gathering = &cm->b[0];
+    s->commit = cm;
     cm->efd = -1;
+    /* Without an extension the batch applied here is the one the writers
+     * hold, and a DEL's count reads the database as it is: one at a
+     * time.  An extension says how many it takes (serve_ext.h, E4). */
+    cm->max_flying = s->ext != NULL && s->ext->in_flight > 1 ? s->ext->in_flight : 1;
+    cm->flying_ops = s->ext != NULL ? s->ext->in_flight_ops : 0;
+    cm->nb = cm->max_flying + 1;
+    cm->b = calloc(cm->nb, sizeof *cm->b);
+    cm->flying = calloc(cm->max_flying, sizeof *cm->flying);
+    if (cm->b == NULL || cm->flying == NULL)
+        return KV_ERR_NOMEM;
+    cm->gathering = &cm->b[0];
     cm->chunk_ops = s->cfg.sync ? SERVE_CHUNK_OPS_SYNC : SERVE_CHUNK_OPS;
     cm->sync = s->cfg.sync;
-    s->commit = cm;
     if (kv_batch_new(&cm->kvb) != KV_OK)
         return KV_ERR_NOMEM;
     return commit_writers_start(cm, s->cfg.sync ? SERVE_WRITERS : 1);
@@ -94,12 +110,14 @@ void serve_commit_free(server *s)
         return;
     if (cm->efd >= 0)
         commit_writers_stop(cm);
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < cm->nb && cm->b != NULL; i++) {
         free(cm->b[i].ops);
         free(cm->b[i].bytes);
         free(cm->b[i].order);
         free(cm->b[i].chunks);
     }
+    free(cm->b);
+    free(cm->flying);
     kv_batch_free(cm->kvb);
     free(cm);
     s->commit = NULL;
@@ -112,7 +130,7 @@ int serve_commit_event_fd(const server *s)
 
 int serve_commit_busy(const server *s)
 {
-    return s->commit->flying != NULL || s->commit->gathering->n > 0;
+    return s->commit->nflying > 0 || s->commit->gathering->n > 0;
 }
 
 int serve_commit_has_room(const serve_client *c, size_t ops, uint64_t bytes)
@@ -370,14 +388,39 @@ static void commit_settle(commit_batch *b, size_t k0, size_t k1, int status, con
 /* The one-chunk fallback when commit_cut cannot allocate. */
 static commit_chunk commit_whole_chunk;
 
+/* An extension has settled every write of b (commit_settlers). */
+static void commit_settled(server *s, commit_batch *b)
+{
+    b->settled = 1;
+    serve_commit_done(s);
+}
+
+/* A batch neither gathering nor in flight, to gather into next. */
+static commit_batch *commit_free_batch(struct serve_commit *cm)
+{
+    for (size_t i = 0; i < cm->nb; i++) {
+        commit_batch *b = &cm->b[i];
+        int used = b == cm->gathering;
+        for (size_t j = 0; j < cm->nflying && !used; j++)
+            used = cm->flying[j] == b;
+        if (!used)
+            return b;
+    }
+    return NULL; /* not reached: nb is one more than max_flying */
+}
+
 void serve_commit_kick(server *s)
 {
     struct serve_commit *cm = s->commit;
-    if (cm->flying != NULL || cm->gathering->n == 0)
+    if (cm->nflying >= cm->max_flying || cm->gathering->n == 0 ||
+        (cm->nflying > 0 && cm->gathering->n < cm->flying_ops))
         return;
     commit_batch *b = cm->gathering;
-    cm->flying = b;
-    cm->gathering = b == &cm->b[0] ? &cm->b[1] : &cm->b[0];
+    b->settled = 0;
+    cm->flying[cm->nflying++] = b;
+    if (cm->nflying > s->stats.most_flying)
+        s->stats.most_flying = cm->nflying;
+    cm->gathering = commit_free_batch(cm);
     s->stats.batches++;
     s->stats.batch_ops += b->n;
     if (b->n > s->stats.largest_batch)
@@ -391,12 +434,12 @@ void serve_commit_kick(server *s)
         commit_whole_chunk.status = KV_ERR_NOMEM;
         snprintf(commit_whole_chunk.err, sizeof commit_whole_chunk.err, "%s",
                  kv_strerror(KV_ERR_NOMEM));
-        serve_commit_done(s);
+        commit_settled(s, b);
         return;
     }
     s->stats.chunks += b->nchunks;
     if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
-        static const commit_settlers settle = {commit_settle, serve_commit_done};
+        static const commit_settlers settle = {commit_settle, commit_settled};
         b->threaded = 0;
         serve_handoff_batch(s, b, &settle);
         return;
@@ -410,7 +453,7 @@ void serve_commit_kick(server *s)
     if (!b->threaded) {
         for (size_t k = 0; k < b->nchunks; k++)
             commit_apply_chunk(s->db, b, &b->chunks[k], cm->kvb);
-        serve_commit_done(s);
+        commit_settled(s, b);
         return;
     }
     pthread_mutex_lock(&cm->mu);
@@ -423,23 +466,10 @@ void serve_commit_kick(server *s)
     pthread_mutex_unlock(&cm->mu);
 }
 
-void serve_commit_done(server *s)
+/* Answers every op of batch b, settled, and makes it ready to gather
+ * into again. */
+static void commit_answer(server *s, commit_batch *b)
 {
-    struct serve_commit *cm = s->commit;
-    commit_batch *b = cm->flying;
-    if (b != NULL && b->threaded) {
-        uint64_t n;
-        if (read(cm->efd, &n, sizeof n) != sizeof n)
-            return; /* not yet */
-        pthread_mutex_lock(&cm->mu);
-        commit_batch *applied = cm->applied;
-        cm->applied = NULL;
-        pthread_mutex_unlock(&cm->mu);
-        if (applied != b)
-            return;
-    }
-    if (b == NULL)
-        return;
     for (size_t k = 0; k < b->nchunks; k++)
         if (b->chunks[k].exec) {
             s->stats.txn_commits++;
@@ -486,6 +516,7 @@ void serve_commit_done(server *s)
     b->reads = 0;
     b->execs = 0;
     b->nchunks = 0;
+    b->settled = 0;
     if (b->bcap > 16u * 1024 * 1024) { /* after a large value: give it back */
         free(b->bytes);
         b->bytes = NULL;
@@ -498,9 +529,39 @@ void serve_commit_done(server *s)
         b->order = NULL;
         b->cap = b->order_cap = 0;
     }
-    cm->flying = NULL;
+}
+
+void serve_commit_done(server *s)
+{
+    struct serve_commit *cm = s->commit;
+    if (cm->nflying == 0)
+        return;
+    commit_batch *oldest = cm->flying[0];
+    if (oldest->threaded && !oldest->settled) {
+        uint64_t n;
+        if (read(cm->efd, &n, sizeof n) != sizeof n)
+            return; /* not yet */
+        pthread_mutex_lock(&cm->mu);
+        commit_batch *applied = cm->applied;
+        cm->applied = NULL;
+        pthread_mutex_unlock(&cm->mu);
+        if (applied != oldest)
+            return;
+        oldest->settled = 1;
+    }
+    /* The settled batches at the head of the line, in the order they
+     * were handed over (E4): a later batch settled first waits for the
+     * ones before it, so that a client's replies keep its order. */
+    int threaded = 0;
+    while (cm->nflying > 0 && cm->flying[0]->settled) {
+        commit_batch *b = cm->flying[0];
+        threaded |= b->threaded;
+        memmove(&cm->flying[0], &cm->flying[1], (cm->nflying - 1) * sizeof *cm->flying);
+        cm->nflying--;
+        commit_answer(s, b);
+    }
     /* Start what was gathered meanwhile (after an inline batch nothing
      * was; the loop kicks at the end of its pass anyway). */
-    if (b->threaded)
+    if (threaded)
         serve_commit_kick(s);
 }

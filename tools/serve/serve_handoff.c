@@ -28,6 +28,10 @@
  * answer), an EXEC through serve_multi_settle (serve_queue.c: its
  * replies, *-1 when a condition did not hold, or its error).  This file
  * reads the batch and the queues and writes neither.
+ *
+ * Several batches may be out at once (serve_ext.h, E4): each keeps its
+ * writes, ids and arrays in a flight of its own until all are settled;
+ * ids run on across batches, so an id names one write of one flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +47,10 @@ typedef struct handoff_item {
     int settled;
 } handoff_item;
 
-struct serve_handoff {
-    commit_batch *b;               /* the batch handed over, or NULL */
+/* What one batch handed over keeps until every write of it is settled
+ * (several may be out at once: serve_ext.h, E4). */
+typedef struct handoff_flight {
+    commit_batch *b;               /* the batch handed over, or NULL: free */
     serve_write *w;
     handoff_item *items;
     size_t n, w_cap, items_cap;
@@ -54,9 +60,15 @@ struct serve_handoff {
     size_t nconds, conds_cap;
     void **vals;                   /* the conditions' values (kv_txn_get's) */
     size_t nvals, vals_cap;
-    unsigned long long first_id, next_id;
+    unsigned long long first_id;   /* its writes' ids: [first_id, first_id + n) */
     size_t unsettled;
     const commit_settlers *settle; /* serve_commit.c's: how its batch is settled */
+} handoff_flight;
+
+struct serve_handoff {
+    handoff_flight **f;            /* as many as were ever out at once */
+    size_t nf;
+    unsigned long long next_id;    /* ids are never handed out twice */
 };
 
 /* Grows *p (of *cap elements of size el) to hold need; 0, or -1. */
@@ -75,7 +87,7 @@ static int handoff_grow(void **p, size_t *cap, size_t need, size_t el)
     return 0;
 }
 
-static int handoff_op(struct serve_handoff *h, const commit_batch *b, const commit_op *op)
+static int handoff_op(handoff_flight *h, const commit_batch *b, const commit_op *op)
 {
     if (handoff_grow((void **)&h->ops, &h->ops_cap, h->nops + 1, sizeof *h->ops) != 0)
         return -1;
@@ -90,7 +102,7 @@ static int handoff_op(struct serve_handoff *h, const commit_batch *b, const comm
  * recording): 0, or -1 out of memory. */
 static int handoff_keep_read(void *arg, const char *key, size_t klen)
 {
-    struct serve_handoff *h = arg;
+    handoff_flight *h = arg;
     if (handoff_grow((void **)&h->ops, &h->ops_cap, h->nops + 1, sizeof *h->ops) != 0)
         return -1;
     h->ops[h->nops++] = (serve_write_op){0, SERVE_OP_ALWAYS, key, "", klen, 0, 1};
@@ -99,7 +111,7 @@ static int handoff_keep_read(void *arg, const char *key, size_t klen)
 
 /* The read ops of queued read r (cmd): 0; 1 if it cannot be one (its
  * EXEC fails, m's status says why); -1 out of memory. */
-static int handoff_reads(server *s, struct serve_handoff *h, struct serve_multi *mu,
+static int handoff_reads(server *s, handoff_flight *h, struct serve_multi *mu,
                          const serve_cmd *cmd, const serve_req *r, size_t i)
 {
     if (cmd->read == NULL || cmd->first_key <= 0) {
@@ -119,7 +131,7 @@ static int handoff_reads(server *s, struct serve_handoff *h, struct serve_multi 
 }
 
 /* The write of the plain chunks [k0, k1). */
-static int handoff_plain(struct serve_handoff *h, const commit_batch *b, size_t k0, size_t k1)
+static int handoff_plain(handoff_flight *h, const commit_batch *b, size_t k0, size_t k1)
 {
     for (size_t k = k0; k < k1; k++)
         for (size_t j = 0; j < b->chunks[k].n; j++) {
@@ -131,7 +143,7 @@ static int handoff_plain(struct serve_handoff *h, const commit_batch *b, size_t 
 
 /* The conditions and ops of an EXEC: 0; 1 if the EXEC was refused (its
  * status says why); -1 out of memory. */
-static int handoff_exec(server *s, struct serve_handoff *h, struct serve_multi *mu)
+static int handoff_exec(server *s, handoff_flight *h, struct serve_multi *mu)
 {
     for (size_t i = 0; mu->txn != NULL && mu->watched != NULL && i < mu->watched->n; i++) {
         const char *key = mu->watched->bytes + mu->watched->keys[i].off;
@@ -175,7 +187,7 @@ static int handoff_exec(server *s, struct serve_handoff *h, struct serve_multi *
 }
 
 /* Adds the write of chunks [k0, k1), or of EXEC op `exec`: 0, or -1. */
-static int handoff_add(server *s, struct serve_handoff *h, commit_batch *b, size_t k0, size_t k1,
+static int handoff_add(server *s, handoff_flight *h, commit_batch *b, size_t k0, size_t k1,
                        commit_op *exec)
 {
     if (handoff_grow((void **)&h->items, &h->items_cap, h->n + 1, sizeof *h->items) != 0)
@@ -195,7 +207,7 @@ static int handoff_add(server *s, struct serve_handoff *h, commit_batch *b, size
 }
 
 /* Frees what a handed-over batch kept (the conditions' values). */
-static void handoff_clear(struct serve_handoff *h)
+static void handoff_clear(handoff_flight *h)
 {
     for (size_t i = 0; i < h->nvals; i++)
         free(h->vals[i]);
@@ -203,7 +215,7 @@ static void handoff_clear(struct serve_handoff *h)
     h->b = NULL;
 }
 
-static void handoff_fail_all(struct serve_handoff *h, commit_batch *b, const char *why)
+static void handoff_fail_all(handoff_flight *h, commit_batch *b, const char *why)
 {
     h->settle->chunks(b, 0, b->nchunks, KV_ERR_NOMEM, why, NULL, 0);
     for (size_t i = 0; i < b->n; i++)
@@ -211,18 +223,47 @@ static void handoff_fail_all(struct serve_handoff *h, commit_batch *b, const cha
             serve_multi_fail(b->ops[i].multi, KV_ERR_NOMEM, "%s", why);
 }
 
+/* A free flight of s's hand-off (made on first use); NULL when out of
+ * memory. */
+static handoff_flight *handoff_take(server *s)
+{
+    struct serve_handoff *hs = s->handoff;
+    if (hs == NULL && (hs = s->handoff = calloc(1, sizeof *hs)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < hs->nf; i++)
+        if (hs->f[i]->b == NULL)
+            return hs->f[i];
+    handoff_flight **grown = realloc(hs->f, (hs->nf + 1) * sizeof *grown);
+    if (grown == NULL)
+        return NULL;
+    hs->f = grown;
+    if ((hs->f[hs->nf] = calloc(1, sizeof *hs->f[hs->nf])) == NULL)
+        return NULL;
+    return hs->f[hs->nf++];
+}
+
+/* Every write of h is settled: its batch is answered (serve_commit.c). */
+static void handoff_done(server *s, handoff_flight *h)
+{
+    commit_batch *b = h->b;
+    const commit_settlers *settle = h->settle;
+    handoff_clear(h);
+    settle->done(s, b);
+}
+
 void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *settle)
 {
-    struct serve_handoff *h = s->handoff;
-    if (h == NULL && (h = s->handoff = calloc(1, sizeof *h)) == NULL) {
-        struct serve_handoff none = {.settle = settle};
+    handoff_flight *h = handoff_take(s);
+    if (h == NULL) {
+        handoff_flight none = {.settle = settle};
         handoff_fail_all(&none, b, "out of memory handing the batch over");
-        settle->done(s);
+        settle->done(s, b);
         return;
     }
+    struct serve_handoff *hs = s->handoff;
     h->settle = settle;
     h->b = b;
-    h->first_id = h->next_id + 1;
+    h->first_id = hs->next_id + 1;
     int rc = 0;
     for (size_t k = 0; k < b->nchunks && rc == 0;) {
         if (!b->chunks[k].exec) {
@@ -239,16 +280,11 @@ void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *sett
                                                                  itself (its multi's) */
         k++;
     }
+    if (rc == 0 && handoff_grow((void **)&h->w, &h->w_cap, h->n, sizeof *h->w) != 0)
+        rc = -1;
     if (rc != 0) {
         handoff_fail_all(h, b, "out of memory handing the batch over");
-        handoff_clear(h);
-        h->settle->done(s);
-        return;
-    }
-    if (handoff_grow((void **)&h->w, &h->w_cap, h->n, sizeof *h->w) != 0) {
-        handoff_fail_all(h, b, "out of memory handing the batch over");
-        handoff_clear(h);
-        h->settle->done(s);
+        handoff_done(s, h);
         return;
     }
     for (size_t i = 0; i < h->n; i++) { /* now that the arrays no longer move */
@@ -256,26 +292,28 @@ void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *sett
         h->w[i] = (serve_write){h->first_id + i, h->conds + it->conds0, it->nconds,
                                 h->ops + it->ops0, it->nops};
     }
-    h->next_id = h->first_id + h->n;
+    hs->next_id = h->first_id + h->n;
     h->unsettled = h->n + 1; /* the hold: not answered inside propose */
     s->ext->propose(s->ext_state, h->w, h->n);
     for (size_t i = 0; i < h->nvals; i++) /* the extension copied what it keeps */
         free(h->vals[i]);
     h->nvals = 0;
-    if (--h->unsettled == 0) {
-        handoff_clear(h);
-        h->settle->done(s);
-    }
+    if (--h->unsettled == 0)
+        handoff_done(s, h);
 }
 
 void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
                        const serve_found *found, const char *err)
 {
     server *s = (server *)host;
-    struct serve_handoff *h = s->handoff;
-    if (h == NULL || h->b == NULL || id < h->first_id || id >= h->first_id + h->n ||
-        h->items[id - h->first_id].settled)
-        return; /* E1: not a write this batch waits for */
+    struct serve_handoff *hs = s->handoff;
+    handoff_flight *h = NULL;
+    for (size_t i = 0; hs != NULL && i < hs->nf && h == NULL; i++)
+        if (hs->f[i]->b != NULL && id >= hs->f[i]->first_id &&
+            id < hs->f[i]->first_id + hs->f[i]->n)
+            h = hs->f[i];
+    if (h == NULL || h->items[id - h->first_id].settled)
+        return; /* E1: not a write a batch waits for */
     handoff_item *it = &h->items[id - h->first_id];
     it->settled = 1;
     static const serve_found none = {NULL, 0, NULL, 0, NULL};
@@ -290,23 +328,26 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
                             : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
                                                             : KV_ERR_IO,
                             err, found->existed, found->nexisted);
-    if (--h->unsettled == 0) {
-        handoff_clear(h);
-        h->settle->done(s);
-    }
+    if (--h->unsettled == 0)
+        handoff_done(s, h);
 }
 
 void serve_handoff_free(server *s)
 {
-    struct serve_handoff *h = s->handoff;
-    if (h == NULL)
+    struct serve_handoff *hs = s->handoff;
+    if (hs == NULL)
         return;
-    handoff_clear(h);
-    free(h->w);
-    free(h->items);
-    free(h->ops);
-    free(h->conds);
-    free(h->vals);
-    free(h);
+    for (size_t i = 0; i < hs->nf; i++) {
+        handoff_flight *h = hs->f[i];
+        handoff_clear(h);
+        free(h->w);
+        free(h->items);
+        free(h->ops);
+        free(h->conds);
+        free(h->vals);
+        free(h);
+    }
+    free(hs->f);
+    free(hs);
     s->handoff = NULL;
 }

@@ -193,6 +193,7 @@ struct serve_client {
 typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
     unsigned long long batches, batch_ops, largest_batch, chunks;
+    unsigned long long most_flying;     /* the most batches in flight at once (serve_ext.h, E4) */
     unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
     unsigned long long execs, exec_watch_nulls, exec_aborts;  /* EXEC: applied, *-1, EXECABORT */
     unsigned long long txn_commits, txn_retries;  /* kv_txn commits of EXECs, conflicts retried */

@@ -341,6 +341,31 @@ static void member_run(void *x, unsigned long long pass)
     member_boot_mark(m);
 }
 
+/* How many batches of writes the server may hand a member before the
+ * first is settled (serve_ext.h, E4).  With one, a pass's writes wait
+ * while the batch before them makes its whole round (the leader's
+ * append, the followers' appends and answers, the apply) before they are
+ * proposed; with several, each pass's batch is proposed at once, and
+ * libraft's disk writes and messages, which gather whatever was appended
+ * while the last one was out, carry them together.  Raft's log orders
+ * them, and the server answers them in the order it handed them over.
+ * Bounded because each batch holds its writes' bytes in the server until
+ * it is settled, and the entries in libraft's log in memory: past a few,
+ * more batches only cut the same round trip into thinner slices.
+ *
+ * A batch goes out while another is in flight only once it holds
+ * MEMBER_BATCH_OPS_IN_FLIGHT ops; a smaller one waits, as it would with
+ * one batch in flight.  Each batch is one entry (its plain writes are one
+ * command), and each entry costs a message to every follower, an append
+ * and an answer there, whatever its size: 50 clients that each send a
+ * SET and wait, proposed in thin batches as their answers come back, did
+ * about a fifth fewer SETs a second than the same 50 gathered in one
+ * batch, on a host short of processor (docs/perf-10-raft.md).  A batch
+ * this large pays for its entry; a load that fills one while another is
+ * out (clients that pipeline, or many of them) gains the round trip. */
+#define MEMBER_BATCHES_IN_FLIGHT 8
+#define MEMBER_BATCH_OPS_IN_FLIGHT 64
+
 const serve_ext_ops member_ext = {
     .name = "a member of a Raft group",
     .create = member_create,
@@ -356,6 +381,8 @@ const serve_ext_ops member_ext = {
     .gate = member_gate,
     .cluster = member_cluster_cmd,
     .propose = member_propose,
+    .in_flight = MEMBER_BATCHES_IN_FLIGHT,
+    .in_flight_ops = MEMBER_BATCH_OPS_IN_FLIGHT,
     .figures = member_figures,
     .files = PEER_FILES,
 };

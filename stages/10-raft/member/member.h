@@ -47,7 +47,7 @@
 #include "libraft_fields.h"
 #include "member_wait.h"
 #include "peer_transport.h"
-#include "read_round.h"
+#include "read_rounds.h"
 #include "replica_fsm.h"
 #include "serve_ext.h"
 
@@ -95,12 +95,8 @@ typedef struct member_change {
 /* Reads at the leader (member_read.c): the rounds of its read index,
  * and the barrier that commits an entry of its term first. */
 typedef struct member_reads {
-    read_round round;               /* the round in flight (busy), or the last one */
-    int busy;
-    unsigned long long round_pass;  /* the server's pass it started in */
-    uint64_t round_ms;              /* ... and when (the loop's clock) */
-    int round_said;                 /* a line said it waits long */
-    uint64_t rounds;                /* started: the last one's number */
+    read_rounds out;                /* in flight, each with its pass and clock */
+    uint64_t said_round;            /* the round a line said waits long */
     raft_term confirmed_term;       /* the last round confirmed (0: none this term) */
     raft_index confirmed_index;
     unsigned long long confirmed_pass;

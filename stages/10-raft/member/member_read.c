@@ -25,8 +25,10 @@
  * The server numbers its loop passes, reads a pass's bytes before it
  * runs the member and the gate, and says in which pass each client's last
  * bytes arrived (serve_gate.input_pass): a round started in that pass or
- * later serves the read, so the reads of one pass share one round, and a
- * read that arrives while a round is out waits for the next.  An answer
+ * later serves the read, so the reads of one pass share one round; one
+ * that arrives while a round is out has one started at once, beside it
+ * (read_rounds.h: one round trip, never two).  A round starts only for
+ * reads no round out serves, at most one a pass.  An answer
  * with a later term fails the round (R2): no round starts again in that
  * term, and the reads wait until libraft steps this member down (it does,
  * at the latest an election timeout after it last heard a majority), then
@@ -103,53 +105,54 @@ static void read_sync(struct member *m)
     if (term == rd->led_term)
         return;
     rd->led_term = term;
-    rd->busy = 0;
+    read_rounds_clear(&rd->out);
     rd->confirmed_term = 0;
     rd->barrier_wanted = 0;
     read_wake_all(m);
 }
 
-/* Asks each voter of the round in flight that has not counted yet (a link
- * already asked this round sends nothing again; a closed one is dialled
- * again, at most every PEER_CONFIRM_REDIAL_MS). */
+/* Asks each voter that a round in flight waits for, for the newest round
+ * (its answer counts for the earlier ones too: read_round.h, R1; a link
+ * already asked it sends nothing again; a closed one is dialled again, at
+ * most every PEER_CONFIRM_REDIAL_MS). */
 static void read_ask(struct member *m)
 {
     member_reads *rd = &m->reads;
+    const read_round *newest = read_rounds_newest(&rd->out);
     const struct raft_configuration *conf = libraft_configuration(&m->raft);
-    for (unsigned i = 0; i < conf->n && rd->busy; i++) {
+    for (unsigned i = 0; i < conf->n && newest != NULL; i++) {
         const struct raft_server *s = &conf->servers[i];
-        if (s->id != m->self->id && read_round_waits_for(&rd->round, s->id))
-            peer_confirm_ask(&m->transport, s->id, s->address, rd->round.term, rd->round.number);
+        if (s->id != m->self->id && read_rounds_waits_for(&rd->out, s->id))
+            peer_confirm_ask(&m->transport, s->id, s->address, newest->term, newest->number);
     }
 }
 
-/* The round in flight has ended (confirmed or failed). */
-static void read_ended(struct member *m, int state)
+/* Round `end` has ended (confirmed: with every earlier one; or failed). */
+static void read_ended(struct member *m, int state, const read_round *end)
 {
     member_reads *rd = &m->reads;
-    rd->busy = 0;
     if (state == READ_ROUND_CONFIRMED) {
         rd->confirmed++;
-        rd->confirmed_term = rd->round.term;
-        rd->confirmed_index = rd->round.index;
-        rd->confirmed_pass = rd->round_pass;
+        rd->confirmed_term = end->term;
+        rd->confirmed_index = end->index;
+        rd->confirmed_pass = end->pass;
         /* The reads whose bytes came before it started wait for its
-         * index; those that came since wait for the next round, which
-         * member_read_kick starts. */
-        member_waits_read_index(&m->waits, rd->round_pass, rd->round.index);
+         * index; those that came since wait for a round started later,
+         * out already, or started by member_read_kick. */
+        member_waits_read_index(&m->waits, end->pass, end->index);
         read_wake_applied(m);
         return;
     }
     rd->failed++;
-    rd->failed_term = rd->round.term;
+    rd->failed_term = end->term;
     member_say(m, "read round %llu: member %llu answered term %llu, later than this leader's "
                "%llu: no read is answered here until it steps down",
-               (unsigned long long)rd->round.number, (unsigned long long)rd->round.later_id,
-               (unsigned long long)rd->round.later_term, (unsigned long long)rd->round.term);
+               (unsigned long long)end->number, (unsigned long long)end->later_id,
+               (unsigned long long)end->later_term, (unsigned long long)end->term);
 }
 
 /* Starts a round in this pass, or wants the barrier of step 1 first.
- * REQUIRES: this member leads, no round is in flight. */
+ * REQUIRES: this member leads, no round in flight started in this pass. */
 static void read_start(struct member *m)
 {
     member_reads *rd = &m->reads;
@@ -165,23 +168,20 @@ static void read_start(struct member *m)
             rd->barrier_wanted = 1;
         return;
     }
-    rd->round.count_later = m->planted_later_term;
-    int state = read_round_start(&rd->round, libraft_configuration(&m->raft), m->self->id,
-                                 rd->rounds + 1, term, commit);
+    rd->out.count_later = m->planted_later_term;
+    read_round end;
+    /* m->pass: after this pass's bytes were read (serve_ext.h) */
+    int state = read_rounds_start(&rd->out, libraft_configuration(&m->raft), m->self->id, term,
+                                  commit, m->pass, uv_now(&m->loop), &end);
     if (state < 0)
         return; /* out of memory: the reads wait, and the next pass tries again */
-    rd->rounds++;
-    rd->busy = 1;
-    rd->round_pass = m->pass; /* after this pass's bytes were read (serve_ext.h) */
-    rd->round_ms = uv_now(&m->loop);
-    rd->round_said = 0;
     if (state != READ_ROUND_OPEN) {
-        read_ended(m, state);
+        read_ended(m, state, &end);
         return;
     }
     read_ask(m);
     if (m->planted_unconfirmed_reads) { /* the planted mistake (member.h): served at once */
-        member_waits_read_index(&m->waits, rd->round_pass, rd->round.index);
+        member_waits_read_index(&m->waits, m->pass, commit);
         read_wake_applied(m);
     }
 }
@@ -210,7 +210,7 @@ int member_read_gate(struct member *m, const serve_gate *g)
     if (read_sole_voter(m)) /* no other member can lead: nothing to be behind */
         return SERVE_GATE_GO;
     read_sync(m);
-    if (!read_confirmed_for(m, g->input_pass) && !rd->busy)
+    if (!read_confirmed_for(m, g->input_pass) && !read_rounds_serve(&rd->out, g->input_pass))
         read_start(m); /* it may be confirmed at once */
     if (read_confirmed_for(m, g->input_pass)) {
         if (read_applied(m, rd->confirmed_index))
@@ -219,8 +219,9 @@ int member_read_gate(struct member *m, const serve_gate *g)
     }
     /* The planted mistake unconfirmed-reads (member.h): a round started
      * after the read came is taken as confirmed. */
-    if (m->planted_unconfirmed_reads && rd->busy && rd->round_pass >= g->input_pass &&
-        read_applied(m, rd->round.index))
+    const read_round *newest = read_rounds_newest(&rd->out);
+    if (m->planted_unconfirmed_reads && newest != NULL && newest->pass >= g->input_pass &&
+        read_applied(m, newest->index))
         return SERVE_GATE_GO;
     return read_wait(m, g, 0);
 }
@@ -229,12 +230,14 @@ void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round)
 {
     struct member *m = arg;
     member_reads *rd = &m->reads;
-    if (!rd->busy || raft_state(&m->raft) != RAFT_LEADER ||
-        libraft_term(&m->raft) != rd->round.term)
-        return; /* no round out, or one of a term over (read_sync ends it) */
-    int state = read_round_answer(&rd->round, id, term, round);
+    const read_round *newest = read_rounds_newest(&rd->out);
+    if (newest == NULL || raft_state(&m->raft) != RAFT_LEADER ||
+        libraft_term(&m->raft) != newest->term)
+        return; /* no round out, or rounds of a term over (read_sync ends them) */
+    read_round end;
+    int state = read_rounds_answer(&rd->out, id, term, round, &end);
     if (state != READ_ROUND_OPEN)
-        read_ended(m, state);
+        read_ended(m, state, &end);
 }
 
 static void read_barrier_done(struct raft_barrier *req, int status)
@@ -251,9 +254,10 @@ void member_read_kick(struct member *m)
 {
     member_reads *rd = &m->reads;
     read_sync(m);
-    /* Reads with no read index wait for a round not started yet (they
-     * came while one was out, or before the barrier of step 1). */
-    if (!rd->busy && raft_state(&m->raft) == RAFT_LEADER && member_waits_unindexed(&m->waits))
+    /* Reads with no read index that no round in flight serves (they came
+     * before the barrier of step 1, or a round could not start). */
+    if (raft_state(&m->raft) == RAFT_LEADER &&
+        member_waits_unindexed(&m->waits, read_rounds_last_pass(&rd->out)))
         read_start(m);
     uint64_t now = uv_now(&m->loop);
     if (rd->barrier_wanted && !rd->barrier_busy && now >= rd->barrier_after &&
@@ -264,14 +268,15 @@ void member_read_kick(struct member *m)
         if (raft_barrier(&m->raft, &rd->barrier_req, read_barrier_done) != 0)
             read_barrier_done(&rd->barrier_req, RAFT_NOTLEADER);
     }
-    if (rd->busy) {
+    const read_round *oldest = read_rounds_oldest(&rd->out);
+    if (oldest != NULL) {
         read_ask(m); /* links closed since (a peer restarted, a cut healed) */
         unsigned said_ms = m->opt.election_ms != 0 ? m->opt.election_ms : 1000;
-        if (!rd->round_said && now - rd->round_ms > said_ms) {
-            rd->round_said = 1;
+        if (rd->said_round < oldest->number && now - oldest->ms > said_ms) {
+            rd->said_round = oldest->number;
             member_say(m, "read round %llu: %zu of %zu voters answered in %llu ms; its reads "
-                       "wait", (unsigned long long)rd->round.number, rd->round.yes,
-                       rd->round.nvoters, (unsigned long long)(now - rd->round_ms));
+                       "wait", (unsigned long long)oldest->number, oldest->yes,
+                       oldest->nvoters, (unsigned long long)(now - oldest->ms));
         }
     }
     /* Step 3: reads confirmed but not applied yet run again as it goes on. */
@@ -285,13 +290,14 @@ int member_read_timeout(struct member *m)
         uint64_t now = uv_now(&m->loop);
         return rd->barrier_after > now ? (int)(rd->barrier_after - now) : 0;
     }
-    if (rd->busy)
+    if (rd->out.n > 0)
         return PEER_CONFIRM_REDIAL_MS;
     /* Reads wait for a round that could not start (out of memory), unless
      * a barrier is out or a later term's answer ended this term's (R2:
      * libraft's timers step it down). */
     if (raft_state(&m->raft) == RAFT_LEADER && !rd->barrier_busy &&
-        member_waits_unindexed(&m->waits) && rd->failed_term != libraft_term(&m->raft))
+        member_waits_unindexed(&m->waits, read_rounds_last_pass(&rd->out)) &&
+        rd->failed_term != libraft_term(&m->raft))
         return READ_BARRIER_RETRY_MS;
     return -1;
 }
@@ -311,5 +317,5 @@ void member_read_figures(struct member *m, serve_figure_fn fn, void *ctx)
 
 void member_read_free(struct member *m)
 {
-    read_round_free(&m->reads.round);
+    read_rounds_free(&m->reads.out);
 }

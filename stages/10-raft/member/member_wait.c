@@ -142,10 +142,10 @@ void member_waits_read_index(member_waits *w, unsigned long long pass, uint64_t 
             w->reads[i].index = index;
 }
 
-int member_waits_unindexed(const member_waits *w)
+int member_waits_unindexed(const member_waits *w, unsigned long long after)
 {
     for (size_t i = 0; i < w->nreads; i++)
-        if (w->reads[i].index == 0)
+        if (w->reads[i].index == 0 && w->reads[i].pass > after)
             return 1;
     return 0;
 }

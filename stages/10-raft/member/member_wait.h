@@ -111,8 +111,9 @@ int  member_wait_read(member_waits *w, unsigned long long client, unsigned long 
 /* The reads with no read index yet whose bytes came by pass (a round
  * started in that pass or later serves them) wait for index. */
 void member_waits_read_index(member_waits *w, unsigned long long pass, uint64_t index);
-/* 1 if a read waits with no read index yet. */
-int  member_waits_unindexed(const member_waits *w);
+/* 1 if a read waits with no read index yet whose bytes came after pass
+ * `after` (0: any). */
+int  member_waits_unindexed(const member_waits *w, unsigned long long after);
 /* Wakes (wake(arg, client)) and forgets every read waiting at or below
  * applied, or every read at all if applied is UINT64_MAX (the read index
  * failed: each runs again, and is redirected or waits anew). */

@@ -47,8 +47,8 @@ int read_round_start(read_round *round, const struct raft_configuration *conf,
 
 int read_round_answer(read_round *round, uint64_t id, uint64_t term, uint64_t number)
 {
-    if (round->state != READ_ROUND_OPEN || number != round->number)
-        return round->state;
+    if (round->state != READ_ROUND_OPEN || number < round->number)
+        return round->state; /* ended, or an answer to an ask made before it (R1) */
     size_t i = 0;
     while (i < round->nvoters && round->voters[i] != id)
         i++;

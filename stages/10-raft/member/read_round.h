@@ -2,18 +2,21 @@
  * read_round.h: one round of a leader's read index (Raft's ReadIndex:
  * Ongaro's thesis, section 6.4): who must answer, and what the answers
  * say.  It holds no connection and no clock: member_read.c asks the
- * voters (peer_confirm_ask) and hands it each answer.
+ * voters (peer_confirm_ask) and hands it each answer (several rounds
+ * may be out at once: read_rounds.h).
  *
  * A round starts with the leader's current term, its read index (its
  * commit index then) and the voters of its configuration then; the
  * leader counts at once if it is one of them.  Each other voter answers
  * with its own current term at the moment it answered:
- *   R1. an answer for this round, from a voter, with a term at most the
- *       round's, counts once for that voter; any other answer (another
- *       round's, a non-voter's, a voter's second) changes nothing;
- *   R2. an answer for this round, from a voter, with a later term fails
- *       the round: that member had moved on, so a later leader may have
- *       been elected, and have committed writes this leader lacks;
+ *   R1. an answer from a voter of the round, for this round or a later
+ *       one, with a term at most the round's, counts once for that
+ *       voter (a later round was asked after this one started: its
+ *       answer came after too); any other answer (an earlier round's, a
+ *       non-voter's, a voter's second) changes nothing;
+ *   R2. such an answer with a later term fails the round: that member
+ *       had moved on, so a later leader may have been elected, and have
+ *       committed writes this leader lacks;
  *   R3. the round is confirmed once more than half its voters have
  *       counted and none failed it; confirmed or failed, it stays so.
  * Confirmed, it proves that after it started no majority had moved past
@@ -42,6 +45,8 @@ typedef struct read_round {
     /* The planted mistake later-term-answers (member.h): an answer with
      * a later term counts as one with the round's (R2 broken). */
     int count_later;
+    unsigned long long pass; /* the caller's: when it started (read_rounds.h) */
+    uint64_t ms;
 } read_round;
 
 /* Starts round `number` of member self, in `term`, with read index

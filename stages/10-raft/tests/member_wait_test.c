@@ -102,15 +102,15 @@ static void a_confirmed_round_serves_only_the_reads_before_it(void)
 {
     member_waits w;
     CHECK_EQ(member_waits_init(&w), 0);
-    CHECK_MSG(!member_waits_unindexed(&w), "no read waits");
+    CHECK_MSG(!member_waits_unindexed(&w, 0), "no read waits");
     CHECK_EQ(member_wait_read(&w, 1, 10, 0), 0); /* came in pass 10 */
     CHECK_EQ(member_wait_read(&w, 2, 12, 0), 0); /* came in pass 12 */
-    CHECK_MSG(member_waits_unindexed(&w), "two reads wait for a round");
+    CHECK_MSG(member_waits_unindexed(&w, 0), "two reads wait for a round");
     member_waits_read_index(&w, 11, 40); /* a round started in pass 11, index 40, confirmed */
     CHECK_MSG(w.reads[0].index == 40 && w.reads[1].index == 0,
               "the read of pass 10 waits for index 40; the one of pass 12 came after the round "
               "started and waits for the next");
-    CHECK_MSG(member_waits_unindexed(&w), "one read still waits for a round");
+    CHECK_MSG(member_waits_unindexed(&w, 0), "one read still waits for a round");
     woken got = {0};
     member_waits_reached(&w, 39, wake, &got);
     CHECK_MSG(got.n == 0, "the engine at 39 wakes no one (woke %zu)", got.n);
@@ -121,7 +121,7 @@ static void a_confirmed_round_serves_only_the_reads_before_it(void)
     CHECK_MSG(got.n == 1, "a read with no index is not woken by the engine going on");
     member_waits_read_index(&w, 12, 41);
     member_waits_reached(&w, 1000, wake, &got);
-    CHECK_MSG(got.n == 2 && got.client[1] == 2 && w.nreads == 0 && !member_waits_unindexed(&w),
+    CHECK_MSG(got.n == 2 && got.client[1] == 2 && w.nreads == 0 && !member_waits_unindexed(&w, 0),
               "the next round serves the read of pass 12, and the list is empty");
     member_waits_free(&w);
 }

@@ -2,11 +2,15 @@
  * read_round_test.c: one round of a leader's read index, counted
  * (read_round.h): confirmed by a majority of the voters that answer a
  * term no later than the leader's (R1, R3), failed by any voter's later
- * term whatever came before (R2); another round's answers, a non-voter's,
- * an unknown member's and a second answer count for nothing.
+ * term whatever came before (R2); an earlier round's answers, a
+ * non-voter's, an unknown member's and a second answer count for nothing.
+ * Several rounds in flight (read_rounds.h): an answer to a later round confirms the
+ * earlier ones, so a read that came while a round was out waits for one
+ * round, not for that one and then another, however late that one's
+ * answers; an earlier round's late answer then changes nothing.
  */
 #include "../../../tests/harness.h"
-#include "read_round.h"
+#include "read_rounds.h"
 
 /* A configuration of n members, ids 1..n, voters unless roles says. */
 static void conf_of(struct raft_configuration *conf, unsigned n, const int *roles)
@@ -157,6 +161,87 @@ static void the_planted_mistake_counts_a_later_term(void)
     raft_configuration_close(&conf);
 }
 
+static void a_later_rounds_answer_counts_for_an_earlier_round(void)
+{
+    struct raft_configuration conf;
+    conf_of(&conf, 3, NULL);
+    read_round r = {0};
+    read_round_start(&r, &conf, 1, 4, 5, 40);
+    CHECK_MSG(read_round_answer(&r, 2, 5, 6) == READ_ROUND_CONFIRMED,
+              "voter 2 answered round 6, asked after round 4 started: it counts for 4 (R1)");
+    read_round_free(&r);
+    raft_configuration_close(&conf);
+}
+
+/* Round 1 is out when a read arrives (pass 11); a round starts for it at
+ * once; round 1's answers are late, and round 2's come first. */
+static void a_read_whose_earlier_round_answers_late_waits_one_round(void)
+{
+    struct raft_configuration conf;
+    conf_of(&conf, 3, NULL);
+    read_rounds rs = {0};
+    read_round end = {0};
+    CHECK(read_rounds_start(&rs, &conf, 1, 5, 40, 10, 0, &end) == READ_ROUND_OPEN);
+    CHECK_MSG(read_rounds_start(&rs, &conf, 1, 5, 41, 11, 0, &end) == READ_ROUND_OPEN &&
+                  rs.n == 2 && read_rounds_newest(&rs)->number == 2 &&
+                  read_rounds_oldest(&rs)->number == 1,
+              "a second round starts while the first is out, for the read of pass 11");
+    CHECK_MSG(read_rounds_waits_for(&rs, 2) && read_rounds_waits_for(&rs, 3) &&
+                  !read_rounds_waits_for(&rs, 1),
+              "both wait for the other two voters");
+    CHECK_MSG(read_rounds_answer(&rs, 3, 5, 2, &end) == READ_ROUND_CONFIRMED,
+              "voter 3's answer to round 2 comes first and confirms it");
+    CHECK_MSG(end.number == 2 && end.index == 41 && end.pass == 11 && end.voters == NULL,
+              "the round ended is round 2: read index 41, for the reads of pass 11 and before");
+    CHECK_MSG(rs.n == 0 && read_rounds_newest(&rs) == NULL,
+              "round 1 is served by round 2 and leaves with it (Q2)");
+    CHECK_MSG(read_rounds_answer(&rs, 2, 5, 1, &end) == READ_ROUND_OPEN &&
+                  read_rounds_answer(&rs, 3, 5, 1, &end) == READ_ROUND_OPEN,
+              "round 1's answers, late, end nothing");
+    read_rounds_free(&rs);
+    raft_configuration_close(&conf);
+}
+
+static void an_earlier_rounds_answer_does_not_confirm_a_later_one(void)
+{
+    struct raft_configuration conf;
+    conf_of(&conf, 3, NULL);
+    read_rounds rs = {0};
+    read_round end = {0};
+    read_rounds_start(&rs, &conf, 1, 5, 40, 10, 0, &end);
+    read_rounds_start(&rs, &conf, 1, 5, 41, 11, 0, &end);
+    CHECK_MSG(read_rounds_answer(&rs, 2, 5, 1, &end) == READ_ROUND_CONFIRMED &&
+                  end.number == 1 && end.pass == 10,
+              "voter 2's answer to round 1 confirms round 1 only");
+    CHECK_MSG(rs.n == 1 && read_rounds_oldest(&rs)->number == 2 &&
+                  read_rounds_oldest(&rs)->yes == 1,
+              "round 2 is still out: the answer may predate the read of pass 11");
+    CHECK_MSG(read_rounds_answer(&rs, 2, 5, 2, &end) == READ_ROUND_CONFIRMED && end.number == 2,
+              "voter 2's answer to round 2 confirms it");
+    read_rounds_free(&rs);
+    raft_configuration_close(&conf);
+}
+
+static void a_later_term_fails_every_round_in_flight(void)
+{
+    struct raft_configuration conf;
+    conf_of(&conf, 3, NULL);
+    read_rounds rs = {0};
+    read_round end = {0};
+    for (int i = 0; i < 5; i++) /* past the first allocation: it grows */
+        CHECK(read_rounds_start(&rs, &conf, 1, 5, 40 + i, 10 + i, 0, &end) == READ_ROUND_OPEN);
+    CHECK_MSG(read_rounds_answer(&rs, 2, 6, 3, &end) == READ_ROUND_FAILED && end.later_id == 2 &&
+                  end.later_term == 6 && rs.n == 0,
+              "voter 2 in term 6 fails the rounds: none is left in flight (Q3)");
+    CHECK_MSG(read_rounds_answer(&rs, 3, 5, 5, &end) == READ_ROUND_OPEN,
+              "a later answer finds no round");
+    CHECK_MSG(read_rounds_start(&rs, &conf, 1, 5, 50, 20, 0, &end) == READ_ROUND_OPEN &&
+                  read_rounds_newest(&rs)->number == 6,
+              "numbers go on after the set was emptied");
+    read_rounds_free(&rs);
+    raft_configuration_close(&conf);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(a_round_of_three_is_confirmed_by_one_other_voter),
     HARNESS_TEST(an_earlier_term_counts_as_the_leaders),
@@ -166,5 +251,9 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_leader_that_is_no_voter_needs_a_majority_of_the_others),
     HARNESS_TEST(a_lone_voter_is_confirmed_at_once_and_rounds_grow),
     HARNESS_TEST(the_planted_mistake_counts_a_later_term),
+    HARNESS_TEST(a_later_rounds_answer_counts_for_an_earlier_round),
+    HARNESS_TEST(a_read_whose_earlier_round_answers_late_waits_one_round),
+    HARNESS_TEST(an_earlier_rounds_answer_does_not_confirm_a_later_one),
+    HARNESS_TEST(a_later_term_fails_every_round_in_flight),
 };
 const harness_suite read_round_suite = HARNESS_SUITE("read_round", tests);
