@@ -3,11 +3,11 @@
  * acknowledged and invents nothing (kv.h: "killing the process loses
  * nothing that was acknowledged").
  *
- * A run starts a child (this program again: crashtest --kill-child, a
- * new process rather than a fork of the parent, see crash_kill_io) that
+ * A run forks a child (or, from a parent of 256 MiB or more, starts this
+ * program again as one: crashtest --kill-child, see crash_kill_io) that
  * opens the database and runs a random workload (workload.c), telling the
- * parent through a pipe before and after each operation.  The parent sends SIGKILL after a random delay (0 to 30 ms; to
- * 2 ms with --quick) or after a random number of acknowledged operations,
+ * parent through a pipe before and after each operation.  The parent
+ * sends SIGKILL after a random delay (0 to 30 ms; to 2 ms with --quick) or after a random number of acknowledged operations,
  * reads what the child managed to report, reopens the database itself and
  * checks it (model.c): every acknowledged operation is there; the one in
  * flight may be there or not; nothing else is.  A batch in flight is there
