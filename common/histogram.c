@@ -106,13 +106,19 @@ void histogram_read(const histogram *h, histogram_counts *out)
     uint64_t min1 = 0;
     for (size_t s = 0; s < HISTOGRAM_STRIPES; s++) {
         const histogram_stripe *st = &h->stripe[s];
+        /* A record's min comes last: a stripe without one holds no record
+         * yet but those still under way, which a read may leave out.  Most
+         * stripes of most histograms are such, and their 8 KiB of buckets
+         * need not be read. */
+        uint64_t m1 = atomic_load_explicit(&st->min_plus_one, memory_order_relaxed);
+        if (m1 == 0)
+            continue;
+        if (min1 == 0 || m1 < min1)
+            min1 = m1;
         out->sum += atomic_load_explicit(&st->sum, memory_order_relaxed);
         uint64_t max = atomic_load_explicit(&st->max, memory_order_relaxed);
         if (max > out->max)
             out->max = max;
-        uint64_t m1 = atomic_load_explicit(&st->min_plus_one, memory_order_relaxed);
-        if (m1 != 0 && (min1 == 0 || m1 < min1))
-            min1 = m1;
         for (size_t i = 0; i < HISTOGRAM_BUCKETS; i++) {
             uint64_t n = atomic_load_explicit(&st->bucket[i], memory_order_relaxed);
             out->bucket[i] += n;

@@ -41,7 +41,9 @@
  * takes no lock either: a read while others record sees each of their
  * records or not, so the sum may be a few records ahead of or behind the
  * buckets; the count is the buckets' total, so the percentiles agree with
- * it.  Invariants (of histogram_counts): count = the sum of bucket[];
+ * it.  A stripe whose minimum is still unset (no record finished in it)
+ * is skipped, buckets and all: most stripes of most histograms are.
+ * Invariants (of histogram_counts): count = the sum of bucket[];
  * min <= max when count > 0, both 0 when count = 0.
  *
  * REQUIRES: a histogram starts zeroed (histogram_init, calloc or a static).

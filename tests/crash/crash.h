@@ -180,7 +180,11 @@ int crash_op_run(kv_db *db, const crash_op *op);
  * MEMBER message per put or delete in it, so the parent knows the members
  * of a batch in flight and checks them against its own copy. */
 enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3, CRASH_MSG_MEMBER = 4,
-       CRASH_MSG_WORK = 5 };
+       CRASH_MSG_WORK = 5, CRASH_MSG_STARTED = 6 };
+/* A child started afresh (crash_kill_io.exec_argv) first sends STARTED, as
+ * it is about to call kv_open; crash_kill_run takes it and starts the
+ * clock of a timed kill then, so that the kill lands where it would in a
+ * forked child, not while the new process is still being loaded. */
 /* Every CRASH_WORK_EVERY operations (after the ACK) the child also sends
  * its background work since it opened the database, in one write(): two
  * WORK messages, (op, key, status) = (flushes, compactions, moves), then
@@ -200,23 +204,36 @@ typedef struct crash_msg {
 _Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t first,
                            uint32_t count, int sync, int fd);
 
-/* One child forked, killed at a chosen moment, its reports read (kill.c),
+/* One child forked (or started afresh), killed at a chosen moment, its reports read (kill.c),
  * for any workload: the crash workload's (kill.c) and the bank's (bank_crash.c). */
 typedef struct crash_kill_io {
     void (*child)(void *arg, int fd); /* runs in the child, reporting through fd;
                                          never returns */
     void *arg;
+    /* If set, and the parent is large (kill.c: KILL_EXEC_RSS), the child
+     * is not forked but started afresh: this program again, with these
+     * arguments (exec_argv[0] the first after its name, NULL-terminated),
+     * the pipe's descriptor in place of any "FD" (crash_exec_child reads
+     * them).  A fork copies the parent's page tables, and under ASan a
+     * parent can hold hundreds of MB (its quarantine of freed memory),
+     * which made the forks most of stage 01's sanitized crash test's
+     * time; a new process starts small. */
+    const char *const *exec_argv;
     void (*take)(void *ctx, const crash_msg *msg); /* each message the parent reads */
     void *ctx;
     const long *acks;      /* ACKs taken so far (take counts them), for after_acks */
     char *problem;         /* "" while all is well; take or the runner says what broke */
     size_t problem_size;
 } crash_kill_io;
-/* Forks io->child and kills it after delay_us microseconds, or once
+/* Forks io->child (or starts io->exec_argv) and kills it after delay_us
+ * microseconds, or once
  * *io->acks reaches after_acks (the other one -1), then reads what is left
  * in the pipe and reaps it; *killed says whether SIGKILL ended it (else it
  * finished first).  Returns 1, or 0 with io->problem set. */
 int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int *killed);
+/* crashtest --kill-child ARGS: the child crash_kill_run started with
+ * exec_argv; runs crash_child with what ARGS say (kill.c).  Never returns. */
+_Noreturn void crash_exec_child(int argc, char **argv);
 
 /* ---- the model and the checker (model.c) -------------------------------- */
 

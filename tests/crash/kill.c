@@ -3,16 +3,17 @@
  * acknowledged and invents nothing (kv.h: "killing the process loses
  * nothing that was acknowledged").
  *
- * A run forks a child that opens the database and runs a random workload
- * (workload.c), telling the parent through a pipe before and after each
- * operation.  The parent sends SIGKILL after a random delay (0 to 30 ms; to
- * 2 ms with --quick) or after a random number of acknowledged operations,
+ * A run forks a child (or, from a parent of 256 MiB or more, starts this
+ * program again as one: crashtest --kill-child, see crash_kill_io) that
+ * opens the database and runs a random workload (workload.c), telling the
+ * parent through a pipe before and after each operation.  The parent
+ * sends SIGKILL after a random delay (0 to 30 ms; to 2 ms with --quick) or after a random number of acknowledged operations,
  * reads what the child managed to report, reopens the database itself and
  * checks it (model.c): every acknowledged operation is there; the one in
  * flight may be there or not; nothing else is.  A batch in flight is there
  * whole or not at all; before stage 03 a kill may cut its one write() short,
  * so a batch partly there (a prefix of its members) is counted as torn
- * rather than failed.  Then it forks the next
+ * rather than failed.  Then it starts the next
  * child on the same database, so each run also tests recovery after
  * recovery.  Everything a run does follows from its seed, except exactly
  * when the kill lands.
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,15 @@
 #include <unistd.h>
 
 #include "crash.h"
+
+extern char **environ;
+
+/* A parent this large (resident) starts a child afresh rather than
+ * forking it (crash_kill_io.exec_argv says why).  Below it a fork is the
+ * cheaper: a new process pays for loading the program (a few ms of
+ * processor time under ASan) where a fork of a parent of this size
+ * copies about as much in page tables. */
+#define KILL_EXEC_RSS (256u << 20)
 
 typedef struct kill_stats {
     long killed, finished, acked, inflight, inflight_done;
@@ -134,6 +145,75 @@ static int kill_pump(int fd, const crash_kill_io *io, uint8_t *buf, size_t *have
     return 1;
 }
 
+/* Starts this program again with args (crash_kill_io.exec_argv), the
+ * pipe's write end p[1] in place of "FD"; returns its pid, or -1. */
+static pid_t kill_spawn(const char *const *args, const int p[2])
+{
+    static char self[4096];
+    if (self[0] == '\0') {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0 || (size_t)n >= sizeof self - 1) {
+            perror("crashtest: /proc/self/exe");
+            exit(2);
+        }
+        self[n] = '\0';
+    }
+    char fd[16];
+    snprintf(fd, sizeof fd, "%d", p[1]);
+    char *argv[32];
+    size_t n = 0;
+    argv[n++] = self;
+    for (; args[n - 1] != NULL; n++) {
+        if (n + 1 >= sizeof argv / sizeof argv[0]) {
+            fprintf(stderr, "crashtest: too many arguments for a child\n");
+            exit(2);
+        }
+        argv[n] = strcmp(args[n - 1], "FD") == 0 ? fd : (char *)args[n - 1];
+    }
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    if (posix_spawn_file_actions_init(&fa) != 0 ||
+        posix_spawn_file_actions_addclose(&fa, p[0]) != 0)
+        return -1;
+    int rc = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return pid;
+}
+
+/* 1 if this process holds at least KILL_EXEC_RSS bytes in memory. */
+static int kill_parent_large(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    int n = f != NULL ? fscanf(f, "%lu %lu", &size, &resident) : 0;
+    if (f != NULL)
+        fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 && resident >= KILL_EXEC_RSS / (unsigned long)page;
+}
+
+/* Reads the STARTED message of a child started afresh; 0 if it did not
+ * come. */
+static int kill_started(int fd)
+{
+    crash_msg msg;
+    size_t got = 0;
+    while (got < sizeof msg) {
+        ssize_t n = read(fd, (char *)&msg + got, sizeof msg - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        got += (size_t)n;
+    }
+    return msg.type == CRASH_MSG_STARTED;
+}
+
 int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int *killed)
 {
     int p[2];
@@ -145,7 +225,8 @@ int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int 
      * the parent has read, so a kill "after N acks" lands near N. */
     fcntl(p[1], F_SETPIPE_SZ, 4096);
     fflush(stdout);
-    pid_t pid = fork();
+    int fresh = io->exec_argv != NULL && kill_parent_large();
+    pid_t pid = fresh ? kill_spawn(io->exec_argv, p) : fork();
     if (pid < 0) {
         perror("crashtest: fork");
         exit(2);
@@ -158,6 +239,8 @@ int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int 
     close(p[1]);
     uint8_t buf[4096];
     size_t have = 0;
+    if (fresh && !kill_started(p[0]))
+        snprintf(io->problem, io->problem_size, "the child did not start");
     double deadline = crash_now() + (double)delay_us / 1e6;
     int open = 1;
     while (open) {
@@ -201,6 +284,32 @@ static void kill_child(void *arg, int fd)
     crash_child(a->dir, a->w, a->first, a->count, a->sync, fd);
 }
 
+/* The arguments of a --kill-child: DIR FIRST COUNT SYNC FD WORKLOAD, the
+ * last the bytes of the crash_workload in hex (the child is this same
+ * program, so the struct is laid out alike). */
+_Noreturn void crash_exec_child(int argc, char **argv)
+{
+    crash_workload w;
+    const char *hex = argc == 7 ? argv[6] : "";
+    if (strlen(hex) != 2 * sizeof w) {
+        fprintf(stderr, "crashtest: --kill-child: bad arguments\n");
+        _exit(2);
+    }
+    unsigned char *b = (unsigned char *)&w;
+    for (size_t i = 0; i < sizeof w; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        b[i] = (unsigned char)v;
+    }
+    crash_tune_engine();
+    int fd = atoi(argv[5]);
+    crash_msg started = {.type = CRASH_MSG_STARTED};
+    if (write(fd, &started, sizeof started) != (ssize_t)sizeof started)
+        _exit(4);
+    crash_child(argv[1], &w, (uint32_t)strtoul(argv[2], NULL, 10),
+                (uint32_t)strtoul(argv[3], NULL, 10), atoi(argv[4]), fd);
+}
+
 static void kill_take_msg(void *ctx, const crash_msg *msg) { kill_take(ctx, msg); }
 
 /* One child: start it, kill it at the chosen moment, collect its reports. */
@@ -209,9 +318,17 @@ static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sy
 {
     kill_child_arg a = {.dir = dir, .w = &r->m->w, .first = r->next, .count = count,
                         .sync = sync};
-    crash_kill_io io = {.child = kill_child, .arg = &a, .take = kill_take_msg, .ctx = r,
-                        .acks = &r->acks, .problem = r->problem,
-                        .problem_size = sizeof r->problem};
+    char first[16], n[16], s[4], w[2 * sizeof r->m->w + 1];
+    snprintf(first, sizeof first, "%u", (unsigned)r->next);
+    snprintf(n, sizeof n, "%u", (unsigned)count);
+    snprintf(s, sizeof s, "%d", sync);
+    const unsigned char *b = (const unsigned char *)&r->m->w;
+    for (size_t i = 0; i < sizeof r->m->w; i++)
+        snprintf(w + 2 * i, 3, "%02x", b[i]);
+    const char *const args[] = {"--kill-child", dir, first, n, s, "FD", w, NULL};
+    crash_kill_io io = {.child = kill_child, .arg = &a, .exec_argv = args,
+                        .take = kill_take_msg, .ctx = r, .acks = &r->acks,
+                        .problem = r->problem, .problem_size = sizeof r->problem};
     return crash_kill_run(&io, delay_us, after_acks, killed);
 }
 

@@ -44,6 +44,8 @@
  *   --keep            power: leave each failing crash state on disk (to
  *                     look at with build/<stage>/kv DIR dump)
  *   -v                progress, and every failure (not just the first 25)
+ *   --kill-child ...  (first, alone) not for people: a process-kill child
+ *                     that kill.c starts afresh (crash_exec_child)
  * Work directories go under $TMPDIR, else /dev/shm, else /tmp.  The last
  * line printed is "N passed, N failed"; the exit status is 0 only if
  * nothing failed.
@@ -156,6 +158,8 @@ static void crash_usage(FILE *f, const char *argv0)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--kill-child") == 0)
+        crash_exec_child(argc - 1, argv + 1);
     crash_config cfg = {.seed = 1, .power_sync = -1, .argv0 = argv[0], .tmp = crash_default_tmp()};
     long runs = -1, ops = -1;
     int sim_mode = 0, kill_mode = 0, power_mode = 0, ioerr_mode = 0;
