@@ -32,7 +32,8 @@
 # runs, in each build that has it, and for those of KV_CLUSTER_STAGES the
 # cluster test of their kv serve),
 # KV_ASAN_TOOL_STAGES (the stages whose kv serve the server tests run
-# under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
+# under ASan+UBSan, default "06-leveled": the tools are one code, and
+# stage 06 drives the most of it; every stage's in release),
 # KV_ASAN_CLI_STAGES (the same for kv's cli_test.sh, default "06-leveled"),
 # KV_TSAN_SKIP_STAGES (stages whose racetest ThreadSanitizer leaves out,
 # default "05-blocks 10-raft": 05's threaded parts, stage 04's engine and
@@ -319,7 +320,7 @@ queue_flavour() {
         # the most of them (KV_ASAN_TOOL_STAGES), every stage in release.
         tools_here=1
         if [ "$flavour" = asan ]; then
-            case " ${KV_ASAN_TOOL_STAGES:-03-wal 06-leveled} " in
+            case " ${KV_ASAN_TOOL_STAGES:-06-leveled} " in
             *" $stage "*) ;;
             *) tools_here=0 ;;
             esac
@@ -427,7 +428,7 @@ if [ -f "$here/server_metrics_test.py" ]; then
     # shellcheck disable=SC2086
     [ -n "$kvs" ] && add_job release "server_metrics_test.py (every stage)" python3 "$here/server_metrics_test.py" $kvs
     if [ -n "$asan_build" ]; then
-        first=$(echo ${KV_ASAN_TOOL_STAGES:-03-wal 06-leveled} | cut -d' ' -f1)
+        first=$(echo ${KV_ASAN_TOOL_STAGES:-06-leveled} | cut -d' ' -f1)
         [ -x "$asan_build/$first/kv" ] && add_job asan "server_metrics_test.py $asan_build/$first/kv" \
             python3 "$here/server_metrics_test.py" "$asan_build/$first/kv"
     fi
