@@ -172,7 +172,7 @@ $(LIBURING_DIR)/.extracted: | build/.deps-ok
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants fuzz-coverage clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-speed fuzz-mutants fuzz-coverage clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 # Every compile first checks the Debian packages the build needs (lz4's
@@ -933,6 +933,10 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 #   make fuzz-smoke STAGE=S [TARGET=T] [FUZZ_FRESH=1]   one stage's pairs (or
 #                                   one pair; "serve", "replica" for theirs),
 #                                   FUZZ_FRESH=1 from an empty corpus
+#   make fuzz-speed [STAGE=S] [TARGET=T] [FUZZ_SPEED_SECONDS=N]   each pair's
+#                                   executions a second from its seeds, a
+#                                   table, slowest first, those under 1,000
+#                                   marked (scripts/fuzz_speed.sh)
 #   make fuzz-mutants [STAGE=S] [MUTANT=NAME]   the planted decoder bugs of
 #                                   fuzz/mutants/, each fuzzed as fuzz-smoke
 #                                   does (scripts/fuzz_mutants.sh)
@@ -1190,6 +1194,16 @@ fuzz-smoke: fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_FRESH=$(FUZZ_FRESH) sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PICKED)
+
+# How fast each pair runs: FUZZ_SPEED_SECONDS (20) a pair from its seeds,
+# one at a time; take it on an idle machine (docs/fuzzing.md, "Harness
+# speed").
+FUZZ_SPEED_SECONDS ?= 20
+fuzz-speed: fuzz-seeds
+	@$(if $(FUZZ_PICKED),,echo "fuzz-speed: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
+	@sh scripts/fuzz_speed.sh $(FUZZ_SPEED_SECONDS) $(FUZZ_PICKED)
 
 # Planted decoder bugs (fuzz/mutants/S.txt), one at a time in a copy of the
 # tree (build/fuzz-mutants/), each fuzzed by its pairs at FUZZ_SECONDS from

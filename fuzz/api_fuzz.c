@@ -77,19 +77,21 @@
  * read from the file, where every other open maps the tables and caches
  * their blocks) and checked whole.
  *
- * The database lives in $TMPDIR, else /dev/shm, else /tmp: sync = 1 makes
- * every write an fsync, which costs milliseconds on a disk and nothing in
- * memory.  With KV_API_TRACE set in the environment, each op is printed to
- * stderr as it starts (to read a reproducer).
+ * The database lives in memory (common/io_mem.h, the I/O layer's backend
+ * while the harness runs, emptied before each input): the engine reads and
+ * writes its files through common/io.h as always, but no call reaches the
+ * operating system, so sync = 1 costs nothing and an input costs the
+ * engine's work alone.  With KV_API_TRACE set in the environment, each op
+ * is printed to stderr as it starts (to read a reproducer).
  */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_calls.h"
+#include "io.h"
+#include "io_mem.h"
 #include "kv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -113,8 +115,6 @@ typedef struct api_input {
     uint64_t values;          /* values made so far: the bytes of the next */
     unsigned reopens, tool_runs;
 } api_input;
-
-static char api_root[128], api_dir[160];
 
 static uint8_t api_byte(api_input *in)
 {
@@ -271,30 +271,18 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
 
 /* ---- one input ------------------------------------------------------------ */
 
-static int api_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
+/* The database's directory, in memory. */
+#define API_ROOT "/kvapi"
+#define API_DIR API_ROOT "/db"
 
-static void api_dirs_remove(void)
+/* An empty file system in memory, with the directory the database goes in. */
+static void api_mem_reset(void)
 {
-    nftw(api_root, api_remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void api_dirs_init(void)
-{
-    const char *base = getenv("TMPDIR");
-    if (base == NULL || base[0] == '\0' || strlen(base) > 64)
-        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(api_root, sizeof api_root, "%s/kvapi.XXXXXX", base);
-    if (mkdtemp(api_root) == NULL)
-        api_fail("mkdtemp %s failed", api_root);
-    snprintf(api_dir, sizeof api_dir, "%s/db", api_root);
-    atexit(api_dirs_remove);
+    if (io_get_ops() != &io_mem_ops)
+        io_set_ops(&io_mem_ops);
+    io_mem_reset();
+    if (io_mkdir(API_ROOT) != KV_OK)
+        api_fail("mkdir %s in memory failed", API_ROOT);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -303,19 +291,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int trace;
     if (key == NULL) {
         trace = getenv("KV_API_TRACE") != NULL;
-        api_dirs_init();
         key = malloc(KV_MAX_KEY + 1);
         val = malloc(API_MAX_VALUE);
         scratch = malloc(KV_MAX_KEY + 1);
         if (key == NULL || val == NULL || scratch == NULL)
             api_fail("out of memory for the key and value buffers");
     }
+    api_mem_reset();
     api_input in = {.p = data, .end = data + size, .start = data, .key = key, .val = val};
     api_db d;
     kv_options opt;
     api_context("kv_open of a new database");
     int read_back = api_read_options(&in, &opt);
-    api_db_open(&d, api_dir, &opt, scratch);
+    api_db_open(&d, API_DIR, &opt, scratch);
     d.read_back = read_back;
     for (unsigned n = 0; n < API_MAX_OPS && in.p < in.end && d.written < API_MAX_WRITTEN; n++) {
         uint8_t op = api_byte(&in);
@@ -329,6 +317,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     api_context("the end of the program: everything, then again after a reopen");
     api_db_finish(&d);
-    nftw(api_dir, api_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    io_mem_reset();
     return 0;
 }
