@@ -54,7 +54,7 @@ for pair in "$@"; do
     log=build/fuzz/speed-$stage-$target.log
     times >"$work/times"
     cpu0=$(children_cpu)
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags \
         -artifact_prefix="$work/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
