@@ -45,6 +45,12 @@ failed=0
 : >"$work/table"
 for pair in "$@"; do
     stage=${pair%%:*} target=${pair#*:}
+    if [ ! -x "build/fuzz/$stage/$target" ]; then
+        echo "FAIL fuzz $pair: build/fuzz/$stage/$target is not built (make fuzz-speed builds it)" >&2
+        failed=$((failed + 1))
+        printf '%s %s %s %s\n' "$pair" -1 0 0 >>"$work/table"
+        continue
+    fi
     corpus=$work/corpus
     rm -rf "$corpus"
     mkdir -p "$corpus"
