@@ -172,7 +172,7 @@ $(LIBURING_DIR)/.extracted: | build/.deps-ok
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants fuzz-coverage clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-speed fuzz-mutants fuzz-coverage clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 # Every compile first checks the Debian packages the build needs (lz4's
@@ -942,6 +942,10 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 #   make fuzz-smoke STAGE=S [TARGET=T] [FUZZ_FRESH=1]   one stage's pairs (or
 #                                   one pair; "serve", "replica" for theirs),
 #                                   FUZZ_FRESH=1 from an empty corpus
+#   make fuzz-speed [STAGE=S] [TARGET=T] [FUZZ_SPEED_SECONDS=N]   each pair's
+#                                   executions a second from its seeds, a
+#                                   table, slowest first, those under 1,000
+#                                   marked (scripts/fuzz_speed.sh)
 #   make fuzz-mutants [STAGE=S] [MUTANT=NAME]   the planted decoder bugs of
 #                                   fuzz/mutants/, each fuzzed as fuzz-smoke
 #                                   does (scripts/fuzz_mutants.sh)
@@ -957,6 +961,11 @@ TEST_FUZZ_SECONDS ?= 2
 FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
 FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# Compiling only: the files libFuzzer's coverage leaves out (the checksum's
+# byte loops; see the file).
+FUZZ_SANCOV := -fsanitize-coverage-ignorelist=fuzz/sancov_ignore.txt
+$(patsubst %.c,build/fuzz/obj/%.o,common/crc32c.c common/crc32c_hw.c common/crc32c_shift.c): \
+  fuzz/sancov_ignore.txt
 # The libFuzzer binaries are linked from objects, as the other flavours are:
 # build/fuzz/obj/<path>.o for the stage-neutral files (common/, the API
 # harness's program and model), build/fuzz/<stage>/obj/<path>.o for a
@@ -969,13 +978,13 @@ fuzz_obj_stage  = $(patsubst %.c,build/fuzz/$(1)/obj/%.o,$(2))
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call brief,CC,$@)
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FUZZ_SANCOV) -MMD -MP -c $< -o $@
 
 define FUZZ_RULES
 build/fuzz/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(call brief,CC,$$@)
-	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) \
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) $$(FUZZ_SANCOV) \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
@@ -1199,6 +1208,16 @@ fuzz-smoke: fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_FRESH=$(FUZZ_FRESH) sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PICKED)
+
+# How fast each pair runs: FUZZ_SPEED_SECONDS (20) a pair from its seeds,
+# one at a time; take it on an idle machine (docs/fuzzing.md, "Harness
+# speed").
+FUZZ_SPEED_SECONDS ?= 20
+fuzz-speed: fuzz-seeds
+	@$(if $(FUZZ_PICKED),,echo "fuzz-speed: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
+	@sh scripts/fuzz_speed.sh $(FUZZ_SPEED_SECONDS) $(FUZZ_PICKED)
 
 # Planted decoder bugs (fuzz/mutants/S.txt), one at a time in a copy of the
 # tree (build/fuzz-mutants/), each fuzzed by its pairs at FUZZ_SECONDS from

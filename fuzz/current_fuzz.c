@@ -100,8 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *space = memchr(data, ' ', size);
     size_t name_len = space ? (size_t)(space - data) : size;
     if (space == NULL || size - name_len < tag + 8 ||
-        memcmp(data + name_len, CURRENT_CRC_TAG, tag) != 0)
+        memcmp(data + name_len, CURRENT_CRC_TAG, tag) != 0) {
+        fuzz_dbfile_mem_done();
         return 0;
+    }
     uint8_t *fixed = malloc(size);
     current_fuzz_check(fixed != NULL, "allocate");
     memcpy(fixed, data, size);
@@ -112,5 +114,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         current_fuzz_run(fixed, size);
     }
     free(fixed);
+    fuzz_dbfile_mem_done();
     return 0;
 }

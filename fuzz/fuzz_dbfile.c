@@ -36,6 +36,12 @@ void fuzz_dbfile_mem_reset(void)
     io_mem_reset();
 }
 
+void fuzz_dbfile_mem_done(void)
+{
+    if (io_get_ops() == &io_mem_ops)
+        io_mem_reset();
+}
+
 void fuzz_dbfile_mem_file(const char *path, const uint8_t *data, size_t size, io_file **f)
 {
     fuzz_check(io_mem_put(path, data, size) == 0 && io_open(path, IO_READ, f) == KV_OK,

@@ -191,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
     }
     free(fixed);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 

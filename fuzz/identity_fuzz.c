@@ -154,5 +154,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair("IDENTITY", fixed, size);
     }
     free(fixed);
+    fuzz_dbfile_mem_done();
     return 0;
 }

@@ -118,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair("data.log", fixed, size);
     }
     free(fixed);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 

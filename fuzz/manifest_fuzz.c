@@ -344,6 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(line);
     free(man);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 

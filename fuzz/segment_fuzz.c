@@ -171,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair("0000000001.log", fixed, size);
     }
     free(fixed);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 

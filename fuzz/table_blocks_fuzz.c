@@ -848,6 +848,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair(fuzz_dbfile_table_name(), f, size);
     }
     free(f);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 

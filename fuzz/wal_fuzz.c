@@ -327,6 +327,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wal_fuzz_read(fixed, size, 0, &m);
     free(fixed);
     free(m.v);
+    fuzz_dbfile_mem_done();
     return 0;
 }
 
