@@ -200,12 +200,14 @@ int  vlog_load_where(value_store *vs, const vlog_where *w, value_buf *buf, const
  * file `start` held open (file_cache_release when done; errors as
  * vlog_read's); the error of a read `got` bytes of n at off; where's bytes
  * decoded (KV_ERR_CORRUPT naming what is wrong); buf grown to hold w's
- * span (KV_ERR_NOMEM); and w's span, read into buf, gathered and checked
+ * span, to be read through h (a span h's file cannot hold is a short
+ * read's KV_ERR_CORRUPT, found before buf grows; KV_ERR_NOMEM); and w's
+ * span, read into buf, gathered and checked
  * against its crc32c (*val points into buf). */
 int  vlog_hold(value_store *vs, uint64_t start, file_cache_handle **h);
 int  vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got);
 int  vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w);
-int  vlog_buf_room(value_buf *buf, const vlog_where *w);
+int  vlog_buf_room(value_buf *buf, file_cache_handle *h, const vlog_where *w);
 int  vlog_value_check(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val);
 
 /* ---- the counts kept across sessions (vlog_counts.c) ------------------------ */

@@ -109,7 +109,7 @@ static int vlog_read_many(value_store *vs, size_t n, const uint8_t *const where[
             a->h = NULL;
             continue;
         }
-        if ((rcs[i] = vlog_buf_room(&bufs[i], &a->w)) != KV_OK)
+        if ((rcs[i] = vlog_buf_room(&bufs[i], a->h, &a->w)) != KV_OK)
             continue;
         if (a->map == NULL) {
             reqs[m] = (io_read_req){.f = file_cache_file(a->h), .off = a->w.offset,

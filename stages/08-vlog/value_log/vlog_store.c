@@ -396,10 +396,20 @@ int vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w)
     return KV_OK;
 }
 
-int vlog_buf_room(value_buf *buf, const vlog_where *w)
+int vlog_buf_room(value_buf *buf, file_cache_handle *h, const vlog_where *w)
 {
     uint64_t span = vlog_span(w);
     if (buf->cap < span) {
+        /* The file must hold the whole span before buf grows to it: the
+         * length is the table entry's word, and a damaged one must not
+         * size an allocation (only a growth asks: buffers are reused). */
+        uint64_t size = 0;
+        int rc = file_cache_map(h, &size) != NULL ? KV_OK : io_size(file_cache_file(h), &size);
+        if (rc != KV_OK)
+            return rc;
+        if (w->offset > size || size - w->offset < span)
+            return vlog_short(h, w->offset, (size_t)span,
+                              (size_t)(w->offset < size ? size - w->offset : 0));
         uint8_t *p = realloc(buf->p, (size_t)span);
         if (p == NULL)
             return kv_error(KV_ERR_NOMEM, "value log: out of memory for a value of %" PRIu32
@@ -426,15 +436,16 @@ static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
                         const uint8_t **val)
 {
     file_cache_handle *h = buf->held != NULL && buf->held_at == w->file ? buf->held : NULL;
+    int rc = KV_OK;
     if (h != NULL) {
         buf->held = NULL; /* (released by the read) */
         atomic_fetch_sub_explicit(&vs->ahead_held, 1, memory_order_relaxed);
-    } else
+    } else {
         value_store_let_go(vs, buf);
-    int rc = vlog_buf_room(buf, w);
-    if (rc == KV_OK)
-        rc = h != NULL ? vlog_read_held(vs, h, w->offset, buf->p, (size_t)vlog_span(w))
-                       : vlog_read(vs, w->file, w->offset, buf->p, (size_t)vlog_span(w));
+        rc = vlog_hold(vs, w->file, &h);
+    }
+    if (rc == KV_OK && (rc = vlog_buf_room(buf, h, w)) == KV_OK)
+        rc = vlog_read_held(vs, h, w->offset, buf->p, (size_t)vlog_span(w));
     else if (h != NULL)
         file_cache_release(vs->fc, h);
     return rc == KV_OK ? vlog_value_check(vs, w, buf, val) : rc;
