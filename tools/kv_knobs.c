@@ -51,7 +51,7 @@ static const knob knobs[] = {
     {"--bloom-bits", KNOB_BLOOM, 5, 99, "has no bloom filters",
      "bits per key of a table's filter, 1..64 or none"},
     {"--compression", KNOB_COMPRESS, 5, 99, "has no table blocks to compress",
-     "of each data block: none, lz4 or lz4-values (each value alone)"},
+     "blocks: none, lz4 (whole) or lz4-values (each value)"},
     {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
      "the cache budget: blocks (records too, 09 on); default 8m"},
     {"--block-restart-interval", KNOB_INT, 5, 99, "has no table blocks",
