@@ -44,7 +44,19 @@ typedef struct salvage {
     size_t value_cap;
 } salvage;
 
-/* The stored block [at, at + size + 9) as a block of entries; NULL or why. */
+/* What salvage_block_open and salvage_unpack answer when room cannot be
+ * had: no memory is this process's problem, never the table's damage, and
+ * their callers return KV_ERR_NOMEM rather than drop what is there. */
+static const char salvage_no_memory[] = "no memory";
+
+static int salvage_nomem(const salvage *s, uint64_t at)
+{
+    return kv_error(KV_ERR_NOMEM, "%s: offset %llu: out of memory to read a block",
+                    s->sink.path, (unsigned long long)at);
+}
+
+/* The stored block [at, at + size + 9) as a block of entries; NULL, why,
+ * or salvage_no_memory. */
 static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, block *b)
 {
     int type;
@@ -57,7 +69,7 @@ static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, bl
         if (raw > s->raw_cap) {
             uint8_t *grown = realloc(s->raw, raw);
             if (grown == NULL)
-                return "no memory to decompress it";
+                return salvage_no_memory;
             s->raw = grown;
             s->raw_cap = raw;
         }
@@ -69,7 +81,8 @@ static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, bl
 }
 
 /* The value of entry it of a block whose values are cells (block_value.h),
- * unpacked into s->value: *v and *n.  NULL, or what is wrong. */
+ * unpacked into s->value: *v and *n.  NULL, what is wrong, or
+ * salvage_no_memory. */
 static const char *salvage_unpack(salvage *s, const block_iter *it, const uint8_t **v,
                                   size_t *n)
 {
@@ -77,7 +90,7 @@ static const char *salvage_unpack(salvage *s, const block_iter *it, const uint8_
     if (why == NULL && *n > s->value_cap) {
         uint8_t *grown = realloc(s->value, *n);
         if (grown == NULL)
-            return "no memory to unpack a value";
+            return salvage_no_memory;
         s->value = grown;
         s->value_cap = *n;
     }
@@ -102,6 +115,10 @@ static int salvage_entries(salvage *s, const block *b, uint64_t at)
         const uint8_t *v = it.value;
         size_t n = it.value_len;
         const char *why = b->cells ? salvage_unpack(s, &it, &v, &n) : NULL;
+        if (why == salvage_no_memory) {
+            rc = salvage_nomem(s, at);
+            break;
+        }
         if (why != NULL) {
             salvage_sink_damage(&s->sink, at, why);
             break;
@@ -178,12 +195,15 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
         uint64_t found = 0;
         block b;
         for (uint64_t e = at; e + TABLE_V2_TRAILER <= end && e - at <= UINT32_MAX; e++) {
+            const char *why = NULL;
             if (crc32c_extend(crc, s->p + e, 5) == coding_get_u32(s->p + e + 5) &&
-                salvage_block_open(s, at, (uint32_t)(e - at), &b) == NULL &&
+                (why = salvage_block_open(s, at, (uint32_t)(e - at), &b)) == NULL &&
                 salvage_first_follows(s, &b)) {
                 found = e + TABLE_V2_TRAILER;
                 break;
             }
+            if (why == salvage_no_memory)
+                return salvage_nomem(s, at);
             crc = crc32c_extend(crc, s->p + e, 1);
         }
         if (found == 0) {
@@ -258,7 +278,9 @@ static int salvage_named(salvage *s, const table_v2_handle *named, size_t n, uin
             break;
         block b;
         const char *why = salvage_block_open(s, h.offset, h.size, &b);
-        if (why != NULL)
+        if (why == salvage_no_memory)
+            rc = salvage_nomem(s, h.offset);
+        else if (why != NULL)
             salvage_sink_damage(&s->sink, h.offset, why);
         else
             rc = salvage_entries(s, &b, h.offset);

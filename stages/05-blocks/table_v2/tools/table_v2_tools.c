@@ -89,22 +89,26 @@ static int table_v2_keep(table_v2_walk *w, const uint8_t *k, size_t n)
 }
 
 /* The value of entry e of a block whose values are cells, unpacked into
- * w->value: *v and *n; NULL, or what is wrong with the cell. */
-static const char *table_v2_walk_unpack(table_v2_walk *w, const block_iter *e,
-                                        const uint8_t **v, size_t *n)
+ * w->value: *v and *n, and *why NULL or what is wrong with the cell (a
+ * problem of the table's); KV_OK, or KV_ERR_NOMEM where its room cannot
+ * be had (a problem of this process's, never called the table's). */
+static int table_v2_walk_unpack(table_v2_walk *w, const block_iter *e, const uint8_t **v,
+                                size_t *n, const char **why)
 {
-    const char *why = block_value_size(e->value, e->value_len, n);
-    if (why == NULL && *n > w->value_cap) {
+    *why = block_value_size(e->value, e->value_len, n);
+    *v = e->value;
+    if (*why == NULL && *n > w->value_cap) {
         uint8_t *grown = realloc(w->value, *n);
         if (grown == NULL)
-            return "its value does not fit in memory";
+            return kv_error(KV_ERR_NOMEM, "%s: out of memory for a value of %zu bytes",
+                            w->label, *n);
         w->value = grown;
         w->value_cap = *n;
     }
-    if (why == NULL)
-        why = block_value_unpack(e->value, e->value_len, w->value, *n);
+    if (*why == NULL)
+        *why = block_value_unpack(e->value, e->value_len, w->value, *n);
     *v = *n > 0 ? w->value : e->value; /* never NULL */
-    return why;
+    return KV_OK;
 }
 
 /* The entries of block i: order, separators, filter, counts. */
@@ -133,7 +137,9 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
         size_t vlen = e.value_len;
         char cell[48] = "";
         if (b->cells) {
-            const char *why = table_v2_walk_unpack(w, &e, &v, &vlen);
+            const char *why = NULL;
+            if ((rc = table_v2_walk_unpack(w, &e, &v, &vlen, &why)) != KV_OK)
+                break;
             if (why != NULL) {
                 PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu: %s", w->label, (ull)i,
                         (ull)h.offset, e.at, why);
