@@ -139,7 +139,12 @@ void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_
 void tt_expect_same_lookups(memtable *m, table *t, int max_key)
 {
     uint64_t last = memtable_entries(m);
+    /* Every key in a plain build; under a sanitizer (harness_cases) every
+     * fourth and the two ends, which still reach every block. */
+    int step = (int)(4 / harness_cases(4, 4));
     for (int k = -1; k <= max_key; k++) {
+        if (k > 0 && k < max_key && k % step != 0)
+            continue;
         char key[32];
         size_t klen = tt_key(key, k);
         for (uint64_t seq = 0; seq <= last + 1; seq += 1 + seq / 7) {

@@ -35,8 +35,9 @@ table *tt_build_and_open(table_ctx *ctx, memtable *m, const char *dir, const cha
 /* A lookup of (key, seq) gives the same answer from m and t. */
 void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_t seq);
 
-/* tt_expect_same for every key number -1..max_key, at sequences from 0
- * to one past m's last, in steps that grow with the sequence. */
+/* tt_expect_same for every key number -1..max_key (every fourth under a
+ * sanitizer, and both ends), at sequences from 0 to one past m's last, in
+ * steps that grow with the sequence. */
 void tt_expect_same_lookups(memtable *m, table *t, int max_key);
 
 /* The file at path holds exactly the bytes of `hex`; if not, prints them
