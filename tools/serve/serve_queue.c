@@ -123,7 +123,7 @@ static void multi_count(server *s, serve_client *c, struct serve_multi *m)
     for (size_t i = 0; i < m->ncmds; i++) {
         serve_req r = multi_req(m, i);
         const serve_cmd *cmd = m->cmds[i].cmd;
-        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd, &r), m->cmds[i].ns,
+        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd), m->cmds[i].ns,
                             m->cmds[i].failed, &r);
     }
 }

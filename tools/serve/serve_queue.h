@@ -3,7 +3,7 @@
  * state, as serve_multi.c (MULTI, the queue, EXEC handed to the batch),
  * serve_commit.c (EXEC in the batch), serve_txn.c (EXEC applied to the
  * server's engine), serve_handoff.c (EXEC handed to an extension),
- * serve_cmd.c (what EXEC does, for the gate) and serve_queue.c (EXEC
+ * serve_cmd_run.c (what EXEC does, for the gate) and serve_queue.c (EXEC
  * settled and answered, the queue emptied) share it.  The design is in
  * serve_multi.c's opening comment; docs/server.md, "Transactions".
  *
