@@ -100,10 +100,12 @@ static inline int serve_arity_fits(int arity, size_t argc)
  * declares it: a row the server puts in its command table, after CLUSTER's
  * own, when it starts with the extension (serve_cmd_table.c).  Like every
  * row, it is found by its word (CLUSTER's word 1, any case), its arity is
- * checked by the server, and COMMAND INFO, INFO commandstats
- * ("cluster|slots") and the gate read it; the gate is told its `kind`,
- * so that no rule of the extension compares a subcommand's name.  Its
- * flags are the server's SERVE_CMD_* (SERVE_CMD_EXTENSION is added). */
+ * checked before it runs (a request it refuses gets `cluster` below), and
+ * COMMAND INFO, INFO commandstats ("cluster|slots") and the gate read it.
+ * The gate is told its `kind` and its arity, so that no rule of the
+ * extension compares a subcommand's name; a row the gate answers itself
+ * checks the arity there (serve_arity_fits).  Its flags are the server's
+ * SERVE_CMD_* (SERVE_CMD_EXTENSION is added). */
 typedef struct serve_ext_cmd {
     const char *sub;               /* lower case */
     int arity;                     /* every word counted: CLUSTER KEYSLOT key is 3 */

@@ -15,11 +15,12 @@
  *
  * A command's subcommand rows come right after its own row.  A request
  * is the row of its subcommand when its word 1 is one of them (any
- * case), else its command's own; a command whose subcommand's row
- * refuses the number of words gets its own row's answer (server.h, the
- * `run` of serve_cmd).  CLUSTER's subcommands are an extension's (serve_ext.h,
- * serve_ext_cmd): serve_cmd_table_init puts its rows after CLUSTER's own
- * when the server starts with one, and without one CLUSTER has none.
+ * case), else its command's own; a request whose subcommand's row
+ * refuses its number of words gets the command's own row's answer
+ * (server.h, the `run` of serve_cmd).  CLUSTER's subcommands are an
+ * extension's (serve_ext.h, serve_ext_cmd): serve_cmd_table_init puts
+ * its rows after CLUSTER's own when the server starts with one; without
+ * one CLUSTER has none.
  *
  * Invariants:
  *   T1. A row with a subcommand follows its command's row, or another

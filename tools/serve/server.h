@@ -373,7 +373,7 @@ int  serve_cmd_table_init(server *s);
 void serve_cmd_table_free(server *s);
 /* The row request r names: its command's (word 0, any case), or that
  * command's subcommand's (word 1); NULL if no command has that name.
- * The one place a command is found by its name. */
+ * serve_cmd_table.c is the one file that looks a name up. */
 const serve_cmd *serve_cmd_find(const server *s, const serve_req *r);
 /* The command's own row of a row: itself, or the row its subcommand's
  * follows (T1 of serve_cmd_table.c). */
