@@ -567,6 +567,23 @@ def test_info_dbsize_config_and_command_answer(tmp):
     check(c.cmd("COMMAND", "DOCS") == [], "COMMAND DOCS")
     get = c.cmd("COMMAND", "INFO", "get", "nosuch")
     check(get[0][0] == b"get" and get[0][1] == 2 and get[1] is None, "COMMAND INFO")
+    # Subcommands are rows of the table: COMMAND INFO reports one by
+    # "name|sub", COMMAND COUNT counts commands alone, a subcommand's
+    # arity is checked (the command's own answer) and each row is counted
+    # apart in INFO commandstats.
+    sub = c.cmd("COMMAND", "INFO", "config|get", "config|nosuch", "CONFIG|RESETSTAT")
+    check(sub[0][:2] == [b"config|get", -3] and sub[1] is None and
+          sub[2][:2] == [b"config|resetstat", 2], "COMMAND INFO name|sub: %r" % (sub,))
+    check(b"config" in c.cmd("COMMAND", "LIST") and
+          not any(b"|" in n for n in c.cmd("COMMAND", "LIST")), "COMMAND LIST: commands alone")
+    for words in (("CONFIG", "GET"), ("CONFIG", "RESETSTAT", "x"), ("CONFIG", "nosuch")):
+        check(is_err(c.cmd(*words), "ERR unknown subcommand or wrong number of arguments for "
+                     "CONFIG"), "%s: CONFIG's own answer" % " ".join(words))
+    stats = c.cmd("INFO", "commandstats").decode()
+    check("cmdstat_config|get:calls=3," in stats and "cmdstat_config:calls=1," in stats and
+          "cmdstat_config|resetstat:calls=1,usec=" in stats and
+          "cmdstat_command|info:calls=2," in stats,
+          "commandstats per row: %s" % stats.replace("\r\n", " "))
     check(s.stop() == 0, "exit status")
 
 

@@ -711,8 +711,11 @@ def check_no_circle_anywhere():
 # The extension's headers: the only folder of tools/ that stage 10 is
 # compiled against (docs/server.md, "An extension, chosen at run time").
 EXT_DIR = os.path.join("tools", "ext")
-# The command table's file: the one place a command is found by its name.
-COMMAND_TABLE = os.path.join("tools", "serve", "serve_cmd.c")
+# The command table's file: the one place a command or a subcommand is
+# found by its name.  And the extension's rows of CLUSTER's subcommands
+# (serve_ext.h, serve_ext_cmd), which that table takes in.
+COMMAND_TABLE = os.path.join("tools", "serve", "serve_cmd_table.c")
+EXTENSION_ROWS = os.path.join("stages", "10-raft", "member", "member_cluster.c")
 # What is read of libraft's struct raft where its API has no call, in one
 # file (stages/10-raft/replica/libraft_fields.h says why), and the test
 # that checks it against the library's API.
@@ -744,9 +747,15 @@ def code_of(path):
 
 
 def command_names():
-    """The names in the command table (tools/serve/serve_cmd.c)."""
+    """The commands' names in the command table (COMMAND_TABLE), and the
+    subcommands' words there and in the extension's rows (EXTENSION_ROWS)."""
     text = without_comments_keeping_strings(open(COMMAND_TABLE).read())
-    return set(re.findall(r'^\s*\{"([a-z]+)",\s*-?\d+\s*,', text, flags=re.M))
+    rows = re.findall(r'^\s*\{"([a-z]+)",\s*(NULL|"[a-z]+"),\s*-?\d+\s*,', text, flags=re.M)
+    subs = {sub.strip('"') for _, sub in rows if sub != "NULL"}
+    if os.path.exists(EXTENSION_ROWS):
+        ext = without_comments_keeping_strings(open(EXTENSION_ROWS).read())
+        subs |= set(re.findall(r'^\s*\{"([a-z]+)",\s*-?\d+\s*,', ext, flags=re.M))
+    return {name for name, _ in rows}, subs
 
 
 def check_server_seam():
@@ -799,7 +808,13 @@ def check_commands_are_data():
       - no command is found by its name outside the table's file
         (COMMAND_TABLE): no strcmp-like call with a name the table has, no
         serve_cmd_is of word 0 or of an entry's name, no comparison of an
-        entry's run function; a rule reads the entry's flags instead."""
+        entry's run function (but with NULL); a rule reads the entry's
+        flags instead;
+      - no subcommand is matched by its name outside it either: no
+        serve_cmd_is of word 1, or strcmp-like call on word 1, with a word
+        that a row of the table, or of the extension's (EXTENSION_ROWS),
+        has as its subcommand; a rule reads the row (its kind, its
+        arity)."""
     files = [f for top in ("tools", "stages/10-raft") for f in source_files(top)]
     walks = []
     for path in files:
@@ -813,10 +828,12 @@ def check_commands_are_data():
                             len(walks), ", ".join(walks) or "nowhere"))
     result("the_walk_over_a_commands_keys_is_written_once", problems)
 
-    names = command_names()
-    compared = []
+    names, subs = command_names()
+    compared, subs_compared = [], []
     if not names:
         compared.append("%s: no command table found" % COMMAND_TABLE)
+    if not subs:
+        subs_compared.append("%s: no subcommand row found" % COMMAND_TABLE)
     for path in files:
         if os.path.normpath(path) == COMMAND_TABLE or not (
                 path.startswith("tools/serve") or path.startswith("tools/ext") or
@@ -829,11 +846,20 @@ def check_commands_are_data():
                 found.append(m)
         found += list(re.finditer(r"\bserve_cmd_is\s*\([^,;]+,\s*0\s*,", code))
         found += list(re.finditer(r"\bserve_cmd_is\s*\([^;]*(->|\.)name\b", code))
-        found += list(re.finditer(r"(->|\.)run\s*[!=]=", code))
+        found += list(re.finditer(r"(->|\.)run\s*[!=]=(?!\s*NULL\b)", code))
         for m in found:
             compared.append("%s:%d: %s" % (path, code[:m.start()].count("\n") + 1,
                                            " ".join(m.group(0).split())[:70]))
+        by_sub = [m for m in re.finditer(r'\bserve_cmd_is\s*\([^,;]+,\s*1\s*,\s*"([a-z]+)"', code)
+                  if m.group(1) in subs]
+        by_sub += [m for m in re.finditer(
+            r'\b(strn?cmp|strn?casecmp|memcmp)\s*\(([^;]*?req_ptr\s*\([^,;]+,\s*1\s*\)'
+            r'[^;]*?)"([a-z]+)"', code) if m.group(3) in subs]
+        for m in by_sub:
+            subs_compared.append("%s:%d: %s" % (path, code[:m.start()].count("\n") + 1,
+                                                " ".join(m.group(0).split())[:70]))
     result("no_command_is_found_by_its_name_outside_the_table", compared)
+    result("no_subcommand_is_matched_by_its_name_outside_the_table", subs_compared)
 
 
 def check_libraft_fields_in_one_place():

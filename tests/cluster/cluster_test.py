@@ -1615,7 +1615,7 @@ def refuses_for_room(c, i, timeout=10):
 def an_entry_from_before_a_restart_answers_no_new_write(kv):
     """A write waits at the member that proposed it under the origin its
     entry carries: the member, the term it leads, and a serial that starts
-    again at 1 with each life of the process (member_wait.h, W1), as a
+    again at 1 with each life of the process (member_wait.h, S1), as a
     serial taken from a clock stepped back would.  A leader that has
     proposed nothing yet (leadership moved to it) proposes DEL of three
     keys, serial 1, while both followers are down: the entry stays in its

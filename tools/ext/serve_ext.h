@@ -7,7 +7,8 @@
  * nowhere else, both ways:
  *   - the server calls the extension's operations (serve_ext_ops): its
  *     options, its start and stop, its share of the loop, a gate before
- *     each command, its own commands, and the writes of each batch;
+ *     each command, its own commands (rows of the server's command
+ *     table: serve_ext_cmd), and the writes of each batch;
  *   - the extension calls the server back only through the functions at
  *     the end (serve_host_*), which name clients and writes by id: it
  *     holds no pointer into the server and writes none of its structs.
@@ -68,7 +69,8 @@ enum {
     SERVE_CMD_NO_AUTH = 1 << 3,    /* allowed before AUTH (with --requirepass) */
     SERVE_CMD_SKIP_SLOWLOG = 1 << 4, /* never in the slow log (EXEC: its commands are) */
     SERVE_CMD_SECRET = 1 << 5,     /* its words after the name are never logged (AUTH) */
-    SERVE_CMD_EXTENSION = 1 << 6,  /* the extension's own (CLUSTER): its gate may keep it */
+    SERVE_CMD_EXTENSION = 1 << 6,  /* the extension's own (CLUSTER): its subcommands
+                                      are the extension's rows (serve_ext_cmd) */
     /* Reported by COMMAND for clients, in Redis's words; decided on by
      * nothing here: */
     SERVE_CMD_FAST = 1 << 7,
@@ -77,11 +79,42 @@ enum {
 };
 typedef struct serve_cmd_info {
     const char *name;              /* lower case: for messages, never compared */
+    const char *sub;               /* a subcommand's row: its word, likewise; else NULL */
+    int arity;                     /* its words: n exactly, or -n: n or more (serve_arity_fits) */
     unsigned flags;                /* SERVE_CMD_* */
     /* Its keys: words first_key, first_key + key_step, ... up to last_key
      * (-1: the last word); first_key 0 if it names none. */
     int first_key, last_key, key_step;
+    int kind;                      /* an extension's row: its own number (serve_ext_cmd);
+                                      the server's rows: 0 */
 } serve_cmd_info;
+/* 1 if a request of argc words fits a row's arity (Redis's convention,
+ * every word counted, the command's name and its subcommand's too: n
+ * words exactly, or -n: n or more).  The one reading of an arity. */
+static inline int serve_arity_fits(int arity, size_t argc)
+{
+    return arity > 0 ? argc == (size_t)arity : argc >= (size_t)-arity;
+}
+
+/* A subcommand of CLUSTER (the extension's own command), as the extension
+ * declares it: a row the server puts in its command table, after CLUSTER's
+ * own, when it starts with the extension (serve_cmd_table.c).  Like every
+ * row, it is found by its word (CLUSTER's word 1, any case), its arity is
+ * checked before it runs (a request it refuses gets `cluster` below), and
+ * COMMAND INFO, INFO commandstats ("cluster|slots") and the gate read it.
+ * The gate is told its `kind` and its arity, so that no rule of the
+ * extension compares a subcommand's name; a row the gate answers itself
+ * checks the arity there (serve_arity_fits).  Its flags are the server's
+ * SERVE_CMD_* (SERVE_CMD_EXTENSION is added). */
+typedef struct serve_ext_cmd {
+    const char *sub;               /* lower case */
+    int arity;                     /* every word counted: CLUSTER KEYSLOT key is 3 */
+    unsigned flags;                /* SERVE_CMD_* */
+    int kind;                      /* the extension's own number for it (0 if none) */
+    /* Its reply to out; NULL for a row the gate always answers (WAIT,
+     * then ANSWERED: a membership change). */
+    void (*run)(void *x, unsigned long long client, const serve_req *r, serve_out *out);
+} serve_ext_cmd;
 
 /* A write handed to the extension (step 1 above): a put or a delete of
  * one key, applied only if its condition holds on the key just before it
@@ -217,7 +250,11 @@ typedef struct serve_ext_ops {
     void (*run)(void *x, unsigned long long pass);
     /* Before a command runs, or is queued: SERVE_GATE_*. */
     int  (*gate)(void *x, const serve_gate *g);
-    /* CLUSTER (the extension's own command): its reply to out. */
+    /* CLUSTER (the extension's own command): its subcommands' rows
+     * (serve_ext_cmd, ended by one with a NULL sub), and its reply to a
+     * CLUSTER that none of them takes (a word 1 none has, or a number of
+     * words its row's arity refuses). */
+    const serve_ext_cmd *cluster_cmds;
     void (*cluster)(void *x, unsigned long long client, const serve_req *r, serve_out *out);
     /* The writes of a batch, in the order they must take effect, after
      * those of every batch handed over before (each settled by id, E1;

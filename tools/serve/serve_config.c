@@ -1,7 +1,8 @@
 /*
- * serve_config.c: CONFIG GET, CONFIG SET, CONFIG RESETSTAT, and the
- * parameters that can be set both ways, at start-up as options of `kv
- * serve` and later with CONFIG SET, with Redis's names and defaults:
+ * serve_config.c: CONFIG GET, CONFIG SET, CONFIG RESETSTAT (each a row of
+ * the command table, serve_cmd_table.c), and the parameters that can be
+ * set both ways, at start-up as options of `kv serve` and later with
+ * CONFIG SET, with Redis's names and defaults:
  *
  *   slowlog-log-slower-than N           microseconds; -1: none (10000)
  *   slowlog-max-len N                   entries kept (128)
@@ -181,9 +182,11 @@ int serve_config_option(server *s, char **argv, int argc, int *i, int *bad)
     return 1;
 }
 
-/* CONFIG SET name value [name value ...]: all or none. */
-static void config_set(server *s, serve_client *c, const serve_req *r)
+/* CONFIG SET name value [name value ...]: all or none.  Its row's arity
+ * cannot say "pairs": the count is checked here. */
+void serve_config_set(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     if (r->argc < 4 || r->argc % 2 != 0) {
         out_error(&c->out, "ERR wrong number of arguments for 'config|set' command");
         return;
@@ -234,10 +237,11 @@ static void config_set(server *s, serve_client *c, const serve_req *r)
         out_error(&c->out, "ERR %s", why);
 }
 
-/* CONFIG GET pattern...: the parameters clients ask about at start-up,
- * and the settable ones. */
-static void config_get(server *s, serve_client *c, const serve_req *r)
+/* CONFIG GET pattern [pattern ...]: the parameters clients ask about at
+ * start-up, and the settable ones. */
+void serve_config_get(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     char port[16], maxclients[24], slower[24], maxlen[24], rate[24];
     char pct[SERVE_PERCENTILES_MAX * 24] = "";
     snprintf(port, sizeof port, "%d", s->port);
@@ -282,18 +286,19 @@ static void config_get(server *s, serve_client *c, const serve_req *r)
         }
 }
 
+void serve_config_resetstat(server *s, serve_client *c, const serve_cmd *cmd,
+                            const serve_req *r)
+{
+    (void)cmd, (void)r;
+    serve_stats_reset(s);
+    out_simple(&c->out, "OK");
+}
+
+/* CONFIG's own row: a subcommand it does not have, or too many or too
+ * few words for the one it names. */
 void serve_config_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
-    (void)cmd;
-    if (serve_cmd_is(r, 1, "get") && r->argc >= 3) {
-        config_get(s, c, r);
-    } else if (serve_cmd_is(r, 1, "set")) {
-        config_set(s, c, r);
-    } else if (serve_cmd_is(r, 1, "resetstat") && r->argc == 2) {
-        serve_stats_reset(s);
-        out_simple(&c->out, "OK");
-    } else {
-        out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for CONFIG "
-                           "(the server has CONFIG GET, CONFIG SET and CONFIG RESETSTAT)");
-    }
+    (void)s, (void)cmd, (void)r;
+    out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for CONFIG "
+                       "(the server has CONFIG GET, CONFIG SET and CONFIG RESETSTAT)");
 }

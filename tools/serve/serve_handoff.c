@@ -22,7 +22,8 @@
  *
  * When every write is settled, the batch is answered as one the server
  * applied itself (serve_commit.c's settle functions, which it was handed
- * with the batch).  What each write became goes where its owner puts
+ * with the batch).  What each write became, mapped once to the status
+ * the batch answers from (handoff_status), goes where its owner puts
  * it: a plain write's chunks through serve_commit.c's (commit_settlers:
  * their status, and what their ops found: a DEL's count, a SET NX's
  * answer), an EXEC through serve_multi_settle (serve_queue.c: its
@@ -302,6 +303,27 @@ void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *sett
         handoff_done(s, h);
 }
 
+/* What became of a write (serve_ext.h, SERVE_WRITE_*) as the status the
+ * batch answers from, a plain write's chunks and an EXEC alike: the one
+ * place an outcome is mapped.  KV_OK: applied; KV_ERR_CONFLICT: refused,
+ * a condition did not hold (an EXEC's *-1; a plain write has none);
+ * KV_ERR_INVALID: certainly not applied; KV_ERR_IO: it may or may not
+ * have been.  The client is answered an error for any but KV_OK, except
+ * an EXEC refused, which is answered *-1 (serve_queue.c). */
+static int handoff_status(int outcome)
+{
+    switch (outcome) {
+    case SERVE_WRITE_APPLIED:
+        return KV_OK;
+    case SERVE_WRITE_REFUSED:
+        return KV_ERR_CONFLICT;
+    case SERVE_WRITE_FAILED:
+        return KV_ERR_INVALID;
+    default:
+        return KV_ERR_IO;
+    }
+}
+
 void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
                        const serve_found *found, const char *err)
 {
@@ -319,15 +341,12 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
     static const serve_found none = {NULL, 0, NULL, 0, NULL};
     if (found == NULL)
         found = &none;
+    int status = handoff_status(outcome);
     if (it->exec != NULL)
-        serve_multi_settle(it->exec->multi, outcome, found, err, s->hidden_prefix,
+        serve_multi_settle(it->exec->multi, status, found, err, s->hidden_prefix,
                            s->hidden_len);
     else
-        h->settle->chunks(h->b, it->k0, it->k1,
-                            outcome == SERVE_WRITE_APPLIED  ? KV_OK
-                            : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
-                                                            : KV_ERR_IO,
-                            err, found->existed, found->nexisted);
+        h->settle->chunks(h->b, it->k0, it->k1, status, err, found->existed, found->nexisted);
     if (--h->unsettled == 0)
         handoff_done(s, h);
 }

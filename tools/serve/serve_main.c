@@ -426,8 +426,7 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
             goto out;
         }
     }
-    s.cmds = serve_cmd_table(&s.ncmds);
-    if (serve_stats_init(&s) != KV_OK) {
+    if (serve_cmd_table_init(&s) != KV_OK || serve_stats_init(&s) != KV_OK) {
         fprintf(stderr, "kv serve: out of memory\n");
         goto out;
     }
@@ -487,6 +486,7 @@ out:
     if (s.ext != NULL)
         s.ext->stop(s.ext_state); /* a member: the group left, its engine closed (s.db NULL) */
     serve_drop_ext(&s);
+    serve_cmd_table_free(&s);
     rc = kv_close(s.db);
     if (rc != KV_OK) {
         fprintf(stderr, "kv serve: closing the database: %s: %s\n", kv_strerror(rc), kv_errmsg());

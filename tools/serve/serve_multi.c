@@ -16,8 +16,8 @@
  *   RESET          leaves MULTI, drops the watches, and (with
  *                  --requirepass) the authentication.
  * EXEC, DISCARD, MULTI (an error: no nesting), WATCH (an error inside
- * MULTI), QUIT and RESET run at once while queuing; serve_cmd.c's table
- * says which commands are queued and which refused.
+ * MULTI), QUIT and RESET run at once while queuing; the command table
+ * (serve_cmd_table.c) says which commands are queued and which refused.
  *
  * How EXEC runs the queue.  The EXEC joins the batch as one op
  * (serve_commit_exec), which applies it after the writes gathered before

@@ -49,16 +49,15 @@ void serve_multi_fail(struct serve_multi *m, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *found,
+void serve_multi_settle(struct serve_multi *m, int status, const serve_found *found,
                         const char *err, const char *hidden, size_t hidden_len)
 {
-    if (outcome == SERVE_WRITE_REFUSED) { /* a watched key changed: *-1 */
+    if (status == KV_ERR_CONFLICT) { /* a watched key changed: *-1 */
         m->status = KV_ERR_CONFLICT;
         return;
     }
-    if (outcome != SERVE_WRITE_APPLIED) {
-        serve_multi_fail(m, outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID : KV_ERR_IO, "%s",
-                         err != NULL ? err : "not applied");
+    if (status != KV_OK) {
+        serve_multi_fail(m, status, "%s", err != NULL ? err : "not applied");
         return;
     }
     if (found->reads_lost != NULL) {
@@ -123,7 +122,7 @@ static void multi_count(server *s, serve_client *c, struct serve_multi *m)
     for (size_t i = 0; i < m->ncmds; i++) {
         serve_req r = multi_req(m, i);
         const serve_cmd *cmd = m->cmds[i].cmd;
-        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd, &r), m->cmds[i].ns,
+        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd), m->cmds[i].ns,
                             m->cmds[i].failed, &r);
     }
 }

@@ -3,7 +3,7 @@
  * state, as serve_multi.c (MULTI, the queue, EXEC handed to the batch),
  * serve_commit.c (EXEC in the batch), serve_txn.c (EXEC applied to the
  * server's engine), serve_handoff.c (EXEC handed to an extension),
- * serve_cmd.c (what EXEC does, for the gate) and serve_queue.c (EXEC
+ * serve_cmd_run.c (what EXEC does, for the gate) and serve_queue.c (EXEC
  * settled and answered, the queue emptied) share it.  The design is in
  * serve_multi.c's opening comment; docs/server.md, "Transactions".
  *
@@ -72,15 +72,17 @@ static inline int serve_multi_queuing(const serve_client *c)
 /* serve_queue.c: empties the queue, releasing its memory and any kv_txn it
  * holds (M2 holds after it). */
 void serve_multi_clear(struct serve_multi *m);
-/* serve_queue.c: what an extension made of m's EXEC (serve_ext.h,
- * SERVE_WRITE_*): its replies built from what its ops found (`found`:
- * the queue's write ops' existed bytes and read ops' answers, each in
- * order): a write's from its effect, a read's from its `read` on a view
- * that hands out the answers (serve_readlist.c; keys with the prefix
- * `hidden` are absent, as they were when the reads were recorded), and
- * any other's from its `read` on no view (PING, ECHO); *-1 for REFUSED;
- * an error for the others. */
-void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *found,
+/* serve_queue.c: what an extension made of m's EXEC, as the batch's
+ * status (serve_handoff.c maps the extension's outcome to it, once):
+ * KV_OK, its replies built from what its ops found (`found`: the queue's
+ * write ops' existed bytes and read ops' answers, each in order): a
+ * write's from its effect, a read's from its `read` on a view that hands
+ * out the answers (serve_readlist.c; keys with the prefix `hidden` are
+ * absent, as they were when the reads were recorded), and any other's
+ * from its `read` on no view (PING, ECHO); KV_ERR_CONFLICT, a condition
+ * did not hold: *-1; any other: an error, err saying why (not applied,
+ * or not known to be). */
+void serve_multi_settle(struct serve_multi *m, int status, const serve_found *found,
                         const char *err, const char *hidden, size_t hidden_len);
 /* serve_queue.c: m's EXEC fails, nothing of it applied (status, and the
  * message fmt makes). */

@@ -5,8 +5,8 @@
  * The server does not apply such an EXEC; the extension does, somewhere
  * else and later (a member of a Raft group: where the command applies,
  * in log order).  So the EXEC's read commands run twice, through the same
- * `read` functions as ever (serve_cmd.c), against a view whose gets come
- * here:
+ * `read` functions as ever (serve_read_cmds.c), against a view whose gets
+ * come here:
  *   - recording, before the EXEC is handed over: every key a read asks
  *     for is kept, in order, and answered absent (the reply is dropped);
  *     the keys become the write's read ops (serve_handoff.c);

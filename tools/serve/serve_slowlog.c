@@ -20,6 +20,9 @@
  *   SLOWLOG LEN           how many are kept
  *   SLOWLOG RESET         forgets them
  *   SLOWLOG HELP          the text below
+ *
+ * each a row of the command table (serve_cmd_table.c), which checks their
+ * words' count, but for SLOWLOG GET's 2 or 3.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,41 +190,13 @@ static int slowlog_count(serve_client *c, const serve_req *r, size_t *n)
     return 0;
 }
 
+/* SLOWLOG's own row: a subcommand it does not have; or the one its
+ * word 1 names (cmd's), with too many or too few words: Redis's two
+ * answers. */
 void serve_slowlog_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
-    (void)cmd;
-    serve_obs *o = &s->obs;
-    if (r->argc == 2 && serve_cmd_is(r, 1, "help")) {
-        size_t n = sizeof slowlog_help / sizeof slowlog_help[0];
-        out_array(&c->out, n);
-        for (size_t i = 0; i < n; i++)
-            out_simple(&c->out, slowlog_help[i]);
-    } else if (r->argc == 2 && serve_cmd_is(r, 1, "len")) {
-        out_int(&c->out, (long long)o->slow_n);
-    } else if (r->argc == 2 && serve_cmd_is(r, 1, "reset")) {
-        serve_slowlog_free(s);
-        out_simple(&c->out, "OK");
-    } else if ((r->argc == 2 || r->argc == 3) && serve_cmd_is(r, 1, "get")) {
-        size_t n;
-        if (slowlog_count(c, r, &n) != 0)
-            return;
-        if (n > o->slow_n)
-            n = o->slow_n;
-        out_array(&c->out, n);
-        for (size_t i = 0; i < n; i++) {
-            const serve_slowentry *e = slowlog_at(o, i);
-            out_array(&c->out, 6);
-            out_int(&c->out, (long long)e->id);
-            out_int(&c->out, e->when);
-            out_int(&c->out, e->us);
-            out_array(&c->out, e->argc);
-            for (size_t k = 0; k < e->argc; k++)
-                out_bulk(&c->out, e->argv[k].p, e->argv[k].n);
-            out_bulk_str(&c->out, e->addr);
-            out_bulk_str(&c->out, "");
-        }
-    } else if (r->argc >= 2 && (serve_cmd_is(r, 1, "get") || serve_cmd_is(r, 1, "len") ||
-                                serve_cmd_is(r, 1, "reset") || serve_cmd_is(r, 1, "help"))) {
+    (void)s;
+    if (cmd->sub != NULL) {
         char sub[16];
         snprintf(sub, sizeof sub, "%.*s", (int)req_len(r, 1), req_ptr(r, 1));
         out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for '%s'. Try "
@@ -234,5 +209,56 @@ void serve_slowlog_cmd(server *s, serve_client *c, const serve_cmd *cmd, const s
             sub[i] = ch >= 32 && ch < 127 && ch != '\'' ? ch : '?';
         }
         out_error(&c->out, "ERR unknown subcommand '%s'. Try SLOWLOG HELP.", sub);
+    }
+}
+
+void serve_slowlog_help(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    (void)s, (void)cmd, (void)r;
+    size_t n = sizeof slowlog_help / sizeof slowlog_help[0];
+    out_array(&c->out, n);
+    for (size_t i = 0; i < n; i++)
+        out_simple(&c->out, slowlog_help[i]);
+}
+
+void serve_slowlog_len(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    (void)cmd, (void)r;
+    out_int(&c->out, (long long)s->obs.slow_n);
+}
+
+void serve_slowlog_reset(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    (void)cmd, (void)r;
+    serve_slowlog_free(s);
+    out_simple(&c->out, "OK");
+}
+
+/* SLOWLOG GET [count]: 2 or 3 words, which its row's arity (-2) cannot
+ * say; more get SLOWLOG's own answer, as in Redis. */
+void serve_slowlog_get(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    serve_obs *o = &s->obs;
+    size_t n;
+    if (r->argc > 3) {
+        serve_slowlog_cmd(s, c, cmd, r);
+        return;
+    }
+    if (slowlog_count(c, r, &n) != 0)
+        return;
+    if (n > o->slow_n)
+        n = o->slow_n;
+    out_array(&c->out, n);
+    for (size_t i = 0; i < n; i++) {
+        const serve_slowentry *e = slowlog_at(o, i);
+        out_array(&c->out, 6);
+        out_int(&c->out, (long long)e->id);
+        out_int(&c->out, e->when);
+        out_int(&c->out, e->us);
+        out_array(&c->out, e->argc);
+        for (size_t k = 0; k < e->argc; k++)
+            out_bulk(&c->out, e->argv[k].p, e->argv[k].n);
+        out_bulk_str(&c->out, e->addr);
+        out_bulk_str(&c->out, "");
     }
 }

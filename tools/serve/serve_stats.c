@@ -9,10 +9,11 @@
  *   # Latencystats
  *   latency_percentiles_usec_get:p50=1.003,p99=3.007,p99.9=3.007
  *
- * A command with subcommands (CONFIG, COMMAND, SLOWLOG) is counted under
- * "name|sub" when the subcommand is one of its table's (serve_cmd.subs),
- * else under its own name.  Lines come in the command table's order, a
- * command only once it has been called (or refused).
+ * A count is kept per row of the command table (serve_cmd_table.c), by
+ * its index: a subcommand's row (CONFIG GET) is counted under
+ * "name|sub", the command's own under its name (a request whose word 1
+ * is none of its subcommands).  Lines come in the command table's order,
+ * a row only once it has been called (or refused).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,23 +23,10 @@
 #include "serve_stats.h"
 #include "server.h"
 
-/* The first stat of command i, and how many it has (itself and its subs). */
-static size_t stats_subs(const serve_cmd *cmd)
-{
-    size_t n = 0;
-    for (const char *p = cmd->subs; p != NULL && *p != '\0'; p++)
-        n += *p != ' ' && (p == cmd->subs || p[-1] == ' ');
-    return n;
-}
-
 int serve_stats_init(server *s)
 {
     serve_obs *o = &s->obs;
-    size_t n = s->ncmds;
-    const serve_cmd *cmds = s->cmds;
-    o->nstat = 0;
-    for (size_t i = 0; i < n; i++)
-        o->nstat += 1 + stats_subs(&cmds[i]);
+    o->nstat = s->ncmds; /* one per row of the table */
     o->stat = calloc(o->nstat, sizeof *o->stat);
     return o->stat == NULL ? KV_ERR_NOMEM : KV_OK;
 }
@@ -77,48 +65,21 @@ void serve_stats_walk_start(const server *s, serve_stats_walk *w)
 
 serve_cmdstat *serve_stats_walk_next(server *s, serve_stats_walk *w, char *name, size_t cap)
 {
-    while (w->cmd < w->ncmds) {
-        const serve_cmd *cmd = &w->cmds[w->cmd];
-        size_t nsubs = stats_subs(cmd);
-        if (w->sub > nsubs) {
-            w->cmd++;
-            w->sub = 0;
-            continue;
-        }
-        if (w->sub == 0) {
-            snprintf(name, cap, "%s", cmd->name);
-        } else {
-            const char *p = cmd->subs;
-            for (size_t k = 1; k < w->sub; k++)
-                p = strchr(p, ' ') + 1;
-            snprintf(name, cap, "%s|%.*s", cmd->name, (int)strcspn(p, " "), p);
-        }
-        w->sub++;
-        return &s->obs.stat[w->at++];
-    }
-    return NULL;
+    if (w->at >= w->ncmds || s->obs.stat == NULL)
+        return NULL;
+    const serve_cmd *cmd = &w->cmds[w->at];
+    if (cmd->sub == NULL)
+        snprintf(name, cap, "%s", cmd->name);
+    else
+        snprintf(name, cap, "%s|%s", cmd->name, cmd->sub);
+    return &s->obs.stat[w->at++];
 }
 
-serve_cmdstat *serve_stats_of(server *s, const serve_cmd *cmd, const serve_req *r)
+serve_cmdstat *serve_stats_of(server *s, const serve_cmd *cmd)
 {
-    size_t n = s->ncmds;
-    const serve_cmd *cmds = s->cmds;
-    size_t at = 0, i = 0;
-    for (; i < n && &cmds[i] != cmd; i++)
-        at += 1 + stats_subs(&cmds[i]);
-    if (i == n || s->obs.stat == NULL)
+    if (cmd < s->cmds || cmd >= s->cmds + s->ncmds || s->obs.stat == NULL)
         return NULL;
-    if (cmd->subs == NULL || r->argc < 2)
-        return &s->obs.stat[at];
-    size_t k = 1;
-    for (const char *p = cmd->subs; *p != '\0'; k++) {
-        size_t len = strcspn(p, " ");
-        if (req_len(r, 1) == len && strncasecmp(req_ptr(r, 1), p, len) == 0)
-            return &s->obs.stat[at + k];
-        p += len;
-        p += *p == ' ';
-    }
-    return &s->obs.stat[at];
+    return &s->obs.stat[cmd - s->cmds];
 }
 
 int serve_slowlog_wants(const server *s, long long ns)

@@ -71,7 +71,7 @@ typedef struct serve_arg {
 typedef struct serve_slowentry serve_slowentry;
 
 typedef struct serve_obs {
-    serve_cmdstat *stat;     /* per command, then its subcommands (serve_stats.c) */
+    serve_cmdstat *stat;     /* per row of the command table (serve_stats.c) */
     size_t nstat;
     serve_errtally errs;
     /* CONFIG's parameters (also command-line options): */
@@ -92,9 +92,9 @@ void serve_stats_free(struct server *s);
  * and INFO's Stats counters (not the slow log). */
 void serve_stats_reset(struct server *s);
 
-/* The counts of cmd as request r names it (its subcommand, if it has). */
-serve_cmdstat *serve_stats_of(struct server *s, const struct serve_cmd *cmd,
-                              const struct serve_req *r);
+/* The counts of a row of the command table (a command's, or one of its
+ * subcommands': the row a request names, serve_cmd_find). */
+serve_cmdstat *serve_stats_of(struct server *s, const struct serve_cmd *cmd);
 /* A command ran and took ns: counted (failed: it answered an error), and
  * put in the slow log if slow enough (args: its first words, as many as
  * the slow log keeps, of argc; cmd says whether to and how, e.g. AUTH's
@@ -113,7 +113,7 @@ int  serve_slowlog_wants(const struct server *s, long long ns);
 /* Every command's and subcommand's counts, in the command table's order:
  * start, then next until NULL, *name getting "cmd" or "cmd|sub". */
 typedef struct serve_stats_walk {
-    size_t cmd, sub, at, ncmds;
+    size_t at, ncmds;
     const struct serve_cmd *cmds;
 } serve_stats_walk;
 void serve_stats_walk_start(const struct server *s, serve_stats_walk *w);
@@ -125,9 +125,18 @@ void serve_info_commandstats(struct server *s, struct serve_out *t);
 void serve_info_errorstats(struct server *s, struct serve_out *t);
 void serve_info_latencystats(struct server *s, struct serve_out *t);
 
-/* serve_slowlog.c */
-void serve_slowlog_cmd(struct server *s, struct serve_client *c, 
+/* serve_slowlog.c: SLOWLOG's own row (its answer to a subcommand it does
+ * not take) and its subcommands' rows (serve_cmd_table.c). */
+void serve_slowlog_cmd(struct server *s, struct serve_client *c,
                        const struct serve_cmd *cmd, const struct serve_req *r);
+void serve_slowlog_get(struct server *s, struct serve_client *c,
+                       const struct serve_cmd *cmd, const struct serve_req *r);
+void serve_slowlog_len(struct server *s, struct serve_client *c,
+                       const struct serve_cmd *cmd, const struct serve_req *r);
+void serve_slowlog_reset(struct server *s, struct serve_client *c,
+                         const struct serve_cmd *cmd, const struct serve_req *r);
+void serve_slowlog_help(struct server *s, struct serve_client *c,
+                        const struct serve_cmd *cmd, const struct serve_req *r);
 void serve_slowlog_add(struct server *s, const struct serve_client *c, long long us,
                        const serve_arg *args, size_t nargs, size_t argc);
 /* Sets slowlog-max-len, dropping the oldest entries past it; 0, or -1

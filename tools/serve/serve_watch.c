@@ -48,7 +48,7 @@
  * A write gathered before the WATCH but not applied yet counts as written
  * after it (it is not acknowledged yet, so no client can tell).  The
  * client's own earlier writes are applied first: a client with writes
- * pending waits before it runs WATCH (serve_cmd.c).
+ * pending waits before it runs WATCH (serve_cmd_run.c).
  *
  * The cost: a live kv_txn is a snapshot, which keeps the versions written
  * since it began (docs/07-txn.md).  So a WATCH lives at most
@@ -195,6 +195,12 @@ void serve_unwatch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const s
     (void)r;
     serve_watch_drop(s, c);
     out_simple(&c->out, "OK");
+}
+
+void serve_unwatch_read(const serve_view *v, serve_out *o, const serve_req *r)
+{
+    (void)v, (void)r;
+    out_simple(o, "OK");
 }
 
 /* Ends c's WATCH: its EXEC will answer *-1. */

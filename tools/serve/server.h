@@ -11,8 +11,15 @@
  *                               shut down
  *               serve_host.c    the calls a later stage's extension makes
  *                               back into the server (tools/ext/serve_ext.h)
- *   commands    serve_cmd.c     the command table (COMMAND), running a
- *                               request, and the simple commands
+ *   requests    serve_cmd_run.c running a request: the row it names,
+ *                               the checks (wait, the gate, AUTH, arity,
+ *                               MULTI), what runs it, its counts
+ *               serve_cmd_table.c  the command table: a row per command
+ *                               and subcommand, found by name; COMMAND
+ *   commands    serve_read_cmds.c  PING ECHO GET MGET EXISTS TYPE STRLEN
+ *                               RANGE: reads from a view (serve_view)
+ *               serve_write_cmds.c SET MSET DEL, each as its effect
+ *               serve_conn_cmds.c  QUIT AUTH READONLY READWRITE CLUSTER
  *               serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's
  *                               queue, its EXEC handed to the batch
  *               serve_watch.c   WATCH, UNWATCH: a kv_txn per watching
@@ -46,8 +53,8 @@
  *               serve_glob.c    Redis-style glob patterns (serve_glob.h)
  *               serve_log.c, http_request.c, metrics_engine.c
  *
- * The command table (serve_cmd_table) is read through server.cmds, so the
- * files below it need not call up to it.
+ * The command table (serve_cmd_table.c) is read through server.cmds, so
+ * the files below it need not call up to it.
  *
  * Threads: one loop thread does everything except applying batches when
  * --sync is given; then SERVE_WRITERS writer threads call kv_write (which
@@ -238,7 +245,7 @@ typedef struct server {
      * the clients' (E3 of serve_ext.h).  NULL: none. */
     const char *hidden_prefix;
     size_t hidden_len;
-    const struct serve_cmd *cmds;    /* the command table (serve_cmd_table), set */
+    const struct serve_cmd *cmds;    /* the command table (serve_cmd_table_init), set */
     size_t ncmds;                    /* ... before anything else runs */
 } server;
 
@@ -296,7 +303,7 @@ int serve_readlist_get(serve_readlist *l, const void *key, size_t klen, void **v
 /* Where a read looks: the database as it is (db), a transaction's view
  * (txn: an EXEC's, serve_txn.c), or a list of answers (list: an EXEC an
  * extension applies).  Exactly one is set.  A read of several keys from
- * db takes a snapshot and reads them all at it (serve_cmd.c). */
+ * db takes a snapshot and reads them all at it (serve_read_cmds.c). */
 typedef struct serve_view {
     kv_db *db;
     kv_txn *txn;
@@ -323,33 +330,59 @@ typedef struct serve_effect {
     int reply;                                     /* SERVE_REPLY_* */
 } serve_effect;
 
-/* serve_cmd.c: the command table (COMMAND lists it). */
+/* serve_cmd_table.c: the command table (COMMAND lists it). */
 enum {                      /* serve_cmd.in_multi: after MULTI, the command is */
     MULTI_QUEUE = 0,        /* ... queued, and run by EXEC */
     MULTI_NOW = 1,          /* ... run at once (DISCARD, QUIT, RESET, ...) */
     MULTI_REFUSE = 2,       /* ... refused */
     MULTI_EXEC = 3          /* ... run at once, running the queue (EXEC) */
 };
+/* A row of the table: a command, or one of its subcommands (CONFIG GET).
+ * A command's subcommand rows come right after its own row; a request
+ * whose word 1 is one of them (any case) is that row's, else the
+ * command's own (serve_cmd_find).  Each row has its own arity, flags,
+ * counts (INFO commandstats: "config|get") and COMMAND INFO entry. */
 typedef struct serve_cmd {
     const char *name;   /* lower case */
-    int arity;          /* Redis's convention: n = exactly n words, -n = n or more */
+    const char *sub;    /* a subcommand's row: its word, lower case; NULL: the command's own */
+    int arity;          /* Redis's convention, every word counted (CONFIG GET key: -3):
+                           n = exactly n words, -n = n or more (serve_arity_fits) */
     unsigned flags;     /* SERVE_CMD_* (serve_ext.h) */
     int first_key, last_key, key_step;  /* where its keys are (serve_cmd_key) */
     int in_multi;       /* MULTI_* */
-    /* Runs it; NULL for a read or a write described by `write`. */
+    /* Runs it; NULL for a read or a write described by `write`.  The
+     * command's own row of a command with subcommands runs for a request
+     * none of them takes (a word 1 none has, or too many or too few
+     * words for the one it names), with cmd the row the request names:
+     * it answers as the command answers a subcommand it does not take. */
     void (*run)(server *s, serve_client *c, const struct serve_cmd *cmd, const serve_req *r);
     /* A read (and PING, ECHO): its reply from view v.  Inside EXEC, on the
      * thread applying it (serve_txn.c), so it touches nothing but v and o. */
     void (*read)(const serve_view *v, serve_out *o, const serve_req *r);
     /* A write: what it does to the engine (it is answered once applied). */
     const serve_effect *write;
-    /* Its subcommands, space-separated ("get set"), counted apart in INFO
-     * commandstats as Redis counts them ("config|get"); NULL if none. */
-    const char *subs;
+    /* A row an extension added (a subcommand of CLUSTER: serve_ext.h), or
+     * NULL: the server's own. */
+    const serve_ext_cmd *ext;
 } serve_cmd;
-/* The table, which serve_main.c puts in server.cmds before anything runs:
- * the files below serve_cmd.c read it there. */
-const serve_cmd *serve_cmd_table(size_t *n);
+/* The table in server.cmds, server.ncmds, which serve_main.c builds before
+ * anything runs (the server's rows, and an extension's after the command
+ * they belong to): the files below serve_cmd_table.c read it there.
+ * KV_OK, or KV_ERR_NOMEM. */
+int  serve_cmd_table_init(server *s);
+void serve_cmd_table_free(server *s);
+/* The row request r names: its command's (word 0, any case), or that
+ * command's subcommand's (word 1); NULL if no command has that name.
+ * serve_cmd_table.c is the one file that looks a name up. */
+const serve_cmd *serve_cmd_find(const server *s, const serve_req *r);
+/* The command's own row of a row: itself, or the row its subcommand's
+ * follows (T1 of serve_cmd_table.c). */
+static inline const serve_cmd *serve_cmd_top(const serve_cmd *cmd)
+{
+    while (cmd->sub != NULL)
+        cmd--;
+    return cmd;
+}
 /* The command as data, as an extension sees it. */
 serve_cmd_info serve_cmd_info_of(const serve_cmd *cmd);
 /* The walk over a command's keys, by the table's first key, last key and
@@ -365,6 +398,12 @@ static inline size_t serve_cmd_key(const serve_cmd *cmd, const serve_req *r, siz
     long last = cmd->last_key < 0 ? (long)r->argc + cmd->last_key : cmd->last_key;
     i = i == 0 ? (size_t)cmd->first_key : i + (size_t)cmd->key_step;
     return (long)i <= last && i < r->argc ? i : 0;
+}
+/* 1 if a key of klen bytes is in kv.h's range (1 to KV_MAX_KEY): writes
+ * refuse others, reads find them absent (no such key can exist). */
+static inline int serve_key_ok(size_t klen)
+{
+    return klen >= 1 && klen <= KV_MAX_KEY;
 }
 /* 1 if key k (klen bytes) is one of the extension's own (E3 of serve_ext.h). */
 static inline int serve_key_hidden(const char *hidden, size_t hlen, const void *k, size_t klen)
@@ -476,6 +515,9 @@ void serve_multi_free(server *s, serve_client *c);  /* REQUIRES: no EXEC in flig
 /* serve_watch.c: WATCH and UNWATCH, on a kv_txn per watching client. */
 void serve_watch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 void serve_unwatch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+/* UNWATCH queued after MULTI, as EXEC runs it: +OK (the watches ended
+ * when EXEC began). */
+void serve_unwatch_read(const serve_view *v, serve_out *o, const serve_req *r);
 /* A read (GET, MGET, EXISTS, TYPE, STRLEN) by a client that watches: run
  * in its WATCH's kv_txn, its keys counted against the WATCH limits. */
 void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
@@ -516,16 +558,38 @@ typedef struct serve_http_counts {
 } serve_http_counts;
 void serve_metrics_text(server *s, const serve_http_counts *http, serve_out *o);
 
-/* serve_cmd.c: COMMAND, the table as Redis's COMMAND says it. */
-void serve_command_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+/* serve_read_cmds.c: the reads, rows' `read` (PING and ECHO too). */
+void serve_ping_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_echo_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_get_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_mget_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_exists_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_type_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_strlen_read(const serve_view *v, serve_out *o, const serve_req *r);
+void serve_range_read(const serve_view *v, serve_out *o, const serve_req *r);
+/* serve_write_cmds.c: the writes, rows' `write`. */
+extern const serve_effect serve_set_effect, serve_mset_effect, serve_del_effect;
+/* serve_conn_cmds.c: QUIT, AUTH, READONLY, READWRITE; CLUSTER's own row,
+ * and the run of each of the extension's rows of CLUSTER's subcommands. */
+void serve_quit_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_auth_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_readonly_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_readwrite_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_cluster_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_cluster_sub_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 void serve_dbsize_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
-/* serve_config.c: CONFIG GET, SET, RESETSTAT; the parameters that are also
+/* serve_config.c: CONFIG's own row (its answer to a subcommand it does
+ * not take), CONFIG GET, SET, RESETSTAT; the parameters that are also
  * options of `kv serve` (--slowlog-log-slower-than ...): 1 if argv[*i] is
  * one (its value taken, *i moved past it; *bad set, after a message, if
  * the value is not one), else 0. */
 void serve_config_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_config_get(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_config_set(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_config_resetstat(server *s, serve_client *c, const serve_cmd *cmd,
+                            const serve_req *r);
 int  serve_config_option(server *s, char **argv, int argc, int *i, int *bad);
 /* The defaults of those parameters. */
 void serve_config_defaults(server *s);

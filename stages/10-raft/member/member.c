@@ -379,6 +379,7 @@ const serve_ext_ops member_ext = {
     .timeout = member_timeout,
     .run = member_run,
     .gate = member_gate,
+    .cluster_cmds = member_cluster_cmds,
     .cluster = member_cluster_cmd,
     .propose = member_propose,
     .in_flight = MEMBER_BATCHES_IN_FLIGHT,

@@ -25,8 +25,9 @@
  *                     command carries, reads by the index they need
  *   member_peers.c    the peers: --raft-peers, the configuration, the
  *                     leader, and where each is reached
- *   member_cluster.c  CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT,
- *                     and MOVED
+ *   member_cluster.c  CLUSTER's subcommands as rows of the server's
+ *                     command table; SLOTS, SHARDS, NODES, INFO, MYID,
+ *                     KEYSLOT, RELOADCERTS; and MOVED
  *   member_change.c   membership: CLUSTER ADDMEMBER, REMOVEMEMBER,
  *                     FAILOVER TO, each answered once committed
  *   key_slot.c        a key's slot, as Redis Cluster clients compute it
@@ -328,15 +329,18 @@ void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round);
 void member_read_figures(struct member *m, serve_figure_fn fn, void *ctx);
 void member_read_free(struct member *m);
 
-/* member_cluster.c */
+/* member_cluster.c: CLUSTER's subcommands, rows of the server's command
+ * table (serve_ext.h; ended by a NULL sub), and the answer to a CLUSTER
+ * none of them takes. */
+extern const serve_ext_cmd member_cluster_cmds[];
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
 /* The member's figures for INFO and the metrics (serve_ext.h). */
 void member_figures(void *x, serve_figure_fn fn, void *ctx);
 
 /* member_change.c */
 /* 1 if the gate's command is a membership change (CLUSTER ADDMEMBER,
- * REMOVEMEMBER, FAILOVER TO: the extension's own command, by its flag,
- * and these subcommands). */
+ * REMOVEMEMBER, FAILOVER TO: a row of member_cluster_cmds whose kind is
+ * a MEMBER_CHANGE_*). */
 int  member_change_is(const serve_gate *g);
 /* The gate for a membership change: starts it (WAIT), waits for it
  * (WAIT), writes the ended change's answer (ANSWERED), or a redirect or

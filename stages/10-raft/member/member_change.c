@@ -25,6 +25,11 @@
  *       raft_transfer); +OK once ID leads (libraft gives up after an
  *       election timeout).
  *
+ * Each is a row of CLUSTER's subcommands (member_cluster_cmds), which
+ * the gate knows by the row's kind (MEMBER_CHANGE_*) and whose arity it
+ * checks, after the redirect: a follower answers MOVED before any word
+ * after the subcommand is looked at.
+ *
  * One change at a time (libraft allows one uncommitted configuration).
  * The client's request waits (the gate's WAIT, serve_ext.h) while its
  * change is under way; when it ends, the client is woken, the request
@@ -45,10 +50,9 @@
 
 int member_change_is(const serve_gate *g)
 {
-    const serve_req *r = g->req;
-    return (g->cmd->flags & SERVE_CMD_EXTENSION) && r->argc >= 2 &&
-           (serve_cmd_is(r, 1, "addmember") || serve_cmd_is(r, 1, "removemember") ||
-            serve_cmd_is(r, 1, "failover"));
+    int kind = g->cmd->kind; /* the row's (member_cluster_cmds); the server's rows: 0 */
+    return kind == MEMBER_CHANGE_ADD || kind == MEMBER_CHANGE_REMOVE ||
+           kind == MEMBER_CHANGE_TRANSFER;
 }
 
 /* The change ended (err NULL: +OK): its client, if still here, runs its
@@ -186,10 +190,12 @@ static int change_addr(serve_out *o, const serve_req *r, size_t i, char *out, si
 }
 
 /* Starts ADDMEMBER: 1 (under way), or 0 after an answer to c. */
-static int change_add(struct member *m, serve_out *o, const serve_req *r)
+static int change_add(struct member *m, const serve_gate *g)
 {
     member_change *ch = &m->change;
-    if (r->argc != 5) {
+    serve_out *o = g->out;
+    const serve_req *r = g->req;
+    if (!serve_arity_fits(g->cmd->arity, r->argc)) {
         out_error(o, "ERR CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT");
         return 0;
     }
@@ -252,10 +258,12 @@ static int change_add(struct member *m, serve_out *o, const serve_req *r)
 }
 
 /* Starts REMOVEMEMBER: 1, or 0 after an answer to c. */
-static int change_remove(struct member *m, serve_out *o, const serve_req *r)
+static int change_remove(struct member *m, const serve_gate *g)
 {
     member_change *ch = &m->change;
-    if (r->argc != 3) {
+    serve_out *o = g->out;
+    const serve_req *r = g->req;
+    if (!serve_arity_fits(g->cmd->arity, r->argc)) {
         out_error(o, "ERR CLUSTER REMOVEMEMBER ID");
         return 0;
     }
@@ -281,10 +289,12 @@ static int change_remove(struct member *m, serve_out *o, const serve_req *r)
 }
 
 /* Starts FAILOVER TO: 1, or 0 after an answer to c. */
-static int change_transfer(struct member *m, serve_out *o, const serve_req *r)
+static int change_transfer(struct member *m, const serve_gate *g)
 {
     member_change *ch = &m->change;
-    if (r->argc != 4 || !serve_cmd_is(r, 2, "to")) {
+    serve_out *o = g->out;
+    const serve_req *r = g->req;
+    if (!serve_arity_fits(g->cmd->arity, r->argc) || !serve_cmd_is(r, 2, "to")) {
         out_error(o, "ERR CLUSTER FAILOVER TO ID (a member's leadership moved to "
                   "another; Redis's own FAILOVER options are not taken)");
         return 0;
@@ -308,7 +318,6 @@ static int change_transfer(struct member *m, serve_out *o, const serve_req *r)
 int member_change_gate(struct member *m, const serve_gate *g)
 {
     member_change *ch = &m->change;
-    const serve_req *r = g->req;
     serve_out *o = g->out;
     if (ch->kind != MEMBER_CHANGE_NONE && ch->client == g->client) {
         if (!ch->done)
@@ -331,12 +340,10 @@ int member_change_gate(struct member *m, const serve_gate *g)
                   "time", ch->client);
         return SERVE_GATE_ANSWERED;
     }
-    int kind = serve_cmd_is(r, 1, "addmember")      ? MEMBER_CHANGE_ADD
-               : serve_cmd_is(r, 1, "removemember") ? MEMBER_CHANGE_REMOVE
-                                                    : MEMBER_CHANGE_TRANSFER;
-    int started = kind == MEMBER_CHANGE_ADD      ? change_add(m, o, r)
-                  : kind == MEMBER_CHANGE_REMOVE ? change_remove(m, o, r)
-                                                 : change_transfer(m, o, r);
+    int kind = g->cmd->kind; /* its row's: member_change_is */
+    int started = kind == MEMBER_CHANGE_ADD      ? change_add(m, g)
+                  : kind == MEMBER_CHANGE_REMOVE ? change_remove(m, g)
+                                                 : change_transfer(m, g);
     if (!started)
         return SERVE_GATE_ANSWERED;
     ch->kind = kind;

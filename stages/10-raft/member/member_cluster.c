@@ -12,7 +12,11 @@
  * SLOTS, SHARDS and NODES describe the one shard; READONLY lets a client
  * read from a follower (reads that may be stale: no read index there).
  *
- * The members, and where each is reached, are member_peers.c's.
+ * CLUSTER's subcommands are rows of the server's command table
+ * (member_cluster_cmds, at the end: serve_ext.h, serve_ext_cmd), so the
+ * server finds each by its word and checks its words' count; the
+ * membership changes among them are member_change.c's.  The members, and
+ * where each is reached, are member_peers.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +76,10 @@ static size_t shard_or_down(struct member *m, serve_out *o, member_peer *nodes)
     return shard_nodes(m, &l, nodes, SHARD_MAX);
 }
 
-static void cluster_slots(struct member *m, serve_out *o)
+static void cluster_slots(void *x, unsigned long long client, const serve_req *r, serve_out *o)
 {
+    struct member *m = x;
+    (void)client, (void)r;
     member_peer nodes[SHARD_MAX];
     size_t n = shard_or_down(m, o, nodes);
     if (n == 0)
@@ -88,8 +94,10 @@ static void cluster_slots(struct member *m, serve_out *o)
 
 /* CLUSTER SHARDS, as Redis 7 answers it (maps as flat arrays in RESP2):
  * one shard, its slots, its nodes. */
-static void cluster_shards(struct member *m, serve_out *o)
+static void cluster_shards(void *x, unsigned long long client, const serve_req *r, serve_out *o)
 {
+    struct member *m = x;
+    (void)client, (void)r;
     member_peer nodes[SHARD_MAX];
     size_t n = shard_or_down(m, o, nodes);
     if (n == 0)
@@ -137,8 +145,10 @@ static int addr_port(const char *addr)
  * word in this line); "myself" marks the member asked.  Clients that
  * learn a cluster from it (redis-rb's) then find the leader as they find
  * a master. */
-static void cluster_nodes(struct member *m, serve_out *o)
+static void cluster_nodes(void *x, unsigned long long client, const serve_req *r, serve_out *o)
 {
+    struct member *m = x;
+    (void)client, (void)r;
     member_peer nodes[SHARD_MAX];
     size_t n = shard_or_down(m, o, nodes);
     if (n == 0)
@@ -225,8 +235,10 @@ static void cluster_figure(void *ctx, const serve_figure *f)
     out_bytes(ctx, line, strlen(line));
 }
 
-static void cluster_info(struct member *m, serve_out *o)
+static void cluster_info(void *x, unsigned long long client, const serve_req *r, serve_out *o)
 {
+    struct member *m = x;
+    (void)client, (void)r;
     member_peer l;
     int leader = member_leader(m, &l);
     const struct raft_configuration *conf = libraft_configuration(&m->raft);
@@ -297,33 +309,61 @@ static void cluster_info(struct member *m, serve_out *o)
     out_free(&more);
 }
 
-void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *o)
+/* CLUSTER KEYSLOT key: the key's slot, as a client computes it. */
+static void cluster_keyslot(void *x, unsigned long long client, const serve_req *r, serve_out *o)
+{
+    (void)x, (void)client;
+    out_int(o, key_slot(req_ptr(r, 2), req_len(r, 2)));
+}
+
+/* CLUSTER RELOADCERTS: the credentials read again, as on SIGHUP
+ * (member_certs.c). */
+static void cluster_reloadcerts(void *x, unsigned long long client, const serve_req *r,
+                                serve_out *o)
+{
+    (void)client, (void)r;
+    char why[512];
+    if (member_certs_reload(x, why, sizeof why) == 0)
+        out_simple(o, "OK");
+    else
+        out_error(o, "ERR %s", why);
+}
+
+/* CLUSTER MYID: the member's id in 40 hex digits, as Redis's. */
+static void cluster_myid(void *x, unsigned long long client, const serve_req *r, serve_out *o)
 {
     struct member *m = x;
-    (void)client;
-    if (serve_cmd_is(r, 1, "slots") && r->argc == 2) {
-        cluster_slots(m, o);
-    } else if (serve_cmd_is(r, 1, "shards") && r->argc == 2) {
-        cluster_shards(m, o);
-    } else if (serve_cmd_is(r, 1, "nodes") && r->argc == 2) {
-        cluster_nodes(m, o);
-    } else if (serve_cmd_is(r, 1, "keyslot") && r->argc == 3) {
-        out_int(o, key_slot(req_ptr(r, 2), req_len(r, 2)));
-    } else if (serve_cmd_is(r, 1, "info") && r->argc == 2) {
-        cluster_info(m, o);
-    } else if (serve_cmd_is(r, 1, "reloadcerts") && r->argc == 2) {
-        char why[512];
-        if (member_certs_reload(m, why, sizeof why) == 0)
-            out_simple(o, "OK");
-        else
-            out_error(o, "ERR %s", why);
-    } else if (serve_cmd_is(r, 1, "myid") && r->argc == 2) {
-        char id[48];
-        snprintf(id, sizeof id, "%040llx", (unsigned long long)m->self->id);
-        out_bulk_str(o, id);
-    } else {
-        out_error(o, "ERR unknown subcommand or wrong number of arguments for 'CLUSTER' (this "
-                  "member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, RELOADCERTS, "
-                  "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)");
-    }
+    (void)client, (void)r;
+    char id[48];
+    snprintf(id, sizeof id, "%040llx", (unsigned long long)m->self->id);
+    out_bulk_str(o, id);
+}
+
+/* CLUSTER's subcommands, as rows of the server's command table
+ * (serve_ext.h, serve_ext_cmd; their arity counts CLUSTER and the
+ * subcommand).  The membership changes have no run: the gate answers
+ * them (member_change.c, told which by the row's kind), a follower with
+ * a redirect before any word after the subcommand is looked at.  The
+ * answer to a CLUSTER none of them takes (member_cluster_cmd) names them
+ * in this order. */
+const serve_ext_cmd member_cluster_cmds[] = {
+    {"slots", 2, 0, MEMBER_CHANGE_NONE, cluster_slots},
+    {"shards", 2, 0, MEMBER_CHANGE_NONE, cluster_shards},
+    {"nodes", 2, 0, MEMBER_CHANGE_NONE, cluster_nodes},
+    {"info", 2, 0, MEMBER_CHANGE_NONE, cluster_info},
+    {"myid", 2, 0, MEMBER_CHANGE_NONE, cluster_myid},
+    {"keyslot", 3, 0, MEMBER_CHANGE_NONE, cluster_keyslot},
+    {"reloadcerts", 2, SERVE_CMD_ADMIN, MEMBER_CHANGE_NONE, cluster_reloadcerts},
+    {"addmember", 5, SERVE_CMD_ADMIN, MEMBER_CHANGE_ADD, NULL},
+    {"removemember", 3, SERVE_CMD_ADMIN, MEMBER_CHANGE_REMOVE, NULL},
+    {"failover", 4, SERVE_CMD_ADMIN, MEMBER_CHANGE_TRANSFER, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *o)
+{
+    (void)x, (void)client, (void)r;
+    out_error(o, "ERR unknown subcommand or wrong number of arguments for 'CLUSTER' (this "
+              "member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, RELOADCERTS, "
+              "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)");
 }

@@ -12,7 +12,7 @@ int member_waits_init(member_waits *w)
     *w = (member_waits){0};
     w->nbuckets = 64;
     w->buckets = calloc(w->nbuckets, sizeof *w->buckets);
-    w->next_serial = 1; /* W1: the term tells this life's from the last's */
+    w->next_serial = 1; /* S1: the term tells this life's from the last's */
     return w->buckets != NULL ? 0 : -1;
 }
 

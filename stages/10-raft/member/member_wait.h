@@ -24,7 +24,7 @@
  * (whose raft_apply holds its req until the apply callback).
  *
  * Invariants:
- *   W1. No entry in the log carries the origin of a write that waits here
+ *   S1. No entry in the log carries the origin of a write that waits here
  *       unless it is that write's own entry.  A waiter's origin is this
  *       member's id, the term it leads when it proposes the write (the
  *       entry's own term) and a serial numbering the proposals of this
@@ -44,7 +44,7 @@
  *       (Serials once started at the clock's nanoseconds; a version 3
  *       command, written then, carries no term, reads as term 0, and
  *       settles nothing: no leader's term is 0.)
- *   W2. A waiter is in the map until it is taken (settled); taken, it is
+ *   S2. A waiter is in the map until it is taken (settled); taken, it is
  *       in no map, and settled exactly once.
  */
 #ifndef KV_RAFT_MEMBER_WAIT_H
@@ -57,13 +57,13 @@
 struct member;
 
 typedef struct member_waiter {
-    uint64_t serial;               /* its command's origin serial (W1) */
+    uint64_t serial;               /* its command's origin serial (S1) */
     uint64_t term;                 /* ... and term: the one it was proposed in */
     unsigned long long write;      /* the server's write id (serve_ext.h) */
     struct raft_apply req;         /* libraft's, until its callback */
     struct member *m;
     int held;                      /* libraft still holds req */
-    int taken;                     /* out of the map (W2): settled */
+    int taken;                     /* out of the map (S2): settled */
     struct member_waiter *next;    /* in its bucket */
 } member_waiter;
 
@@ -76,7 +76,7 @@ typedef struct member_read_wait {
 typedef struct member_waits {
     member_waiter **buckets;       /* by serial, a power of two of them */
     size_t nbuckets, n;
-    uint64_t next_serial;          /* W1: 1 at the start of a life */
+    uint64_t next_serial;          /* S1: 1 at the start of a life */
     member_read_wait *reads;
     size_t nreads, reads_cap;
 } member_waits;
@@ -90,7 +90,7 @@ void member_waits_free(member_waits *w);
  * one this member leads), with the next serial, in the map and held
  * (libraft is about to be handed its req); NULL when out of memory. */
 member_waiter *member_wait_add(member_waits *w, uint64_t term, unsigned long long write);
-/* The waiter under term and serial, out of the map (W2); NULL if none
+/* The waiter under term and serial, out of the map (S2); NULL if none
  * waits (an entry of an earlier life or leadership, or settled). */
 member_waiter *member_wait_take(member_waits *w, uint64_t term, uint64_t serial);
 /* The same, left in the map: whether a write waits for that answer. */

@@ -22,7 +22,7 @@
  * state machine applies the entry, reads the command once, and hands its
  * origin and outcome to member_applied, which finds the waiter in the
  * map: a command another member proposed, or one this member proposed
- * before a restart (another term: member_wait.h, W1), finds none and
+ * before a restart (another term: member_wait.h, S1), finds none and
  * settles nothing.  libraft's apply callback
  * says only what it alone knows: that the proposal was lost with the
  * leadership before it was committed (then the write's outcome is not
@@ -101,8 +101,8 @@ int member_answer_wanted(void *arg, command_origin origin)
 }
 
 /* libraft's word on a proposal: status 0 once the entry has applied (the
- * state machine settled it then, or keeps it for later: W1), else the
- * leadership was lost before it was committed. */
+ * state machine settled it then, or keeps it for later: replica_fsm.h,
+ * W1), else the leadership was lost before it was committed. */
 static void member_proposed(struct raft_apply *req, int status, void *result)
 {
     member_waiter *x = req->data;
@@ -159,7 +159,7 @@ static int propose_one(struct member *m, const serve_write *w)
     }
     /* The term this member leads now is the entry's (raft_apply appends
      * it in this term, or refuses it): with the serial, an origin no
-     * earlier life of this member carried (member_wait.h, W1). */
+     * earlier life of this member carried (member_wait.h, S1). */
     member_waiter *x = member_wait_add(&m->waits, libraft_term(&m->raft), w->id);
     if (x != NULL) {
         x->m = m;

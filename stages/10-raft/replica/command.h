@@ -28,7 +28,7 @@
  *   26      8     the origin's term: the term that member led when it
  *                 proposed it (the entry's own term).  Member, term and
  *                 serial together tell the member applying it whose
- *                 waiting write it answers (member_wait.h, W1)
+ *                 waiting write it answers (member_wait.h, S1)
  *   34      4     R, the number of reads
  *   38      ...   C conditions, then W writes and R reads in the order
  *                 they take effect, each:

@@ -2,9 +2,9 @@
  * member_wait_test.c: where a member's requests wait (member_wait.h).
  * Writes: a waiter is found once by its term and serial, whatever the
  * order of the apply and libraft's callback, and serials are handed out
- * once in a life (W1, W2); a life after a restart hands out the same
+ * once in a life (S1, S2); a life after a restart hands out the same
  * serials again, as a clock stepped back would, and an entry of the life
- * before settles none of its writes (W1).
+ * before settles none of its writes (S1).
  * Reads: a round confirmed hands its index only to the reads whose bytes
  * came by the pass it started in; only the reads the engine has reached
  * are woken, and all of them when the term ends.
@@ -37,16 +37,16 @@ static void a_write_is_found_once_by_its_term_and_serial(void)
         x[i] = member_wait_add(&w, 4, 1000 + (unsigned long long)i);
         CHECK(x[i] != NULL);
         CHECK_MSG(i == 0 || x[i]->serial == x[i - 1]->serial + 1,
-                  "serials follow one another (W1)");
+                  "serials follow one another (S1)");
     }
     CHECK_MSG(member_wait_find(&w, 4, x[150]->serial) == x[150],
               "found and left in the map");
     CHECK_MSG(member_wait_take(&w, 5, x[150]->serial) == NULL &&
                   member_wait_find(&w, 3, x[150]->serial) == NULL,
-              "the serial in another term finds none (W1)");
+              "the serial in another term finds none (S1)");
     CHECK_MSG(member_wait_take(&w, 4, x[150]->serial) == x[150] && x[150]->write == 1150,
               "the waiter is found by its term and serial, with its write");
-    CHECK_MSG(member_wait_take(&w, 4, x[150]->serial) == NULL, "taken, it is in no map (W2)");
+    CHECK_MSG(member_wait_take(&w, 4, x[150]->serial) == NULL, "taken, it is in no map (S2)");
     CHECK_MSG(member_wait_take(&w, 4, x[199]->serial + 1) == NULL,
               "a serial never handed out finds none");
     member_wait_release(&w, x[150]); /* taken and let go of by libraft: freed */
@@ -61,7 +61,7 @@ static void a_write_is_found_once_by_its_term_and_serial(void)
  * begin again, as they would after a clock stepped back if a clock gave
  * them), leads term 9 and proposes writes of its own; then the first
  * life's entries apply.  None of them settles a write of the second, and
- * each of the second's is settled by its own entry (W1). */
+ * each of the second's is settled by its own entry (S1). */
 static void an_entry_from_before_a_restart_settles_no_new_write(void)
 {
     member_waits w;
