@@ -1168,12 +1168,14 @@ REPLICA_FUZZ_SRCS_peer_frame := fuzz/peer_frame_fuzz.c stages/10-raft/peer/peer_
 REPLICA_FUZZ_SRCS_peer_hello := fuzz/peer_hello_fuzz.c stages/10-raft/peer/peer_hello.c \
                                 common/coding.c common/error.c
 # The replica's directory file, REPLICA (replica_dir.c), read through the
-# common I/O layer (its in-memory backend, io_mem.c; the layer links its
+# common I/O layer (its in-memory backend, io_mem.c, under the backend
+# that fails the calls a test picks, io_fault.c; the layer links its
 # others, and so liburing): fuzz/replica_dir_fuzz.c, seeds in
 # fuzz/seeds/replica_dir/.
 REPLICA_FUZZ_SRCS_replica_dir := fuzz/replica_dir_fuzz.c stages/10-raft/replica/replica_dir.c \
-                                 $(addprefix common/,io.c io_mem.c io_posix.c io_posix_grow.c \
-                                   io_mount.c io_ring.c io_replace.c io_view.c error.c)
+                                 $(addprefix common/,io.c io_mem.c io_fault.c io_posix.c \
+                                   io_posix_grow.c io_mount.c io_ring.c io_replace.c io_view.c \
+                                   error.c)
 REPLICA_FUZZ_LIBS_replica_dir := -pthread -luring -lm
 $(foreach t,command snapshot member_note peer_frame peer_hello replica_dir,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
 $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
