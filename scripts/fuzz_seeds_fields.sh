@@ -195,10 +195,170 @@ command_seeds() {
     { head5 5 0 1 0; op 3 abcd; } | put unpadded
 }
 
+# ---- peer_hello: a byte choosing the message (0 opening, 1 hello, 2 probe
+# answer, 3 confirm; fuzz/peer_hello_fuzz.c), then it (peer_hello.h) ------
+# opening MAGIC VERSION MODE ID; hello KIND RESERVED A ADDR; answer HAS_LOG
+# ROLE RESERVED7 INDEX TERM; confirm KIND RESERVED3 ROUND TERM.
+opening() { u8 0; printf '%s' "$1"; u8 "$2" "$3"; u64 "$4"; }
+hello() { u8 1 "$1" "$2"; u16 "$3"; printf '%s' "$4"; }
+answer() { u8 2 "$1" "$2" 0 0 0 0 0 "$3"; u64 "$4"; u64 "$5"; }
+confirm() { u8 3 "$1" 0 0 "$2" 0 0 0 0; u64 "$3"; u64 "$4"; }
+peer_hello_seeds() {
+    opening kvpeeR 1 0 7 | put opening-magic
+    opening kvpeer 2 0 7 | put opening-version-2
+    opening kvpeer 1 1 7 | put opening-tls
+    opening kvpeer 1 2 7 | put opening-mode-2
+    opening kvpeer 1 0 0 | put opening-id-0
+    opening kvpeer 1 0 -1 | put opening-id-the-largest
+    u8 1 1 0 14 | put hello-three-bytes
+    hello 0 0 3 h:1 | put hello-kind-0
+    hello 2 0 3 h:1 | put hello-probe
+    hello 4 0 3 h:1 | put hello-kind-4
+    hello 1 1 3 h:1 | put hello-reserved-1
+    hello 1 0 0 '' | put hello-address-empty
+    hello 1 0 3 h:12 | put hello-one-byte-more
+    hello 1 0 3 h: | put hello-one-byte-less
+    hello 1 0 4 'h :1' | put hello-address-space
+    { hello 1 0 4 h:1; u8 127; } | put hello-address-del
+    answer 2 0 0 9 3 | put answer-has-log-2
+    answer 1 3 0 9 3 | put answer-role-3
+    answer 1 2 0 9 3 | put answer-role-2
+    answer 0 255 0 0 0 | put answer-role-none
+    answer 1 1 1 9 3 | put answer-reserved-at-7
+    confirm 0 0 1 1 | put confirm-kind-0
+    confirm 3 0 1 1 | put confirm-kind-3
+    confirm 1 1 1 1 | put confirm-reserved-at-3
+    confirm 1 0 0 1 | put confirm-round-0
+    confirm 1 0 1 0 | put confirm-ask-term-0
+    confirm 2 0 1 0 | put confirm-answer-term-0
+}
+
+# ---- peer_frame: libraft's messages, each a preamble (type, header
+# length H), a header and a payload, and the transport's notices
+# (peer_frame.h) -------------------------------------------------------------
+# pre TYPE H: a preamble.
+pre() { u64 "$1"; u64 "$2"; }
+# append TERM PREV_TERM N [ENTRY_TERM:TYPE:LENGTH]...: an AppendEntries
+# header of N entries (its count says N; the entries given follow),
+# previous index 4, commit index 4.
+append() {
+    ap_term=$1 ap_prev=$2 ap_n=$3; shift 3
+    pre 1 $((48 + 16 * $#)); u64 "$ap_term"; u64 4; u64 "$ap_prev"; u64 4; u64 "$ap_n"
+    for e; do
+        et=${e%%:*} rest=${e#*:}
+        u64 "$et"; u8 "${rest%%:*}" 0 0 0; u32 "${rest#*:}"
+    done
+    u64 0
+}
+# vote TERM CANDIDATE LAST_TERM FLAGS; vote_result TERM GRANTED FLAGS;
+# timeout_now TERM LAST_TERM; notice KIND TERM TARGET RESERVED.
+vote() { pre 3 40; u64 "$1"; u64 "$2"; u64 9; u64 "$3"; u64 "$4"; }
+vote_result() { pre 4 24; u64 "$1"; u64 "$2"; u64 "$3"; }
+timeout_now() { pre 6 24; u64 "$1"; u64 9; u64 "$2"; }
+notice() { pre 100 32; u64 "$1"; u64 "$2"; u64 "$3"; u64 "$4"; }
+# server ID ADDR ROLE: a configuration's server; conf N SERVER_FILE: a
+# configuration of version 1 saying N servers, the bytes of the file
+# after it, padded to a multiple of 8.
+server() { u64 "$1"; printf '%s' "$2"; u8 0 "$3"; }
+conf() {
+    { u8 1; u64 "$1"; cat "$2"; } >"$dest/.conf"
+    pad8 "$dest/.conf"
+    rm -f "$dest/.conf"
+}
+# snapshot TERM LAST_TERM CONF_FILE SIZE: an InstallSnapshot header around
+# the configuration in CONF_FILE (its length C as it is), a snapshot of
+# SIZE bytes (the payload is not written).
+snapshot_msg() {
+    c=$(wc -c <"$3")
+    pre 5 $((56 + c)); u64 "$1"; u64 9; u64 "$2"; u64 3; u64 "$c"; cat "$3"; u64 "$4"; u64 0
+}
+peer_frame_seeds() {
+    t=$(mktemp -d)
+    server 7 127.0.0.1:7101 1 >"$t/s7"
+    conf 1 "$t/s7" >"$t/conf"
+    # ---- preambles and header lengths
+    { pre 0 24; zeros 24; } | put type-0
+    { pre 7 24; zeros 24; } | put type-7
+    { pre 1 40; zeros 40; } | put append-header-40
+    { pre 1 56; zeros 56; } | put append-header-56
+    pre 1 $((48 + 16 * 4096)) | put append-header-past-the-message
+    { pre 5 64; zeros 64; } | put snapshot-header-64
+    pre 5 $((56 + 65536 + 8)) | put snapshot-header-configuration-past-the-most
+    { pre 5 75; zeros 75; } | put snapshot-header-75
+    { pre 3 24; zeros 24; } | put vote-header-24
+    { pre 2 32; zeros 32; } | put append-result-header-32
+    { pre 100 24; zeros 24; } | put notice-header-24
+    # ---- AppendEntries
+    append 5 6 0 | put append-previous-term-above
+    { append 5 4 1 6:1:8; zeros 8; } | put append-entry-term-above
+    { append 5 4 2 4:1:8 3:1:8; zeros 16; } | put append-entry-term-falls
+    { append 5 4 1 3:1:8; zeros 8; } | put append-entry-below-the-previous-term
+    { append 5 4 1 5:0:8; zeros 8; } | put append-entry-type-0
+    { append 5 4 1 5:4:8; zeros 8; } | put append-entry-type-4
+    { append 5 4 1 5:1:12; zeros 12; } | put append-entry-of-12-bytes
+    append 5 4 1 5:3:0 | put append-configuration-entry-empty
+    append 5 4 1 5:3:65544 | put append-configuration-entry-past-the-most
+    append 5 4 1 5:1:4104 | put append-entry-one-past-the-limit
+    { append 5 4 1 5:1:4096; fill 4096 e; } | put append-entry-at-the-limit
+    set -- $(i=0; while [ $i -lt 17 ]; do echo 5:1:4096; i=$((i + 1)); done)
+    append 5 4 17 "$@" | put append-entries-past-the-message
+    { append 5 4 3 5:1:8 5:1:0 5:2:8; fill 16 e; } | put append-empty-entry-between
+    { append 5 4 1 5:3:8; u8 1; u64 1; } | put append-configuration-entry-of-8-bytes
+    { u8 2; u64 1; cat "$t/s7"; } >"$t/conf-v2"
+    pad8 "$t/conf-v2" >"$t/conf-v2.p"
+    { append 5 4 1 5:3:$(wc -c <"$t/conf-v2.p"); cat "$t/conf-v2.p"; } | put append-configuration-entry-version-2
+    { append 5 4 1 5:3:$(wc -c <"$t/conf"); cat "$t/conf"; vote 5 7 5 0; } |
+        put append-configuration-entry-then-vote
+    # ---- InstallSnapshot, and the configurations in its header
+    { snapshot_msg 5 6 "$t/conf" 0; } | put snapshot-last-term-above
+    { snapshot_msg 5 5 "$t/conf" 0 | head -c 48; u64 32; snapshot_msg 5 5 "$t/conf" 0 | tail -c +57; } |
+        put snapshot-configuration-length-unlike-the-header
+    snapshot_msg 5 5 "$t/conf" 0 | put snapshot-no-payload
+    snapshot_msg 5 5 "$t/conf" 65536 | put snapshot-past-the-message
+    { snapshot_msg 5 5 "$t/conf" 16; fill 16 s; vote 5 7 5 0; } | put snapshot-then-vote
+    { snapshot_msg $((1000 + 4294967296 + 5)) 5 "$t/conf" 16; fill 16 s; vote 5 7 5 0; } |
+        put snapshot-far-above-lifted-then-vote
+    # configurations: one damaged field each
+    conf_seed() { snapshot_msg 5 5 "$t/c" 0 | put "snapshot-configuration-$1"; }
+    { u8 2; u64 1; cat "$t/s7"; } >"$t/c.raw"; pad8 "$t/c.raw" >"$t/c"; conf_seed version-2
+    conf 0 "$t/s7" >"$t/c"; conf_seed no-server
+    conf 1000 "$t/s7" >"$t/c"; conf_seed more-servers-than-bytes
+    # (two servers fit 32 bytes by their count, this one leaves 1 byte)
+    server 7 10.0.0.1:701 1 >"$t/s"; conf 2 "$t/s" >"$t/c"; conf_seed server-cut-short
+    server 0 h:1 1 >"$t/s"; conf 1 "$t/s" >"$t/c"; conf_seed server-id-0
+    { u8 1; u64 1; u64 7; printf 'hhhhhhh'; } >"$t/c"; conf_seed address-without-nul
+    server 7 '' 1 >"$t/s"; conf 1 "$t/s" >"$t/c"; conf_seed address-empty
+    server 7 "$(fill 255 h)" 1 >"$t/s"; conf 1 "$t/s" >"$t/c"; conf_seed address-the-longest
+    server 7 "$(fill 256 h)" 1 >"$t/s"; conf 1 "$t/s" >"$t/c"; conf_seed address-one-past-the-longest
+    { u8 1; u64 1; u64 7; printf 'h:1234'; u8 0; } >"$t/c"; conf_seed no-role
+    server 7 h:1 3 >"$t/s"; conf 1 "$t/s" >"$t/c"; conf_seed role-3
+    { server 7 h:1 2; server 8 h:2 0; } >"$t/s"; conf 2 "$t/s" >"$t/c"; conf_seed spare-and-standby
+    { conf 1 "$t/s7"; zeros 8; } >"$t/c"; conf_seed bytes-past-the-padding
+    # ---- RequestVote, the results, TimeoutNow, notices
+    vote 5 7 6 0 | put vote-last-term-above
+    vote 5 7 5 4 | put vote-flags-4
+    vote 5 8 5 0 | put vote-for-another-member
+    vote 5 7 5 1 | put vote-disrupt-no-transfer
+    vote 1001 7 5 1 | put vote-disrupt-transfer-under-way
+    vote 2000 7 5 0 | put vote-above-within-the-window
+    vote 1002 7 5 3 | put pre-vote-disrupt
+    vote_result 5 2 0 | put vote-result-granted-2
+    vote_result 5 1 2 | put vote-result-flags-2
+    { pre 2 24; u64 2000; u64 0; u64 9; } | put append-result-above-within-the-window
+    timeout_now 5 6 | put timeout-now-last-term-above
+    notice 1 5 0 0 | put notice-target-0
+    notice 2 5 7 1 | put notice-reserved-1
+    notice 3 5 7 0 | put notice-kind-3
+    notice 0 5 7 0 | put notice-kind-0
+    rm -rf "$t"
+}
+
 case $target in
 replica_dir) replica_dir_seeds ;;
 snapshot) snapshot_seeds ;;
 member_note) member_note_seeds ;;
 command) command_seeds ;;
+peer_hello) peer_hello_seeds ;;
+peer_frame) peer_frame_seeds ;;
 *) echo "fuzz_seeds_fields: no seeds for target $target" >&2; exit 1 ;;
 esac
