@@ -353,6 +353,85 @@ peer_frame_seeds() {
     rm -rf "$t"
 }
 
+# ---- resp: requests, RESP2 arrays of bulk strings or inline lines
+# (tools/serve/resp.c); fuzz/resp_fuzz.c parses them under small limits
+# (bulk 64, 8 arguments, inline 32, a request 256) and the server's -------
+resp_seeds() {
+    printf '*1x\r\n' | put count-letter
+    printf '*1:\r\n' | put count-colon
+    printf '*\r\n' | put count-no-digit
+    printf '*-\r\n' | put count-minus-alone
+    printf '*-2\r\n' | put count-minus-2
+    printf '*1\rX' | put count-cr-without-lf
+    printf '*1\r\n$1\r\nx\rX' | put bulk-cr-without-lf
+    printf '*1\r\n$1x\r\n' | put bulk-length-letter
+    printf '*%s\r\n' 123456789012345678 | put count-18-digits
+    { printf '*8\r\n'; i=0; while [ $i -lt 8 ]; do printf '$1\r\n%s\r\n' $i; i=$((i + 1)); done; } |
+        put eight-arguments-the-most
+    { printf '*9\r\n'; i=0; while [ $i -lt 9 ]; do printf '$1\r\n%s\r\n' $i; i=$((i + 1)); done; } |
+        put nine-arguments
+    printf 'a b c d e f g h\r\n' | put inline-eight-words
+    printf 'a b c d e f g h i\n' | put inline-nine-words
+    printf 'GET\tkey \t value\t\r\n' | put inline-tabs
+    printf '\n' | put inline-newline-alone
+    printf '\r\n' | put inline-cr-lf-alone
+    fill 31 a | { cat; printf '\n'; } | put inline-32-bytes-the-most
+    fill 32 a | { cat; printf '\n'; } | put inline-33-bytes
+    fill 40 a | put inline-40-bytes-no-newline
+    { printf '*1\r\n$64\r\n'; fill 64 v; printf '\r\n'; } | put bulk-64-the-most
+    { printf '*1\r\n$65\r\n'; fill 65 v; printf '\r\n'; } | put bulk-65
+    { printf '*4\r\n'; i=0; while [ $i -lt 4 ]; do printf '$64\r\n'; fill 64 v; printf '\r\n'; i=$((i + 1)); done; } |
+        put request-past-256-bytes
+    { printf '*1\r\n$3\r\nGET\r\nPING\n*0\r\n*-1\r\n'; } | put array-inline-empty-null
+}
+
+# ---- glob: flags (bit 0 nocase, bits 1-3 the budget of a call, bits 4-5 a
+# foreign state to start over from), the pattern's length, the pattern,
+# the string (fuzz/glob_fuzz.c; tools/serve/serve_glob.h) ------------------
+# glob FLAGS PATTERN STRING
+glob() { u8 "$1" ${#2}; printf '%s%s' "$2" "$3"; }
+glob_seeds() {
+    glob 0 '' '' | put empty-pattern-empty-string
+    glob 0 '' abc | put empty-pattern
+    glob 1 ABC abc | put nocase-bytes
+    glob 1 ABD abc | put nocase-bytes-differ
+    glob 0 'a?c' abc | put any-byte
+    glob 0 'a?c' ac | put any-byte-none-left
+    glob 0 '[\]a]' ']' | put class-escaped-bracket
+    glob 1 '[\A]' a | put class-escaped-nocase
+    glob 0 '[a-]x' -x | put class-dash-before-the-bracket
+    glob 0 '[a-\]' '\' | put class-range-to-a-backslash
+    glob 0 'a[' 'a[' | put class-opened-at-the-end
+    glob 0 '[\' '\' | put class-backslash-at-the-end
+    glob 0 'a**' a | put trailing-stars
+    glob 0 'a*b*' ab | put stars-match-nothing
+    glob 0 ab a | put string-ends-first
+    glob 16 'a*b' axxb | put foreign-token-past-the-pattern
+    glob 32 'a*b' axxb | put foreign-byte-past-the-string
+    glob 48 'a*b' axxc | put foreign-star-past-the-pattern
+    glob 51 '*[^x]?' yxz | put foreign-star-nocase-budget-1
+    glob 2 "$(fill 200 '*')" "$(fill 300 a)" | put two-hundred-stars
+}
+
+# ---- http: how the bytes arrive (bits 0-2: reads of 1 << bits bytes; bit
+# 3: a buffer of 64 bytes), then a client's requests (fuzz/http_fuzz.c;
+# tools/serve/http_request.h) ----------------------------------------------
+http_seeds() {
+    { u8 7; printf 'GET\t/\tHTTP/1.1\t\r\n\r\n'; } | put request-line-tabs
+    { u8 7; printf 'GET\v/metrics\fHTTP/1.1\n\n'; } | put request-line-vt-ff
+    { u8 7; printf 'GET / HTTP/1.10\r\n\r\n'; } | put version-of-9-bytes
+    { u8 7; printf 'GET / HTTP/1.a\r\n\r\n'; } | put version-letter
+    { u8 7; printf 'GET / HTTP/1./\r\n\r\n'; } | put version-slash
+    { u8 7; printf 'GET / HTTP/1.1 x\r\n\r\n'; } | put request-line-four-words
+    { u8 7; printf 'GET /x HTTP/1.1\r\n\r\n'; } | put not-found
+    { u8 7; printf 'HEAD /metrics?a HTTP/1.0\r\nconnection: close, Keep-Alive\r\n\r\n'; } |
+        put head-1.0-keep-alive
+    { u8 7; printf 'GET / HTTP/1.1\r\nContent-Length: 0 0\r\nContent-Length:\r\n\r\n'; } |
+        put content-length-zeros-then-none
+    { u8 7; printf 'GET / HTTP/1.1\r\nContent-Length:\t0\r\nX: y\r\nno colon\r\n\r\n'; } |
+        put content-length-zero-tab
+}
+
 case $target in
 replica_dir) replica_dir_seeds ;;
 snapshot) snapshot_seeds ;;
@@ -360,5 +439,8 @@ member_note) member_note_seeds ;;
 command) command_seeds ;;
 peer_hello) peer_hello_seeds ;;
 peer_frame) peer_frame_seeds ;;
+resp) resp_seeds ;;
+glob) glob_seeds ;;
+http) http_seeds ;;
 *) echo "fuzz_seeds_fields: no seeds for target $target" >&2; exit 1 ;;
 esac
