@@ -305,7 +305,9 @@ RUNS ?= 10000
 # The format (tools/kv_export.c) is every stage's; the harness also imports
 # what it decodes into a database of the stage it is linked with, so it is
 # built per stage: a replay driver that `make test` runs on
-# fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
+# fuzz/regressions/export/ and the seeds make fuzz-seeds writes
+# (build/fuzz/seeds/S-export), and a libFuzzer binary (make
+# build/fuzz/S/export).
 define EXPORT_FUZZ_RULES
 ifneq ($(FLAVOUR),asan)
 $(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
@@ -1202,8 +1204,10 @@ build/fuzz/selftest/findings-replay: fuzz/findings_fuzz.c fuzz/replay_main.c
 FUZZ_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZ_PAIRS)),$(FUZZ_PAIRS))
 FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED))
 
+# (The seeds of each stage's export harness too, which make test replays
+# and fuzz-coverage measures: FUZZCOV_PICKED, below.)
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PICKED)
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZCOV_PICKED)
 
 fuzz-smoke: fuzz-seeds
 	@$(if $(FUZZ_PICKED),,echo "fuzz-smoke: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)

@@ -432,6 +432,78 @@ http_seeds() {
         put content-length-zero-tab
 }
 
+# ---- export: "KVEXPORT", version, crc32c; chunks of records (type 1,
+# count, body length, crc32c; the body; its crc32c); the end chunk (type 2,
+# the count of all records) (tools/kv_export.h) ---------------------------
+# xhead VERSION [MAGIC]; xchunk TYPE COUNT BODY_LENGTH; xrec KEY VALUE;
+# xcrc: a checksum (zeros: fuzz/export_fuzz.c makes them right).
+xhead() { printf '%s' "${2:-KVEXPORT}"; u32 "$1"; u32 0; }
+xchunk() { u8 "$1"; u64 "$2"; u32 "$3"; u32 0; }
+xrec() { u32 ${#1}; u32 ${#2}; printf '%s%s' "$1" "$2"; }
+xcrc() { u32 0; }
+# xrecords KEY VALUE [KEY VALUE]...: one records chunk of those records.
+xrecords() {
+    : >"$dest/.body"
+    n=0
+    while [ $# -ge 2 ]; do xrec "$1" "$2" >>"$dest/.body"; n=$((n + 1)); shift 2; done
+    xchunk 1 "$n" "$(wc -c <"$dest/.body")"; cat "$dest/.body"; xcrc
+    rm -f "$dest/.body"
+}
+export_seeds() {
+    # Streams the stage's kv export writes: two keys and an empty value;
+    # binary keys; a key of the longest length; no key at all.
+    if [ -n "$kv" ] && [ -x "$kv" ]; then
+        t=$(mktemp -d)
+        for kvp in "a 1" "b" "c 3"; do
+            "$kv" "$t/db" put "${kvp%% *}" "$(echo "$kvp" | cut -s -d' ' -f2)" >/dev/null 2>&1 || true
+        done
+        "$kv" "$t/db" export "$dest/kv-export-three-keys" >/dev/null 2>&1 || true
+        "$kv" -x "$t/bin" put 00ff00 00 >/dev/null 2>&1 || true
+        "$kv" -x "$t/bin" put ff 00010203 >/dev/null 2>&1 || true
+        "$kv" "$t/bin" export "$dest/kv-export-binary-keys" >/dev/null 2>&1 || true
+        "$kv" "$t/long" put "$(fill 65535 k)" v >/dev/null 2>&1 || true
+        "$kv" "$t/long" put a v >/dev/null 2>&1 || true
+        "$kv" "$t/long" export "$dest/kv-export-longest-key" >/dev/null 2>&1 || true
+        "$kv" "$t/none" put a 1 >/dev/null 2>&1 && "$kv" "$t/none" del a >/dev/null 2>&1 || true
+        "$kv" "$t/none" export "$dest/kv-export-no-key" >/dev/null 2>&1 || true
+        rm -rf "$t"
+    fi
+    # ---- the header
+    xhead 1 | head -c 15 | put header-15-bytes
+    { xhead 1 KVS03WAL; xchunk 2 0 0; } | put header-of-a-wal-segment
+    { xhead 1 KVEXPORX; xchunk 2 0 0; } | put header-unknown-magic
+    { xhead 2; xchunk 2 0 0; } | put header-version-2
+    # ---- chunk headers
+    { xhead 1; xchunk 2 0 0 | head -c 16; } | put end-chunk-cut-by-a-byte
+    { xhead 1; xchunk 2 0 1; } | put end-chunk-body-length-1
+    { xhead 1; xchunk 3 1 9; xrec k ''; xcrc; xchunk 2 1 0; } | put chunk-type-3
+    { xhead 1; xchunk 0 1 9; xrec k ''; xcrc; xchunk 2 1 0; } | put chunk-type-0
+    { xhead 1; xchunk 1 1 4294967295; xrec k ''; } | put chunk-body-length-the-largest
+    { xhead 1; xchunk 1 1 $((1048576 + 8 + 65535 + 67108864)); xrec k ''; } | put chunk-body-the-most
+    { xhead 1; xchunk 1 0 9; xrec k ''; xcrc; xchunk 2 0 0; } | put chunk-count-0
+    { xhead 1; xchunk 1 2 9; xrec k ''; xcrc; xchunk 2 2 0; } | put chunk-count-past-its-body
+    { xhead 1; xchunk 1 1 9; xrec k ''; } | put chunk-cut-before-its-checksum
+    # ---- records
+    { xhead 1; xchunk 1 2 18; xrec abc ''; u8 0 0 0 0 0 0 0; xcrc; xchunk 2 2 0; } |
+        put record-cut-in-its-lengths
+    { xhead 1; xchunk 1 1 9; u32 0; u32 1; printf v; xcrc; xchunk 2 1 0; } | put record-key-empty
+    { xhead 1; xchunk 1 1 9; u32 65536; u32 0; printf k; xcrc; xchunk 2 1 0; } |
+        put record-key-one-past-the-longest
+    { xhead 1; xchunk 1 1 9; u32 1; u32 67108865; printf k; xcrc; xchunk 2 1 0; } |
+        put record-value-one-past-the-longest
+    { xhead 1; xchunk 1 1 10; u32 5; u32 0; printf ke; xcrc; xchunk 2 1 0; } |
+        put record-past-its-body
+    { xhead 1; xchunk 1 1 11; xrec k ''; u8 0 0; xcrc; xchunk 2 1 0; } | put body-bytes-after-its-records
+    { xhead 1; xrecords a 1 a 2; xchunk 2 2 0; } | put keys-equal
+    { xhead 1; xrecords b 1 a 2; xchunk 2 2 0; } | put keys-descending
+    { xhead 1; xrecords ab 1; xrecords a 2; xchunk 2 2 0; } | put key-before-the-previous-chunks-last
+    { xhead 1; xrecords ab 1; xrecords ab 2; xchunk 2 2 0; } | put key-equal-to-the-previous-chunks-last
+    { xhead 1; xrecords a 1 b ''; xrecords ba 3 c 4; xchunk 2 4 0; } | put two-chunks
+    { xhead 1; xrecords a 1; xrecords b 2; } | put two-chunks-no-end
+    { xhead 1; xrecords a 1; xrecords b 2; xchunk 2 3 0; } | put two-chunks-end-says-3
+    { xhead 1; xrecords a 1; xchunk 2 1 0; xchunk 2 1 0; } | put end-chunk-twice
+}
+
 case $target in
 replica_dir) replica_dir_seeds ;;
 snapshot) snapshot_seeds ;;
@@ -442,5 +514,6 @@ peer_frame) peer_frame_seeds ;;
 resp) resp_seeds ;;
 glob) glob_seeds ;;
 http) http_seeds ;;
+export) export_seeds ;;
 *) echo "fuzz_seeds_fields: no seeds for target $target" >&2; exit 1 ;;
 esac
