@@ -35,7 +35,7 @@ static int member_note_fuzz_addr(const uint8_t *a, size_t n)
             return 0;
         colon = a[i] == ':' ? i : colon;
     }
-    if (colon == 0 || colon == n || n - colon - 1 > 5)
+    if (colon == 0 || colon >= n - 1 || n - colon - 1 > 5) /* n - 1: no port; n: no colon */
         return 0;
     for (size_t i = colon + 1; i < n; i++)
         if (a[i] < '0' || a[i] > '9')

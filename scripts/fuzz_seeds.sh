@@ -15,7 +15,11 @@
 # The block, index and footer targets (stage 05) read pieces of a table:
 # table_piece_seeds cuts them out of real tables where kv dump says they are.
 # The vlog target (stage 08) reads a mode byte, then a value log's bytes:
-# vlog_seeds.
+# vlog_seeds.  The harnesses that read no database file take the seeds
+# committed in fuzz/seeds/TARGET/ and, but for filter, manifest and
+# current, those scripts/fuzz_seeds_fields.sh writes field by field; the
+# export target (every stage's) takes that script's alone, with streams
+# the stage's kv export writes.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
