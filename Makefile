@@ -305,7 +305,9 @@ RUNS ?= 10000
 # The format (tools/kv_export.c) is every stage's; the harness also imports
 # what it decodes into a database of the stage it is linked with, so it is
 # built per stage: a replay driver that `make test` runs on
-# fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
+# fuzz/regressions/export/ and the seeds make fuzz-seeds writes
+# (build/fuzz/seeds/S-export), and a libFuzzer binary (make
+# build/fuzz/S/export).
 define EXPORT_FUZZ_RULES
 ifneq ($(FLAVOUR),asan)
 $(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
@@ -1168,12 +1170,14 @@ REPLICA_FUZZ_SRCS_peer_frame := fuzz/peer_frame_fuzz.c stages/10-raft/peer/peer_
 REPLICA_FUZZ_SRCS_peer_hello := fuzz/peer_hello_fuzz.c stages/10-raft/peer/peer_hello.c \
                                 common/coding.c common/error.c
 # The replica's directory file, REPLICA (replica_dir.c), read through the
-# common I/O layer (its in-memory backend, io_mem.c; the layer links its
+# common I/O layer (its in-memory backend, io_mem.c, under the backend
+# that fails the calls a test picks, io_fault.c; the layer links its
 # others, and so liburing): fuzz/replica_dir_fuzz.c, seeds in
 # fuzz/seeds/replica_dir/.
 REPLICA_FUZZ_SRCS_replica_dir := fuzz/replica_dir_fuzz.c stages/10-raft/replica/replica_dir.c \
-                                 $(addprefix common/,io.c io_mem.c io_posix.c io_posix_grow.c \
-                                   io_mount.c io_ring.c io_replace.c io_view.c error.c)
+                                 $(addprefix common/,io.c io_mem.c io_fault.c io_posix.c \
+                                   io_posix_grow.c io_mount.c io_ring.c io_replace.c io_view.c \
+                                   error.c)
 REPLICA_FUZZ_LIBS_replica_dir := -pthread -luring -lm
 $(foreach t,command snapshot member_note peer_frame peer_hello replica_dir,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
 $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
@@ -1200,8 +1204,10 @@ build/fuzz/selftest/findings-replay: fuzz/findings_fuzz.c fuzz/replay_main.c
 FUZZ_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZ_PAIRS)),$(FUZZ_PAIRS))
 FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED))
 
+# (The seeds of each stage's export harness too, which make test replays
+# and fuzz-coverage measures: FUZZCOV_PICKED, below.)
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PICKED)
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZCOV_PICKED)
 
 fuzz-smoke: fuzz-seeds
 	@$(if $(FUZZ_PICKED),,echo "fuzz-smoke: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)

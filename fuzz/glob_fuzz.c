@@ -4,8 +4,11 @@
  * once, as resp_fuzz.c.
  *
  * Input: byte 0 = flags (bit 0: nocase; bits 1-3: the step budget of each
- * call, 1 << (2 * bits)), byte 1 = the pattern's length (at most what
- * follows), then the pattern, then the string.  The harness compiles the
+ * call, 1 << (2 * bits); bits 4-5, 1 to 3: match once more from a state
+ * that is no state of this pattern and string, which glob_run must start
+ * over from: 1 a token past the pattern's, 2 a byte past the string's, 3
+ * a star past the pattern's), byte 1 = the pattern's length (at most
+ * what follows), then the pattern, then the string.  The harness compiles the
  * pattern and matches the string in calls of that budget, resuming the
  * state between them (serve_glob.h, G1), and aborts if
  *   - the answer differs from a reference matcher, written here apart from
@@ -17,7 +20,10 @@
  *     than (tokens + 1) x (string + 1) steps: the bound serve_scan.c's
  *     budget relies on;
  *   - glob_matches_all (for which the scan skips matching) says so of a
- *     pattern the string does not match, or not of "*".
+ *     pattern the string does not match, or not of "*";
+ *   - a match begun from that foreign state answers otherwise;
+ *   - a pattern one byte longer than GLOB_MAX_PATTERN is compiled, or
+ *     matches anything (serve_glob_match).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -133,8 +139,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         steps += per_call - budget;
     } while (rc == GLOB_MORE);
+    /* From a state that is not one of this pattern and string (G1: the
+     * matcher starts over): the same answer, in one call. */
+    unsigned foreign = (data[0] >> 4) & 3;
+    if (foreign != 0) {
+        glob_start(&st);
+        if (foreign == 1)
+            st.p = plen + 1; /* more than the tokens */
+        else if (foreign == 2)
+            st.i = slen + 1;
+        else
+            st.star_p = plen + 1;
+        uint64_t budget = UINT64_MAX;
+        if (glob_run(g, &st, (const char *)s, slen, &budget) != (want ? GLOB_MATCH : GLOB_NO_MATCH))
+            abort();
+    }
     glob_free(g);
+    glob_free(NULL); /* a no-op */
     if (rc != (want ? GLOB_MATCH : GLOB_NO_MATCH))
+        abort();
+    /* A pattern one byte past the longest is refused. */
+    static char longest[GLOB_MAX_PATTERN + 1];
+    if (glob_compile(longest, sizeof longest, nocase, &g) != KV_ERR_INVALID || g != NULL ||
+        serve_glob_match(longest, sizeof longest, (const char *)s, slen, nocase) != 0)
         abort();
     if (steps > (uint64_t)(plen + 1) * (slen + 1))
         abort();

@@ -19,16 +19,23 @@
  * max_message bytes; and after every piece the checker takes (no policy),
  * peer_frame_at_boundary must say whether the stream fed so far ends
  * between two messages, as the table's lengths say of the bytes handed
- * on (peer_frame_fuzz_ends).  Then the same twice more with a policy (a member
- * at term 1000, no transfer under way, notices taken): the same verdict
- * and the same bytes handed on either way, only notices that decode
- * reach the policy, and what is handed on keeps the layout, F1 and F7 (no
- * term more than PEER_TERM_WINDOW above 1000 but a pre-vote's: the rest
- * lowered or lifted), F5 (no vote's disrupt-leader flag left set) and F6
- * (no notice handed on).  And a notice made of the input's first bytes
- * by peer_notice_encode, fed with a policy that keeps it: it arrives as
- * it was sent, or is refused (a kind or target out of range), never
- * handed on.
+ * on (peer_frame_fuzz_ends).  Once more, whole, as a member's own
+ * outgoing stream is checked (sender 0: no F2), with a policy that
+ * answers nothing (no term, no transfer, no notice taken) and limits of
+ * 1 MiB an entry and 4 MiB a message: it checks less, so it hands on at
+ * least what the first feeding did, all of it if that one took the
+ * stream.  Then the same twice more with a policy (a member at term
+ * 1000, a transfer to the sender under way in term 1001 only, notices
+ * taken): the same verdict and the same bytes handed on either way, only
+ * notices that decode reach the policy, and what is handed on keeps the
+ * layout, F1 and F7 (no term more than PEER_TERM_WINDOW above 1000 but a
+ * pre-vote's: the rest lowered or lifted), F5 (no vote's disrupt-leader
+ * flag left set but in term 1001) and F6 (no notice handed on).  And a
+ * notice made of the input's first bytes by peer_notice_encode, fed with
+ * a policy that keeps it: it arrives as it was sent, or is refused (a
+ * kind or target out of range), never handed on.  And the input as a
+ * configuration: peer_conf_check takes it exactly when the table's layout
+ * does (peer_frame_fuzz_conf).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +65,8 @@ static void sink_emit(void *arg, const uint8_t *p, size_t n)
 /* The checker's limits, and the sender the connection proved. */
 static const peer_frame_limits peer_frame_fuzz_lim = {.max_entry = 4096, .max_message = 1 << 16};
 #define PEER_FRAME_FUZZ_SENDER 7u
+/* The term in which the policy says a transfer to the sender is under way. */
+#define PEER_FRAME_FUZZ_TRANSFER_TERM 1001u
 
 static void peer_frame_fuzz_check(int ok, const char *what)
 {
@@ -69,10 +78,11 @@ static void peer_frame_fuzz_check(int ok, const char *what)
 
 /* A configuration as peer_frame.h's table lays it out: version 1, N
  * servers, each an id (not 0), an address of 1..255 bytes and its NUL, a
- * role 0..2; padded to a multiple of 8 (libraft reads no padding byte). */
+ * role 0..2; padded to a multiple of 8 (libraft reads no padding byte);
+ * at most PEER_MAX_CONF bytes. */
 static int peer_frame_fuzz_conf(const uint8_t *p, size_t len)
 {
-    if (len < 9 || len % 8 != 0 || p[0] != 1)
+    if (len < 9 || len % 8 != 0 || len > PEER_MAX_CONF || p[0] != 1)
         return 0;
     uint64_t n = coding_get_u64(p + 1);
     size_t at = 9;
@@ -148,7 +158,8 @@ static void peer_frame_fuzz_model(const uint8_t *p, size_t len, uint64_t max_ter
             peer_frame_fuzz_check(hlen == 40 && coding_get_u64(h + 8) == PEER_FRAME_FUZZ_SENDER &&
                                   coding_get_u64(h + 24) <= term && coding_get_u64(h + 32) <= 3,
                                   "F2: RequestVote asks for the sender; 40 bytes of header");
-            peer_frame_fuzz_check(!policy || (coding_get_u64(h + 32) & 1) == 0,
+            peer_frame_fuzz_check(!policy || (coding_get_u64(h + 32) & 1) == 0 ||
+                                      term == PEER_FRAME_FUZZ_TRANSFER_TERM,
                                   "F5: no disrupt-leader flag passes while no transfer is "
                                   "under way");
             break;
@@ -213,8 +224,9 @@ static int peer_frame_fuzz_ends(const uint8_t *p, size_t len, size_t *done)
     return 1;
 }
 
-/* The policy: a member at term 1000, no transfer under way (F5 clears
- * every disrupt-leader flag), notices taken (F6). */
+/* The policy: a member at term 1000, a transfer of leadership to the
+ * sender under way in term 1001 only (PEER_FRAME_FUZZ_TRANSFER_TERM: F5
+ * clears every other disrupt-leader flag), notices taken (F6). */
 static uint64_t fuzz_term(void *arg)
 {
     (void)arg;
@@ -224,9 +236,7 @@ static uint64_t fuzz_term(void *arg)
 static int fuzz_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
 {
     (void)arg;
-    (void)candidate;
-    (void)term;
-    return 0;
+    return candidate == PEER_FRAME_FUZZ_SENDER && term == PEER_FRAME_FUZZ_TRANSFER_TERM;
 }
 
 static void fuzz_notice(void *arg, uint64_t sender, const peer_notice *n)
@@ -238,13 +248,18 @@ static void fuzz_notice(void *arg, uint64_t sender, const peer_notice *n)
 }
 
 static const peer_frame_policy fuzz_policy = {NULL, fuzz_term, fuzz_may_disrupt, fuzz_notice};
+/* A policy that answers nothing: no term (no F1, F7), no transfer (F5
+ * leaves the flags), no notice taken (F6: one is refused). */
+static const peer_frame_policy fuzz_policy_empty = {NULL, NULL, NULL, NULL};
 
-static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
-                const peer_frame_policy *policy)
+/* Feeds the input, whole or in pieces, to a checker of the sender and
+ * the limits of the harness; feed_as those of the caller's. */
+static int feed_as(const uint8_t *data, size_t size, int pieces, sink *out,
+                   const peer_frame_policy *policy, const peer_frame_limits *lim,
+                   uint64_t sender)
 {
-    const peer_frame_limits lim = peer_frame_fuzz_lim;
     peer_frame f;
-    peer_frame_init(&f, &lim, PEER_FRAME_FUZZ_SENDER, policy);
+    peer_frame_init(&f, lim, sender, policy);
     int rc = KV_OK;
     size_t at = 0, done = 0;
     while (at < size && rc == KV_OK) {
@@ -255,7 +270,7 @@ static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
         at += n;
         /* Without a policy every byte is handed on or held: at a
          * boundary exactly when all of them were, ending a message. */
-        if (rc == KV_OK && policy == NULL &&
+        if (rc == KV_OK && (policy == NULL || policy == &fuzz_policy_empty) &&
             peer_frame_at_boundary(&f) != (out->len == at &&
                                            peer_frame_fuzz_ends(out->p, out->len, &done)))
             abort();
@@ -264,6 +279,12 @@ static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
     if (rc != KV_OK && (rc != KV_ERR_CORRUPT || strstr(kv_errmsg(), "message ") == NULL))
         abort(); /* a refusal says which message */
     return rc;
+}
+
+static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
+                const peer_frame_policy *policy)
+{
+    return feed_as(data, size, pieces, out, policy, &peer_frame_fuzz_lim, PEER_FRAME_FUZZ_SENDER);
 }
 
 /* The notices a policy was handed. */
@@ -314,6 +335,8 @@ static void peer_frame_fuzz_notice(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if ((peer_conf_check(data, size) == KV_OK) != peer_frame_fuzz_conf(data, size))
+        abort(); /* a configuration is what the table lays out */
     peer_frame_fuzz_notice(data, size);
     /* Without a policy, no more out than in; with one, a leader's message
      * lifted (F7: a vote of 56 bytes for one of 40 at least) may hand on
@@ -328,6 +351,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a != b || (a == KV_OK && whole.len != pieces.len))
         abort(); /* the same verdict however the bytes arrive */
     peer_frame_fuzz_model(whole.p, whole.len, UINT64_MAX, 0);
+    /* A member's own stream, larger limits, a policy that answers
+     * nothing: fewer checks, so at least as much handed on. */
+    static const peer_frame_limits large = {.max_entry = 1 << 20, .max_message = 1 << 22};
+    pieces.len = 0;
+    int own = feed_as(data, size, 0, &pieces, &fuzz_policy_empty, &large, 0);
+    if (memcmp(pieces.p, data, pieces.len) != 0 || pieces.len < whole.len ||
+        (a == KV_OK && (own != KV_OK || pieces.len != whole.len)))
+        abort();
     whole.len = pieces.len = 0;
     whole.cap = pieces.cap = cap;
     a = feed(data, size, 0, &whole, &fuzz_policy);

@@ -12,7 +12,8 @@
  * of a member id, not 0, in one of the two modes).  A hello's head, read
  * first by a connection, gives a length its buffer holds (a head and an
  * address of 1..PEER_ADDR_MAX bytes), or 0, and a hello that decodes is
- * as long as its head says.
+ * as long as its head says; the hello encoder refuses (0) a buffer one
+ * byte short and an empty address.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (n != size || memcmp(again, data, size) != 0 || want != size ||
                 h.kind != data[0] || strlen(h.addr) != size - PEER_HELLO_HEAD)
                 abort();
+            if (peer_hello_encode(&h, again, size - 1) != 0)
+                abort(); /* a buffer one byte short */
+            h.addr[0] = '\0';
+            if (peer_hello_encode(&h, again, sizeof again) != 0)
+                abort(); /* an empty address */
         }
     } else if (which == 3) {
         peer_confirm_msg c;

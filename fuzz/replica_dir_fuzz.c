@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 #include "replica_dir.h"
@@ -54,6 +55,55 @@ static void replica_dir_fuzz_setup(void)
     int gen = 7;
     replica_dir_fuzz_check(replica_dir_read(replica_dir_fuzz_dir, &gen) == KV_OK && gen == -1,
                            "without REPLICA, no engine and no error");
+}
+
+/* The nth call of the kinds of IO_FAULT_* in `kinds` fails (EIO), once. */
+static void replica_dir_fuzz_fail(unsigned kinds, long nth)
+{
+    io_fault_plan plan = {.kinds = kinds, .fail_at = nth};
+    io_fault_install(&plan);
+}
+
+/* REPLICA (the input) read while the I/O layer refuses each step. */
+static void replica_dir_fuzz_read_faults(void)
+{
+    static const unsigned kinds[3] = {IO_FAULT_META, IO_FAULT_OPEN, IO_FAULT_READ};
+    for (int k = 0; k < 3; k++) {
+        int gen = 7;
+        replica_dir_fuzz_fail(kinds[k], 1);
+        int rc = replica_dir_read(replica_dir_fuzz_dir, &gen);
+        io_fault_uninstall();
+        replica_dir_fuzz_check(rc != KV_OK && rc != KV_ERR_CORRUPT && gen == -1,
+                               "a read the I/O layer refuses is its error, with no engine");
+    }
+}
+
+/* An engine's directory holding the input and IDENTITY, cleared, with
+ * meta call number `fail` (0: none) failing: 1 its existence check, 2 its
+ * listing, 3 the first removal. */
+static void replica_dir_fuzz_clear(const char *engine, const uint8_t *data, size_t size,
+                                   long fail)
+{
+    char path[200];
+    replica_dir_fuzz_check(io_mkdir(engine) == KV_OK, "mkdir an engine");
+    snprintf(path, sizeof path, "%s/000001.log", engine);
+    replica_dir_fuzz_check(io_mem_put(path, data, size) == 0, "a file in the engine");
+    snprintf(path, sizeof path, "%s/IDENTITY", engine);
+    replica_dir_fuzz_check(io_mem_put(path, "kvstages", 8) == 0, "a file in the engine");
+    if (fail > 0)
+        replica_dir_fuzz_fail(IO_FAULT_META, fail);
+    int rc = replica_dir_clear(engine);
+    if (fail > 0)
+        io_fault_uninstall();
+    char **names = NULL;
+    size_t n = 0;
+    replica_dir_fuzz_check(io_list(engine, &names, &n) == KV_OK, "io_list");
+    io_list_free(names, n);
+    if (fail == 0)
+        replica_dir_fuzz_check(rc == KV_OK && n == 0, "replica_dir_clear removes every file");
+    else
+        replica_dir_fuzz_check(rc != KV_OK && n > 0, "a clear the I/O layer refuses is its "
+                               "error, and leaves files");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -97,5 +147,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                "replica_dir_engine names the engine's directory in DIR");
         free(engine);
     }
+    replica_dir_fuzz_check(io_mem_put(path, data, size) == 0, "write REPLICA again");
+    replica_dir_fuzz_read_faults();
+    char *engine = replica_dir_engine(replica_dir_fuzz_dir, 1);
+    replica_dir_fuzz_check(engine != NULL, "replica_dir_engine");
+    replica_dir_fuzz_check(replica_dir_clear(engine) == KV_OK, "clearing an engine that is "
+                           "not there");
+    for (long fail = 0; fail <= 3; fail++)
+        replica_dir_fuzz_clear(engine, data, size, fail);
+    free(engine);
     return 0;
 }

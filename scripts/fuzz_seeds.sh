@@ -15,7 +15,11 @@
 # The block, index and footer targets (stage 05) read pieces of a table:
 # table_piece_seeds cuts them out of real tables where kv dump says they are.
 # The vlog target (stage 08) reads a mode byte, then a value log's bytes:
-# vlog_seeds.
+# vlog_seeds.  The harnesses that read no database file take the seeds
+# committed in fuzz/seeds/TARGET/ and, but for filter, manifest and
+# current, those scripts/fuzz_seeds_fields.sh writes field by field; the
+# export target (every stage's) takes that script's alone, with streams
+# the stage's kv export writes.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -281,13 +285,28 @@ for pair in "$@"; do
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
     # line, then a manifest's bytes) and CURRENT alone, stage 10's command, snapshot and
     # member note formats, its peers' messages and connection start, and a
-    # replica's REPLICA file: their seeds are committed in fuzz/seeds/.
+    # replica's REPLICA file: their seeds are committed in fuzz/seeds/;
+    # and, but for filter, manifest and current, written field by field
+    # by scripts/fuzz_seeds_fields.sh (each field damaged, each length at
+    # its bounds).
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
        [ "$target" = filter ] || [ "$target" = manifest ] || [ "$target" = current ] ||
        [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ] ||
        [ "$target" = peer_frame ] || [ "$target" = peer_hello ] || [ "$target" = replica_dir ]; then
+        rm -rf "$out/$stage-$target"
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
+        case $target in
+        filter | manifest | current) ;;
+        *) sh scripts/fuzz_seeds_fields.sh "$out/$stage-$target" "$target" ;;
+        esac
+        continue
+    fi
+    # The export stream (fuzz/export_fuzz.c, every stage's): streams the
+    # stage's kv export writes, and ones written field by field.
+    if [ "$target" = export ]; then
+        rm -rf "$out/$stage-export"
+        sh scripts/fuzz_seeds_fields.sh "$out/$stage-export" export "build/$stage/kv"
         continue
     fi
     if [ "$target" = api ]; then

@@ -265,13 +265,18 @@ queue_cluster() {
 queue_flavour() {
     dir=$1 flavour=$2
     # Harnesses that need no stage (kv serve's RESP parser, stage 10's
-    # command and snapshot formats), on their seeds.
+    # command and snapshot formats), on their seeds: the committed ones,
+    # and those make fuzz-seeds wrote field by field
+    # (build/fuzz/seeds/GROUP-TARGET, scripts/fuzz_seeds_fields.sh).
     for replay in "$dir"/serve/fuzz-*-replay "$dir"/replica/fuzz-*-replay; do
         [ -x "$replay" ] || continue
         target=${replay##*/fuzz-}
         target=${target%-replay}
+        group=${replay%/fuzz-*}
+        group=${group##*/}
         add_job "$flavour" "$replay" "$replay" "$here/../fuzz/seeds/$target" \
-            $( [ -d "$here/../fuzz/regressions/$target" ] && echo "$here/../fuzz/regressions/$target" )
+            $( [ -d "$here/../fuzz/regressions/$target" ] && echo "$here/../fuzz/regressions/$target" ) \
+            $( [ -d "build/fuzz/seeds/$group-$target" ] && echo "build/fuzz/seeds/$group-$target" )
     done
     if [ -x "$dir/common_test" ]; then
         add_job "$flavour" "$dir/common_test" "$dir/common_test" $filter
