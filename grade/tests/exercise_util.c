@@ -364,9 +364,35 @@ void ex_poke_file(const char *path, uint64_t at, uint8_t b)
                      (unsigned long long)at, path);
 }
 
+static _Thread_local int ex_kv_status;
+
+void ex_kv_clear(void)
+{
+    kv_error_clear();
+}
+
+int ex_kv_kept(int rc)
+{
+    ex_kv_status = rc;
+    return rc;
+}
+
 const char *ex_errmsg(int rc)
 {
-    return rc < 0 ? kv_errmsg() : "it returned no error, so it set no kv_errmsg";
+    static _Thread_local char none[160];
+    if (rc < 0 && kv_errmsg()[0] != '\0')
+        return kv_errmsg();
+    if (rc < 0)
+        snprintf(none, sizeof none, "no kv_errmsg: the call returned %d (%s) and set none", rc,
+                 kv_strerror(rc));
+    else
+        snprintf(none, sizeof none, "no kv_errmsg: the call returned %d, which sets none", rc);
+    return none;
+}
+
+const char *ex_kv_errmsg(void)
+{
+    return ex_errmsg(ex_kv_status);
 }
 
 kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule)
