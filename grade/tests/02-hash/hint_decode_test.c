@@ -230,7 +230,8 @@ static void hint_decode_smallest_and_largest_record_sizes(void)
     harness_context("hint_load of a hint whose records are 15 bytes (10 + 5-byte key) and 10 + 1 + "
                     "64 MiB: the smallest and largest sizes a record can have are possible, and "
                     "the hint loads");
-    int rc = EX_KV(hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest, hint_collect, &s, NULL));
+    int rc = EX_KV(hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest,
+                             hint_collect, &s, NULL));
     EX_CHECK(rc == KV_OK && s.n == 2,
              EX_RULE(4, "the record sizes a key can have") "a record of exactly 10 + key_len "
              "bytes (an empty value, or a delete) and one of "

@@ -272,7 +272,8 @@ static void merge_commit_more_outputs_than_inputs(void)
     harness_context("kv_compact of %llu segments of up to 1 MiB into 1 KiB outputs (some 20 "
                     "of them): merge_commit makes room in the segment table for every output "
                     "(m->nouts) before it inserts them", (unsigned long long)before);
-    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, EX_RULE(1, "room made before any change") "a merge into "
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK,
+             EX_RULE(1, "room made before any change") "a merge into "
              "more outputs than it has inputs "
              "succeeds: the segment table has room for every output, made before any is "
              "inserted (kv_compact: %s)", ex_kv_errmsg());

@@ -64,7 +64,8 @@ static void commit_one_append_per_group(void)
         ex_write_init(&w[i], &o, 10 + i);
     harness_context("wal_queue_append of a group of 4 records (made by hand, as a leader's), "
                     "synced: one append of the marker and the 4 records, then one fsync");
-    EX_CHECK(EX_KV(ex_owner_append_group(&o, w, 4)) == KV_OK, "a group of 4 records: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(ex_owner_append_group(&o, w, 4)) == KV_OK,
+             "a group of 4 records: %s", ex_kv_errmsg());
     const char *ev = ex_trace_events() + before;
     int appends = 0;
     for (const char *e = ev; *e != '\0'; e++)
@@ -165,7 +166,8 @@ static void commit_failed_append_is_undone(void)
              (unsigned long long)now, (unsigned long long)size);
     EX_CHECK(o.napplied == 1, EX_RULE(6, "a failed append") "a record whose append failed is "
              "not applied");
-    EX_CHECK(EX_KV(write_one(&o, 3)) == KV_OK, EX_RULE(6, "a failed append cut off") "a failed append "
+    EX_CHECK(EX_KV(write_one(&o, 3)) == KV_OK,
+             EX_RULE(6, "a failed append cut off") "a failed append "
              "that was undone fails that group "
              "only: the next write succeeds (%s)", ex_kv_errmsg());
     io_fault_uninstall();
@@ -326,7 +328,8 @@ static void commit_one_marker_per_sync(void)
     wal_target t = {.file = o.log, .id = 1, .at = o.size};
     harness_context("wal_queue_sync after record 1, then records 2 and 3: one marker ahead of the "
                     "first group after a sync, none before the next");
-    EX_CHECK(EX_KV(wal_queue_sync(o.q, &t, "test_sync")) == KV_OK, "wal_queue_sync: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(wal_queue_sync(o.q, &t, "test_sync")) == KV_OK,
+             "wal_queue_sync: %s", ex_kv_errmsg());
     uint64_t end1 = o.size;
     EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK, "two more writes");
     size_t n;

@@ -56,7 +56,8 @@ static long fl_find(size_t from, int kind, const char *a, const char *b)
 static void flush_protocol_tmp_sync_rename_sync_dir(void)
 {
     const char *root = harness_tmpdir();
-    EX_CHECK(EX_KV(io_sim_install(root)) == KV_OK, "test setup: io_sim_install: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(io_sim_install(root)) == KV_OK,
+             "test setup: io_sim_install: %s", ex_kv_errmsg());
     const char *dir = harness_join(root, "db");
     kv_db *db = fl_open(dir);
     for (int i = 0; i < 50; i++) {

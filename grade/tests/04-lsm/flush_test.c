@@ -140,7 +140,8 @@ static void flush_failed_leaves_no_partial_table(void)
     for (int i = 0; i < N; i++) {
         char k[16];
         snprintf(k, sizeof k, "key%04d", i);
-        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK, "put %s: %s", k, ex_kv_errmsg());
+        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK,
+                 "put %s: %s", k, ex_kv_errmsg());
     }
     EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     /* Reopened on a disk with 64 KB left (io_fault is installed while no
@@ -268,7 +269,8 @@ static void flush_failed_to_begin_lets_go(void)
     for (int i = 0; i < 1024; i++) {
         char k[24];
         snprintf(k, sizeof k, "k%04d", i);
-        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK, "put %s: %s", k, ex_kv_errmsg());
+        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK,
+                 "put %s: %s", k, ex_kv_errmsg());
     }
     EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     fl_begin_fails(dir, &opt, 0, 0);

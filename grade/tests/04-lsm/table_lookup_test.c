@@ -24,7 +24,8 @@ static table *tl_open(const char *path)
     if (tl_ctx == NULL)
         EX_CHECK(table_ctx_new(NULL, &tl_ctx) == KV_OK, "test setup: table_ctx_new");
     table *t = NULL;
-    EX_CHECK(EX_KV(table_open(tl_ctx, path, &t)) == KV_OK, "test setup: table_open: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(table_open(tl_ctx, path, &t)) == KV_OK,
+             "test setup: table_open: %s", ex_kv_errmsg());
     return t;
 }
 

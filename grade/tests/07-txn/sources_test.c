@@ -134,7 +134,8 @@ static void sources_after_many_flushes(void)
         ex_fill_others(db, 300);
         if (step == 2) {
             harness_context("kv_compact");
-            EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact returns KV_OK (%s)", ex_kv_errmsg());
+            EX_CHECK(EX_KV(kv_compact(db)) == KV_OK,
+                     "kv_compact returns KV_OK (%s)", ex_kv_errmsg());
         }
         ex_txn_put(t, "k", "mine");
         char rule[320];

@@ -245,8 +245,8 @@ static void gc_collect_an_emptied_damaged_file_is_counted(void)
         uint8_t where[VLOG_WHERE_MAX];
         size_t wlen = ex_where(where, place[i].file, place[i].offset, place[i].len,
                                place[i].crc);
-        EX_CHECK(EX_KV(value_store_job_offer(job, (const uint8_t *)key, (size_t)klen, where, wlen)) ==
-                     KV_OK,
+        EX_CHECK(EX_KV(value_store_job_offer(job, (const uint8_t *)key, (size_t)klen, where,
+                                             wlen)) == KV_OK,
                  "test setup: key %s offered (%s)", key, ex_kv_errmsg());
     }
     value_move m;
