@@ -242,6 +242,12 @@ void ex_kv_clear(void);
 int ex_kv_kept(int rc);
 const char *ex_errmsg(int rc);
 const char *ex_kv_errmsg(void);
+/* The message of a stub still in place ("... is not written yet") that
+ * this thread's kv_errmsg() holds, or held when EX_KV cleared it (a stub
+ * that ran in an earlier call of the test, whose caller went on), or ""
+ * if none: what EX_CHECK and a leak's report show, so that clearing a
+ * message before a call never hides that an exercise is not written. */
+const char *ex_stub_note(void);
 kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule);
 void ex_put(kv_db *db, const char *k, const char *v, const char *rule);
 void ex_expect(kv_db *db, const char *k, const char *v, const char *rule);
