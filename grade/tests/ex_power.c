@@ -30,8 +30,8 @@ const char *ex_power_start(void)
     power_root = harness_join(harness_tmpdir(), "power");
     EX_CHECK(mkdir(power_root, 0755) == 0, "test setup: mkdir %s", power_root);
     nacks = 0;
-    int rc = io_sim_install(power_root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    int rc = EX_KV(io_sim_install(power_root));
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", ex_errmsg(rc));
     return harness_join(power_root, "db");
 }
 
@@ -189,22 +189,22 @@ int ex_power_check(const kv_options *opt, const char *rule)
             power_rm(state);
             EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
             io_sim_crash c = {.at = at, .data = fate, .names = fate, .seed = 1};
-            int rc = io_sim_materialize(&c, state, NULL);
+            int rc = EX_KV(io_sim_materialize(&c, state, NULL));
             if (rc == IO_SIM_NO_STATE)
                 continue;
-            EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+            EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", ex_errmsg(rc));
             states++;
             char step[POWER_TEXT], lost[2 * POWER_TEXT];
             io_sim_describe(at == 0 ? 0 : at - 1, step, sizeof step);
             kv_db *db = NULL;
-            rc = kv_open(harness_join(state, "db"), opt, &db);
+            rc = EX_KV(kv_open(harness_join(state, "db"), opt, &db));
             if (rc != KV_OK)
                 power_not_durable(at, lost, sizeof lost);
             EX_CHECK(rc == KV_OK,
                      "%sthe power cut after step %zu of %zu (%s), %s, leaves a database "
                      "kv_open refuses (%d: %s); not yet durable then: %s", rule, at, end,
                      at ? step : "before the first", fate == IO_SIM_LOSE ?
-                     "every step not synced lost" : "every step kept", rc, kv_errmsg(), lost);
+                     "every step not synced lost" : "every step kept", rc, ex_errmsg(rc), lost);
             for (int i = 0; i < nacks; i++) {
                 if (acks[i].at > at)
                     break;

@@ -216,11 +216,38 @@ void ex_poke_file(const char *path, uint64_t at, uint8_t b);
  * before the call, and shown only when the call failed) when the engine
  * does not do what it says. */
 #include "kv.h"
-/* kv_errmsg() if rc is an error (below 0: the failing call set it), else
- * words saying the call set none: after KV_OK or KV_NOT_FOUND, kv_errmsg
- * still holds an earlier failure's message, which names another cause.
- * A check that quotes kv_errmsg after a call quotes ex_errmsg(rc). */
+/* A failure message quotes kv_errmsg() only when it is the reported
+ * call's own.  kv_errmsg() keeps a thread's last failure until the next
+ * one: after a call that returned KV_OK or KV_NOT_FOUND (which set no
+ * message), or an error path that forgot to set one, it still holds an
+ * earlier, unrelated failure's words, which send a reader after the wrong
+ * cause.  So a test makes a call whose message it reports through EX_KV,
+ * and quotes ex_errmsg(rc), never kv_errmsg() itself:
+ *
+ *     rc = EX_KV(kv_get(db, "a", 1, &v, &vl));
+ *     EX_CHECK(rc == KV_OK, "kv_get(a) returned %d (%s)", rc, ex_errmsg(rc));
+ *     EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush: %s", ex_kv_errmsg());
+ *
+ * EX_KV(call): clears kv_errmsg() (kv_error_clear), makes the call, keeps
+ * its status for ex_kv_errmsg() and returns it.  A check of what the
+ * message names (strstr(kv_errmsg(), ...)) reads kv_errmsg() after such a
+ * call, so that only the call's own words can pass it.
+ * ex_errmsg(rc): kv_errmsg() if rc is an error (below 0) and the call set
+ * a message; else words saying that it set none and what it returned
+ * ("no kv_errmsg: the call returned 1, which sets none").
+ * ex_kv_errmsg(): ex_errmsg() of the status EX_KV last kept (on this
+ * thread). */
+#define EX_KV(call) (ex_kv_clear(), ex_kv_kept(call))
+void ex_kv_clear(void);
+int ex_kv_kept(int rc);
 const char *ex_errmsg(int rc);
+const char *ex_kv_errmsg(void);
+/* The message of a stub still in place ("... is not written yet") that
+ * this thread's kv_errmsg() holds, or held when EX_KV cleared it (a stub
+ * that ran in an earlier call of the test, whose caller went on), or ""
+ * if none: what EX_CHECK and a leak's report show, so that clearing a
+ * message before a call never hides that an exercise is not written. */
+const char *ex_stub_note(void);
 kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule);
 void ex_put(kv_db *db, const char *k, const char *v, const char *rule);
 void ex_expect(kv_db *db, const char *k, const char *v, const char *rule);

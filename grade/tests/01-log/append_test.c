@@ -27,8 +27,8 @@ static kv_db *append_open(const char *dir, int strict)
     kv_options_init(&opt);
     opt.strict_recovery = strict;
     kv_db *db = NULL;
-    int rc = kv_open(dir, &opt, &db);
-    EX_CHECK(rc == KV_OK, "kv_open of the test's database: %s", kv_errmsg());
+    int rc = EX_KV(kv_open(dir, &opt, &db));
+    EX_CHECK(rc == KV_OK, "kv_open of the test's database: %s", ex_errmsg(rc));
     return db;
 }
 
@@ -41,8 +41,8 @@ static const char *append_db(void)
     kv_db *db = append_open(dir, 0);
     harness_context("kv_put(a = 1) on a fresh database (log_db_append): one record, written with "
                     "one append, end moved past it");
-    EX_CHECK(kv_put(db, "a", 1, "1", 1) == KV_OK, "kv_put a: %s", kv_errmsg());
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_put(db, "a", 1, "1", 1)) == KV_OK, "kv_put a: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     return dir;
 }
 
@@ -98,7 +98,7 @@ static void append_one_write_per_call(void)
     long before = io_fault_calls();
     harness_context("kv_put(b = 22) (log_db_append): a put is one append, one writev of header, "
                     "key and value, laid out as log_record.h says");
-    EX_CHECK(kv_put(db, "b", 1, "22", 2) == KV_OK, "kv_put: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_put(db, "b", 1, "22", 2)) == KV_OK, "kv_put: %s", ex_kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a put is one append "
              "(one writev of header, key "
              "and value), so that a kill never leaves half of it before a later record "
@@ -111,14 +111,14 @@ static void append_one_write_per_call(void)
     before = io_fault_calls();
     harness_context("kv_write of a batch of 3 ops (put c, delete a, put d = \"\"): all its records "
                     "are written together with one append");
-    EX_CHECK(kv_write(db, b) == KV_OK, "kv_write: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_write(db, b)) == KV_OK, "kv_write: %s", ex_kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a batch of 3 ops is "
              "written with one append, "
              "all its records together (got %ld appends)", io_fault_calls() - before);
     kv_batch_free(b);
     before = io_fault_calls();
     harness_context("kv_delete(b) (log_db_append): a delete is one append of one record");
-    EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_delete(db, "b", 1)) == KV_OK, "kv_delete: %s", ex_kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a delete is one append");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
     io_fault_uninstall();
@@ -156,7 +156,7 @@ static void append_failed_write_is_cut_off(void)
     io_fault_install(&half);
     harness_context("kv_put(big) whose append writes half its bytes, then fails (ENOSPC): "
                     "KV_ERR_IO, and the half record is cut off (io_truncate back to db->end)");
-    int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
+    int rc = EX_KV(kv_put(db, "big", 3, "0123456789abcdef", 16));
     EX_CHECK(rc == KV_ERR_IO, EX_RULE(6, "a failed append") "is reported: KV_ERR_IO (got %d)", rc);
     char said[1024]; /* the put's message, before ex_stat's call clears kv_errmsg */
     snprintf(said, sizeof said, "%s", kv_errmsg());
@@ -184,9 +184,9 @@ static void append_failed_write_is_cut_off(void)
              "want %llu)", (unsigned long long)append_log_size(dir), (unsigned long long)size);
     io_fault_install(&none);
     harness_context("kv_put(e = 5) after a failed append that was undone: writes go on");
-    EX_CHECK(kv_put(db, "e", 1, "5", 1) == KV_OK,
+    EX_CHECK(EX_KV(kv_put(db, "e", 1, "5", 1)) == KV_OK,
              EX_RULE(6, "a failed append is cut back") "after a failed append that was undone, "
-             "writes go on: %s", kv_errmsg());
+             "writes go on: %s", ex_kv_errmsg());
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
     io_fault_uninstall();
     db = append_open(dir, 1); /* strict: it refuses a log with damage in it */
@@ -247,7 +247,7 @@ static void append_read_only_is_refused(void)
     kv_options_init(&opt);
     opt.read_only = 1;
     kv_db *db = NULL;
-    EX_CHECK(kv_open(dir, &opt, &db) == KV_OK, "a read-only open: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_open(dir, &opt, &db)) == KV_OK, "a read-only open: %s", ex_kv_errmsg());
     uint64_t size = append_log_size(dir);
     harness_context("kv_put(b = 2) on a read-only database: refused, KV_ERR_INVALID, writing "
                     "nothing");
@@ -282,7 +282,7 @@ static void append_check_alone_holds_the_write_lock(void)
         kv_options_init(&opt);
         opt.read_only = ro;
         kv_db *db = NULL;
-        EX_CHECK(kv_open(dir, &opt, &db) == KV_OK, "kv_open: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_open(dir, &opt, &db)) == KV_OK, "kv_open: %s", ex_kv_errmsg());
         append_check_seen c = {.db = db};
         harness_context("txn_stage_write_checked(db, NULL, 0, check, ctx): kv_txn_check's "
                         "check alone, on a %s database", ro ? "read-only" : "writable");
@@ -369,9 +369,9 @@ static void append_counts_puts_and_deletes(void)
     kv_db *db = append_open(dir, 0);
     harness_context("kv_put(b), kv_delete(a), kv_delete(b): each record appended is counted, puts "
                     "and deletes apart (session.puts, session.deletes)");
-    EX_CHECK(kv_put(db, "b", 1, "2", 1) == KV_OK, "kv_put: %s", kv_errmsg());
-    EX_CHECK(kv_delete(db, "a", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
-    EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_put(db, "b", 1, "2", 1)) == KV_OK, "kv_put: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(kv_delete(db, "a", 1)) == KV_OK, "kv_delete: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(kv_delete(db, "b", 1)) == KV_OK, "kv_delete: %s", ex_kv_errmsg());
     EX_CHECK(ex_stat(db, "session.puts") == 1 && ex_stat(db, "session.deletes") == 2,
              EX_RULE(5, "the writes counted") "each record appended is counted, puts and "
              "deletes apart (kv_stats' session.puts "
@@ -387,10 +387,10 @@ static void append_keeps_no_memory(void)
     kv_db *db = append_open(dir, 0);
     harness_context("2000 kv_put(k = v): a put keeps no memory once it returns, freeing what it "
                     "allocates for its records (headers, iovecs)");
-    EX_CHECK(kv_put(db, "w", 1, "0", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_put(db, "w", 1, "0", 1)) == KV_OK, "kv_put: %s", ex_kv_errmsg());
     size_t before = mallinfo2().uordblks;
     for (int i = 0; i < 2000; i++)
-        EX_CHECK(kv_put(db, "k", 1, "v", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_put(db, "k", 1, "v", 1)) == KV_OK, "kv_put: %s", ex_kv_errmsg());
     size_t after = mallinfo2().uordblks;
     EX_CHECK(after < before + 16384,
              EX_RULE(8, "free what it allocates") "a put keeps no memory once it returns: "
@@ -411,12 +411,12 @@ static void append_out_of_memory_frees_what_it_took(void)
     const char *dir = append_db();
     kv_db *db = append_open(dir, 0);
     kv_batch *b = NULL;
-    EX_CHECK(kv_batch_new(&b) == KV_OK, "kv_batch_new: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_batch_new(&b)) == KV_OK, "kv_batch_new: %s", ex_kv_errmsg());
     enum { N = 100000 };
     for (int i = 0; i < N; i++) {
         char k[16];
         snprintf(k, sizeof k, "k%06d", i);
-        EX_CHECK(kv_batch_delete(b, k, 7) == KV_OK, "kv_batch_delete: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_batch_delete(b, k, 7)) == KV_OK, "kv_batch_delete: %s", ex_kv_errmsg());
     }
     uint64_t size = append_log_size(dir);
     if (!ex_memory_cap(0)) {
@@ -427,12 +427,12 @@ static void append_out_of_memory_frees_what_it_took(void)
     harness_context("kv_write of a batch of %d deletes, the process's memory capped 8 MiB above "
                     "what it maps: KV_ERR_NOMEM (or KV_OK), writing nothing and freeing all it "
                     "took", N);
-    int rc = kv_write(db, b);
+    int rc = EX_KV(kv_write(db, b));
     ex_memory_uncap();
     kv_batch_free(b);
     EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, EX_RULE(8, "out of memory") "a batch written "
              "with too little memory left "
-             "fails with KV_ERR_NOMEM (got %d: %s)", rc, kv_errmsg());
+             "fails with KV_ERR_NOMEM (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(rc == KV_OK || ex_names_number(kv_errmsg(), N),
              EX_RULE(8, "out of memory") "kv_errmsg() of a batch refused for memory (KV_ERR_NOMEM "
              "says so) says how many records it held, %d, in any words (got \"%s\")", N,

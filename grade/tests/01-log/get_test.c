@@ -16,7 +16,7 @@ static kv_db *get_open(const char **dir_out)
 {
     const char *dir = harness_join(harness_tmpdir(), "db");
     kv_db *db = NULL;
-    EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "kv_open: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_open(dir, NULL, &db)) == KV_OK, "kv_open: %s", ex_kv_errmsg());
     if (dir_out)
         *dir_out = dir;
     return db;
@@ -28,8 +28,8 @@ static void get_expect(kv_db *db, const char *k, size_t kl, const char *v, size_
     void *got = NULL;
     harness_context("kv_get(%.*s): %s", (int)kl, k, rule);
     size_t gl = 12345;
-    int rc = kv_get(db, k, kl, &got, &gl);
-    EX_CHECK(rc == KV_OK, "%s: kv_get returned %d (%s), not KV_OK", rule, rc, kv_errmsg());
+    int rc = EX_KV(kv_get(db, k, kl, &got, &gl));
+    EX_CHECK(rc == KV_OK, "%s: kv_get returned %d (%s), not KV_OK", rule, rc, ex_errmsg(rc));
     EX_CHECK(got != NULL, EX_RULE(5, "a copy of the value") "on KV_OK *val is never NULL, even "
              "for an empty value (%s)", rule);
     EX_CHECK(gl == vl && memcmp(got, v, vl) == 0, "%s: got %zu bytes, want %zu", rule, gl, vl);
@@ -57,7 +57,7 @@ static void get_the_last_record_wins(void)
                "key is its value");
     kv_close(db);
     db = NULL;
-    EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "reopen: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_open(dir, NULL, &db)) == KV_OK, "reopen: %s", ex_kv_errmsg());
     get_expect(db, "k", 1, "three", 5, EX_RULE(3, "the last record answers") "after a reopen, "
                "the last put still wins");
     get_expect(db, "other", 5, "x", 1, EX_RULE(3, "the last record answers") "other keys keep "
@@ -70,7 +70,7 @@ static void get_at_a_snapshot_sees_nothing_past_its_end(void)
     kv_db *db = get_open(NULL);
     kv_put(db, "k", 1, "old", 3);
     const kv_snapshot *snap = NULL;
-    EX_CHECK(kv_snapshot_new(db, &snap) == KV_OK, "kv_snapshot_new: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_snapshot_new(db, &snap)) == KV_OK, "kv_snapshot_new: %s", ex_kv_errmsg());
     kv_put(db, "k", 1, "new", 3);
     kv_delete(db, "gone", 4);
     kv_put(db, "late", 4, "x", 1);
@@ -252,7 +252,7 @@ static void get_scan_damage_names_its_offset(void)
     harness_context("kv_get(z) whose scan meets record 1, at offset %llu, with key_len 0: "
                     "KV_ERR_CORRUPT, kv_errmsg naming data.log and that offset",
                     (unsigned long long)at);
-    int rc = kv_get(db, "z", 1, &got, &gl);
+    int rc = EX_KV(kv_get(db, "z", 1, &got, &gl));
     EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(6, "bytes that are not a record") "a get whose scan "
              "meets bytes that are not a record is "
              "KV_ERR_CORRUPT (got %d)", rc);

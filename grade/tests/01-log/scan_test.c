@@ -16,8 +16,8 @@
 static io_file *scan_open(const char *path)
 {
     io_file *f = NULL;
-    int rc = io_open(path, IO_READ, &f);
-    EX_CHECK(rc == KV_OK, "cannot open the test's file %s: %s", path, kv_errmsg());
+    int rc = EX_KV(io_open(path, IO_READ, &f));
+    EX_CHECK(rc == KV_OK, "cannot open the test's file %s: %s", path, ex_errmsg(rc));
     return f;
 }
 

@@ -85,11 +85,11 @@ static void hint_decode_entries_and_their_offsets(void)
     harness_context("hint_load of a valid %zu-byte hint of 3 entries (alpha 20, beta 30, c 13 "
                     "bytes) for a 79-byte segment: each entry handed out in order, offsets from 16 "
                     "on, nothing read past the hint's bytes", h.n);
-    int rc = hint_load(path, 1, SEGMENT_START + 63, hint_collect, &s, NULL);
+    int rc = EX_KV(hint_load(path, 1, SEGMENT_START + 63, hint_collect, &s, NULL));
     EX_CHECK(rc == KV_OK, EX_RULES("1 to 7", "a valid hint refused by none of them") "a valid "
              "hint loads: KV_OK; each of its entries has lengths whole, a key length in "
              "1..65535 inside the entries, a record size its key can have, and the records "
-             "cover the segment exactly (got %d: %s)", rc, kv_errmsg());
+             "cover the segment exactly (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(s.n == 3, EX_RULE(7, "the count of entries") "the callback gets each of the 3 "
              "entries (got %d)", s.n);
     EX_CHECK(strcmp(s.keys[0], "alpha") == 0 && strcmp(s.keys[1], "beta") == 0 &&
@@ -116,7 +116,7 @@ static void hint_refused(hint_bytes *h, uint64_t seg_bytes, size_t at, const cha
     harness_context("hint_load of a %zu-byte hint for a %llu-byte segment: %s; refused "
                     "(KV_ERR_CORRUPT) before any entry is used", h->n,
                     (unsigned long long)seg_bytes, rule);
-    int rc = hint_load(path, 1, seg_bytes, hint_collect, &s, NULL);
+    int rc = EX_KV(hint_load(path, 1, seg_bytes, hint_collect, &s, NULL));
     EX_CHECK(rc == KV_ERR_CORRUPT, "%s: KV_ERR_CORRUPT (got %d)", rule, rc);
     EX_CHECK(s.n == 0, "%s: no entry is handed out before the whole hint checked out (%d were)",
              rule, s.n);
@@ -230,12 +230,13 @@ static void hint_decode_smallest_and_largest_record_sizes(void)
     harness_context("hint_load of a hint whose records are 15 bytes (10 + 5-byte key) and 10 + 1 + "
                     "64 MiB: the smallest and largest sizes a record can have are possible, and "
                     "the hint loads");
-    int rc = hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest, hint_collect, &s, NULL);
+    int rc = EX_KV(hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest,
+                             hint_collect, &s, NULL));
     EX_CHECK(rc == KV_OK && s.n == 2,
              EX_RULE(4, "the record sizes a key can have") "a record of exactly 10 + key_len "
              "bytes (an empty value, or a delete) and one of "
              "10 + key_len + 64 MiB are possible: the hint loads (got %d, %d entries: %s)", rc,
-             s.n, rc == KV_OK ? "-" : kv_errmsg());
+             s.n, rc == KV_OK ? "-" : ex_errmsg(rc));
 }
 
 static void hint_decode_refuses_a_wrong_entry_count(void)

@@ -217,7 +217,7 @@ static void index_grow_without_memory_changes_nothing(void)
     }
     harness_context("hash_index_reserve(2^20) with 5 keys in 2^20 slots, the process's memory "
                     "capped 16 MiB above what it maps: KV_ERR_NOMEM, the table left as it was");
-    int rc = hash_index_reserve(&ix, (size_t)1 << 20);
+    int rc = EX_KV(hash_index_reserve(&ix, (size_t)1 << 20));
     ex_memory_uncap();
     EX_CHECK(rc == KV_ERR_NOMEM, EX_RULE(4, "out of memory") "a growth whose new slot array "
              "cannot be allocated returns "

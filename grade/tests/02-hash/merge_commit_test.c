@@ -103,10 +103,10 @@ static void merge_commit_keeps_writes_made_during_the_merge(void)
     harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments, k05 put, k06 deleted and "
                     "\"new\" put while it runs: merge_commit moves only keys whose entry is still "
                     "their input place (mv->from); the others keep their newer state");
-    int rc = kv_compact(db);
+    int rc = EX_KV(kv_compact(db));
     io_set_ops(inner);
     hook_db = NULL;
-    EX_CHECK(rc == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(rc == KV_OK, "kv_compact: %s", ex_errmsg(rc));
     EX_CHECK(hook_done, "test setup: the merge renamed its outputs");
     harness_context("kv_get of k00..k19 and \"new\" after that merge: a key written or deleted "
                     "while the merge ran keeps its newer state");
@@ -147,7 +147,7 @@ static void merge_commit_moves_every_other_key(void)
     harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments, then a second one: "
                     "merge_commit points every key at its output place and takes the inputs out "
                     "of the table");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     EX_CHECK(ex_stat(db, "dead.bytes") == 0,
              EX_RULE(2, "moved bytes counted live") "a merge counts each record it moved as "
              "live in its output (the output's "
@@ -162,7 +162,7 @@ static void merge_commit_moves_every_other_key(void)
              "holds the outputs and the active segment, one per segment file: kv_stats' "
              "segments.count is %llu, the directory holds %llu (the inputs, deleted, must not "
              "stay in the table)", (unsigned long long)segs, (unsigned long long)files);
-    EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "a second kv_compact: %s", ex_kv_errmsg());
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
@@ -193,7 +193,7 @@ static void merge_commit_installs_every_output(void)
         }
     harness_context("kv_compact of 2 rounds of 120 keys in 1 KiB segments, into 6 or more "
                     "outputs: merge_commit installs every output and moves every key into it");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < 120; i++) {
             snprintf(k, sizeof k, "key%03d", i);
@@ -230,9 +230,9 @@ static void merge_commit_walks_only_the_moves_made(void)
     harness_context("kv_compact with fresh memory filled with a pattern: merge_commit walks "
                     "m->moves[0, nmoves), the moves the merge made, and no further (a move "
                     "past the last was never written)");
-    int rc = kv_compact(db);
+    int rc = EX_KV(kv_compact(db));
     harness_context("%s", "");
-    EX_CHECK(rc == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(rc == KV_OK, "kv_compact: %s", ex_errmsg(rc));
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
@@ -272,10 +272,11 @@ static void merge_commit_more_outputs_than_inputs(void)
     harness_context("kv_compact of %llu segments of up to 1 MiB into 1 KiB outputs (some 20 "
                     "of them): merge_commit makes room in the segment table for every output "
                     "(m->nouts) before it inserts them", (unsigned long long)before);
-    EX_CHECK(kv_compact(db) == KV_OK, EX_RULE(1, "room made before any change") "a merge into "
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK,
+             EX_RULE(1, "room made before any change") "a merge into "
              "more outputs than it has inputs "
              "succeeds: the segment table has room for every output, made before any is "
-             "inserted (kv_compact: %s)", kv_errmsg());
+             "inserted (kv_compact: %s)", ex_kv_errmsg());
     uint64_t after = ex_stat(db, "segments.count");
     EX_CHECK(after > before + 8,
              "test setup: the merge wrote more outputs than it had inputs (%llu segments "
@@ -358,13 +359,13 @@ static void merge_commit_out_of_memory_changes_nothing(void)
         harness_context("kv_compact into 1 KiB outputs (more outputs than inputs) with its "
                         "allocation %ld failing: KV_ERR_NOMEM and nothing changed, the index's "
                         "lock given back", n);
-        int rc = kv_compact(db);
+        int rc = EX_KV(kv_compact(db));
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
         EX_CHECK(rc == KV_OK || (failed && rc == KV_ERR_NOMEM), EX_RULE(1, "room made before "
                  "any change") "a merge whose allocation %ld "
                  "fails returns KV_ERR_NOMEM (or KV_OK, if it could do without that block) "
-                 "(got %d: %s)", n, rc, kv_errmsg());
+                 "(got %d: %s)", n, rc, ex_errmsg(rc));
         failures += failed;
         harness_context("kv_get on another thread after a merge whose allocation %ld failed: "
                         "the merge gave back the index's lock on its way out", n);
@@ -384,7 +385,7 @@ static void merge_commit_out_of_memory_changes_nothing(void)
         }
         ex_expect(db, "later", "a-later-value", "the active segment is not merged");
         harness_context("kv_close after a merge whose allocation %ld failed", n);
-        EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
         if (!failed)
             break;
     }
@@ -406,7 +407,7 @@ static void merge_commit_settles_its_outputs(void)
     kv_db *db = commit_db(&dir, &opt);
     harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments: merge_commit settles "
                     "each output it installs (segment_settle), so that gets map it");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     __atomic_store_n(&count_maps, 0, __ATOMIC_SEQ_CST);
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {

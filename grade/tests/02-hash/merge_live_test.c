@@ -140,7 +140,7 @@ static void merge_live_keeps_the_latest_values(void)
     harness_context("kv_compact of 40 keys written 5 times in 4 KiB segments, every 4th deleted: a "
                     "merge copies a put only if the index points at exactly that record, and "
                     "drops every delete");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     merge_list(dir, &after);
     /* What the merge wrote (read from its outputs, not through the index,
      * which merge_commit sets: a later exercise): the latest record of
@@ -188,7 +188,7 @@ static void merge_live_deleted_keys_stay_deleted(void)
     const char *dir = merge_db(&db, &opt);
     harness_context("kv_compact of 40 keys written 5 times, every 4th deleted: only the puts the "
                     "index points at are copied, so a deleted key's old put is not");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     kv_close(db);
     db = ex_open(dir, &opt, "reopen after kv_compact");
     harness_context("kv_get of m00..m39 after kv_compact and a reopen: deleted keys stay deleted, "
@@ -208,7 +208,7 @@ static void merge_live_reclaims_dead_bytes(void)
     uint64_t before = ex_dir_bytes(dir);
     harness_context("kv_compact of 200 puts and 10 deletes of 40 keys: one record kept per live "
                     "key, every record read counted in session.merge_bytes_read");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     uint64_t after = ex_dir_bytes(dir);
     /* 30 live keys of about 60-byte records: a few KB with headers. */
     EX_CHECK(after < before / 3,
@@ -266,7 +266,7 @@ static void merge_live_drops_deletes(void)
     EX_CHECK(merge_count_deletes(dir) == 10, "test setup: the 10 deletes are in the segments");
     harness_context("kv_compact of 40 keys written 5 times, 10 of them deleted, then 100 puts of "
                     "other keys: a delete read from an input is dropped");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     int left = merge_count_deletes(dir);
     EX_CHECK(left == 0,
              EX_RULE(2, "a delete dropped") "a merge's outputs hold no delete: every older record "
@@ -283,12 +283,12 @@ static void merge_live_keeps_values_written_since(void)
     kv_db *db;
     const char *dir = merge_db(&db, &opt);
     harness_context("kv_compact of 40 keys written 5 times, every 4th deleted");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     harness_context("kv_put(m01), kv_delete(m02), then a second kv_compact: it copies the newest "
                     "put and drops the deleted key");
     ex_put(db, "m01", "after-the-first-merge", "put after a merge");
     EX_CHECK(kv_delete(db, "m02", 3) == KV_OK, "delete after a merge");
-    EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "a second kv_compact: %s", ex_kv_errmsg());
     kv_close(db);
     db = ex_open(dir, &opt, "reopen");
     harness_context("kv_get of m01, m02, m03 after two merges and a reopen: the newest put, a "

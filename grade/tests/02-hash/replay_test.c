@@ -215,7 +215,7 @@ static void replay_refuses_damage_in_a_closed_segment(void)
     kv_db *db = NULL;
     harness_context("kv_open of a database whose first (closed) segment has byte 40 damaged: "
                     "refuse it, KV_ERR_CORRUPT, naming the file");
-    int rc = kv_open(dir, &opt, &db);
+    int rc = EX_KV(kv_open(dir, &opt, &db));
     EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(5, "refused: KV_ERR_CORRUPT") "a damaged byte in a "
              "closed segment: kv_open refuses it, "
              "KV_ERR_CORRUPT (got %d)", rc);

@@ -35,7 +35,7 @@ static void commit_appends_syncs_then_applies(void)
     ex_trace_install(0);
     ex_owner o;
     ex_owner_init(&o, 1);
-    EX_CHECK(write_one(&o, 1) == KV_OK, "a synced write: %s", kv_errmsg());
+    EX_CHECK(EX_KV(write_one(&o, 1)) == KV_OK, "a synced write: %s", ex_kv_errmsg());
     const char *ev = ex_trace_events();
     EX_CHECK(strcmp(ev, "DAS") == 0,
              EX_RULE(2, "the directory synced first") "the first synced write into a log: the "
@@ -57,14 +57,15 @@ static void commit_one_append_per_group(void)
     ex_trace_install(0);
     ex_owner o;
     ex_owner_init(&o, 1);
-    EX_CHECK(write_one(&o, 1) == KV_OK, "a synced write: %s", kv_errmsg());
+    EX_CHECK(EX_KV(write_one(&o, 1)) == KV_OK, "a synced write: %s", ex_kv_errmsg());
     size_t before = strlen(ex_trace_events());
     ex_write w[4];
     for (uint32_t i = 0; i < 4; i++)
         ex_write_init(&w[i], &o, 10 + i);
     harness_context("wal_queue_append of a group of 4 records (made by hand, as a leader's), "
                     "synced: one append of the marker and the 4 records, then one fsync");
-    EX_CHECK(ex_owner_append_group(&o, w, 4) == KV_OK, "a group of 4 records: %s", kv_errmsg());
+    EX_CHECK(EX_KV(ex_owner_append_group(&o, w, 4)) == KV_OK,
+             "a group of 4 records: %s", ex_kv_errmsg());
     const char *ev = ex_trace_events() + before;
     int appends = 0;
     for (const char *e = ev; *e != '\0'; e++)
@@ -165,9 +166,10 @@ static void commit_failed_append_is_undone(void)
              (unsigned long long)now, (unsigned long long)size);
     EX_CHECK(o.napplied == 1, EX_RULE(6, "a failed append") "a record whose append failed is "
              "not applied");
-    EX_CHECK(write_one(&o, 3) == KV_OK, EX_RULE(6, "a failed append cut off") "a failed append "
+    EX_CHECK(EX_KV(write_one(&o, 3)) == KV_OK,
+             EX_RULE(6, "a failed append cut off") "a failed append "
              "that was undone fails that group "
-             "only: the next write succeeds (%s)", kv_errmsg());
+             "only: the next write succeeds (%s)", ex_kv_errmsg());
     io_fault_uninstall();
     ex_owner_close(&o);
 }
@@ -190,7 +192,7 @@ static void commit_failed_fsync_is_final(void)
              "applied: it may not be on "
              "disk, so readers must not see it");
     io_fault_install(&none);
-    int rc = write_one(&o, 3);
+    int rc = EX_KV(write_one(&o, 3));
     EX_CHECK(rc != KV_OK,
              EX_RULES("1 and 7", "a failed fsync is final: every later append refused") "a "
              "failed fsync is final: a retried fsync "
@@ -255,10 +257,10 @@ static void commit_huge_record_then_more(void)
     w.e.len = big;
     harness_context("wal_queue_append of a 3 MiB record, then two small ones: a buffer too large "
                     "to keep is freed, and the next groups get a buffer made anew");
-    EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
-    EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK,
+    EX_CHECK(EX_KV(ex_write_run(&w)) == KV_OK, "a 3 MiB record is written: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(write_one(&o, 2)) == KV_OK && EX_KV(write_one(&o, 3)) == KV_OK,
              "after a record too large to keep its buffer for (it is freed), the next groups "
-             "are written into a buffer made anew: %s", kv_errmsg());
+             "are written into a buffer made anew: %s", ex_kv_errmsg());
     size_t n;
     uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
     wal_reader r;
@@ -307,7 +309,7 @@ static void commit_huge_buffer_is_given_back(void)
     harness_context("wal_queue_append of a 3 MiB record, the heap measured around it: a buffer "
                     "grown past 2 * WAL_QUEUE_GROUP_MAX is freed once the group is appended");
     size_t before = heap_in_use();
-    EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
+    EX_CHECK(EX_KV(ex_write_run(&w)) == KV_OK, "a 3 MiB record is written: %s", ex_kv_errmsg());
     size_t after = heap_in_use();
     EX_CHECK(after < before + big,
              "a buffer grown past 2 * WAL_QUEUE_GROUP_MAX for one huge record is given back "
@@ -326,7 +328,8 @@ static void commit_one_marker_per_sync(void)
     wal_target t = {.file = o.log, .id = 1, .at = o.size};
     harness_context("wal_queue_sync after record 1, then records 2 and 3: one marker ahead of the "
                     "first group after a sync, none before the next");
-    EX_CHECK(wal_queue_sync(o.q, &t, "test_sync") == KV_OK, "wal_queue_sync: %s", kv_errmsg());
+    EX_CHECK(EX_KV(wal_queue_sync(o.q, &t, "test_sync")) == KV_OK,
+             "wal_queue_sync: %s", ex_kv_errmsg());
     uint64_t end1 = o.size;
     EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK, "two more writes");
     size_t n;
@@ -375,7 +378,7 @@ static void commit_power_cut_at_every_step(void)
         ex_put(db, k, v, "a put with sync = 1");
         ex_power_acked(k, v);
     }
-    EX_CHECK(kv_delete(db, "k2", 2) == KV_OK, "a delete with sync = 1: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_delete(db, "k2", 2)) == KV_OK, "a delete with sync = 1: %s", ex_kv_errmsg());
     ex_power_acked("k2", NULL);
     kv_close(db);
     ex_power_stop();

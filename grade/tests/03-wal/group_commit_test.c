@@ -62,9 +62,9 @@ static void group_commit_a_lone_writer(void)
         harness_context("wal_queue_join/finish, one writer, no contention, write %u: it leads a "
                         "group of one, applied under the write lock, and returns only once "
                         "its group is finished", i);
-        int rc = ex_write_run(&w);
+        int rc = EX_KV(ex_write_run(&w));
         EX_CHECK(rc == KV_OK, EX_RULE(2, "a lone writer leads at once") "a lone writer's write "
-                 "returns KV_OK (got %d: %s)", rc, kv_errmsg());
+                 "returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
         EX_CHECK(w.applied, EX_RULE(4, "a writer returns once its group was finished") "a "
                  "writer's wal_queue_join returns only after its group was applied and finished");
     }
@@ -212,8 +212,8 @@ static void group_commit_takes_the_writers_queued_behind(void)
     ex_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken")
                "the test's group of one led and finished, 7 writers queued behind it: the "
                "next at the head leads them");
-    EX_CHECK(ex_owner_lead(&o, &g) == KV_OK, "the test's own write returns KV_OK (%s)",
-             kv_errmsg());
+    EX_CHECK(EX_KV(ex_owner_lead(&o, &g)) == KV_OK, "the test's own write returns KV_OK (%s)",
+             ex_kv_errmsg());
     for (int i = 0; i < N; i++)
         pthread_join(w[i].t, NULL);
     for (int i = 0; i < N; i++)
@@ -263,8 +263,8 @@ static void group_commit_a_failed_group_fails_every_member(void)
     harness_context("3 writers queued behind the test's write, their group (the second) refused "
                     "by the owner: wal_queue_finish marks every member done with the group's "
                     "error, none of its records applied");
-    EX_CHECK(ex_owner_lead(&o, &g) == KV_OK, "test setup: the first group succeeds (%s)",
-             kv_errmsg());
+    EX_CHECK(EX_KV(ex_owner_lead(&o, &g)) == KV_OK, "test setup: the first group succeeds (%s)",
+             ex_kv_errmsg());
     for (int i = 0; i < N; i++)
         pthread_join(w[i].t, NULL);
     for (int i = 0; i < N; i++) {

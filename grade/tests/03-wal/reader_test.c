@@ -465,8 +465,8 @@ static io_file *log_file_reader(const log_mem *l, wal_reader *r)
 {
     const char *path = ex_write_file("wal.log", l->b, l->n);
     io_file *f = NULL;
-    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
-             kv_errmsg());
+    EX_CHECK(EX_KV(io_open(path, IO_READ, &f)) == KV_OK, "cannot open the test's file %s: %s", path,
+             ex_kv_errmsg());
     wal_reader_init_file(r, f, 0, l->n);
     return f;
 }

@@ -33,9 +33,9 @@ static void fl_flush(kv_db *db, const char *what)
 {
     harness_context("kv_flush (%s): the flush runs on the background thread, and the table set "
                     "names and places its table", what);
-    int rc = kv_flush(db);
+    int rc = EX_KV(kv_flush(db));
     EX_CHECK(rc == KV_OK, "kv_flush (%s) returns KV_OK: the frozen memtable is written to a "
-             "table and installed (got %d: %s)", what, rc, kv_errmsg());
+             "table and installed (got %d: %s)", what, rc, ex_errmsg(rc));
 }
 
 /* The first journal entry at or after `from` whose description holds
@@ -56,7 +56,8 @@ static long fl_find(size_t from, int kind, const char *a, const char *b)
 static void flush_protocol_tmp_sync_rename_sync_dir(void)
 {
     const char *root = harness_tmpdir();
-    EX_CHECK(io_sim_install(root) == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    EX_CHECK(EX_KV(io_sim_install(root)) == KV_OK,
+             "test setup: io_sim_install: %s", ex_kv_errmsg());
     const char *dir = harness_join(root, "db");
     kv_db *db = fl_open(dir);
     for (int i = 0; i < 50; i++) {
@@ -66,7 +67,7 @@ static void flush_protocol_tmp_sync_rename_sync_dir(void)
     }
     size_t start = io_sim_position();
     fl_flush(db, "of 50 puts, recorded by the power-loss simulator");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     io_sim_uninstall();
     const char *tbl = "000000000001-000000000050.tbl";
     char tmp[64];
@@ -165,7 +166,7 @@ static void flat_apply_failure_names_the_table(void)
     const char *final = harness_join(dir, "000000000001-000000000004.tbl");
     EX_CHECK(mkdir(final, 0755) == 0, "test setup: make the directory %s", final);
     harness_context("kv_flush of writes 1 to 4 with a directory standing at the table's name");
-    int rc = kv_flush(db);
+    int rc = EX_KV(kv_flush(db));
     char msg[2048];
     snprintf(msg, sizeof msg, "%s", kv_errmsg());
     EX_CHECK(rc != KV_OK, EX_RULE(5, "a failure returned") "a flush whose table cannot be "
@@ -183,7 +184,7 @@ static void flat_apply_failure_names_the_table(void)
     harness_context("kv_flush again, the directory gone");
     fl_flush(db, "after the failed one, the directory gone");
     ex_expect(db, "k3", "v", "after the second flush, k3 is read from the table");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 /* A database at root/name holding writes 1 to 4, closed. */
@@ -196,7 +197,7 @@ static const char *fl_four(const char *name)
         snprintf(k, sizeof k, "k%d", i);
         ex_put(db, k, "v", "a put before the flush");
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     return dir;
 }
 
@@ -218,7 +219,7 @@ static void flat_apply_directory_fsync_failure_is_final(void)
     db = fl_open(b);
     harness_context("kv_flush of writes 1 to 4 with the directory's fsync after the rename "
                     "failing (sync %ld)", syncs);
-    int rc = kv_flush(db);
+    int rc = EX_KV(kv_flush(db));
     char msg[2048];
     snprintf(msg, sizeof msg, "%s", kv_errmsg());
     int put = kv_put(db, "x", 1, "y", 1);
@@ -242,7 +243,7 @@ static void flat_apply_directory_fsync_failure_is_final(void)
     io_fault_install(&dir_open);
     db = fl_open(c);
     harness_context("kv_flush of writes 1 to 4 with the directory failing to open for its fsync");
-    rc = kv_flush(db);
+    rc = EX_KV(kv_flush(db));
     snprintf(msg, sizeof msg, "%s", kv_errmsg());
     put = kv_put(db, "x", 1, "y", 1);
     kv_close(db);
@@ -273,11 +274,11 @@ static void flat_apply_keeps_no_memory_per_table(void)
         ex_put(db, k, "v", "a put before a flush");
         harness_context("round %d: a put, kv_flush (a table applied) and kv_compact (the two "
                         "tables merged into one, applied)", i);
-        int rc = kv_flush(db);
+        int rc = EX_KV(kv_flush(db));
         EX_CHECK(rc == KV_OK, EX_RULE(4, "opened and installed") "kv_flush returns KV_OK (got "
-                 "%d: %s)", rc, kv_errmsg());
-        rc = kv_compact(db);
-        EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+                 "%d: %s)", rc, ex_errmsg(rc));
+        rc = EX_KV(kv_compact(db));
+        EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
         if (i == WARM - 1)
             before = fl_heap_in_use();
     }
@@ -290,7 +291,7 @@ static void flat_apply_keeps_no_memory_per_table(void)
              "path it made for the table's final name (db_dir_file allocates it) whatever "
              "happens; the heap grew by %zu bytes, %zu a round", MORE,
              after > before ? after - before : 0, after > before ? (after - before) / MORE : 0);
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 static const harness_test flat_apply_tests[] = {

@@ -38,11 +38,11 @@ static void flush_cut_at_each_step(int power)
     EX_CHECK(io_sync_dir(root) == KV_OK, "test setup: the root's names synced");
     size_t from = io_sim_position();
     harness_context("kv_flush of 200 synced puts, recorded in the power-loss simulator's journal");
-    int rc = kv_flush(db);
+    int rc = EX_KV(kv_flush(db));
     size_t to = io_sim_position();
     kv_close(db);
     io_sim_uninstall();
-    EX_CHECK(rc == KV_OK, "test setup: kv_flush returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "test setup: kv_flush returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(io_sim_untracked() == 0, "test setup: the power-loss simulator followed every "
              "file operation (%ld it could not)", io_sim_untracked());
     kv_options reopen;
@@ -53,12 +53,12 @@ static void flush_cut_at_each_step(int power)
         harness_context("%s after %zu of the flush's %zu file operations (the last: %s)",
                         power ? "a power cut" : "a kill", at - from, to - from, what);
         kv_db *s = NULL;
-        rc = kv_open(harness_join(state, "db"), &reopen, &s);
+        rc = EX_KV(kv_open(harness_join(state, "db"), &reopen, &s));
         EX_CHECK(rc == KV_OK, "%s after %zu of the flush's %zu file operations (the last: %s) "
                  "leaves a database that opens: the table is written under a temporary name, "
                  "synced, renamed and the directory synced before the log it holds goes; kv_open "
                  "returned %d (%s)", power ? "a power cut" : "a kill", at - from, to - from,
-                 what, rc, kv_errmsg());
+                 what, rc, ex_errmsg(rc));
         for (int i = 0; i < 200; i += 7) {
             snprintf(k, sizeof k, "k%03d", i);
             snprintf(v, sizeof v, "value-%03d", i);

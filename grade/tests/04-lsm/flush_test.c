@@ -30,9 +30,9 @@ static kv_db *fl_open(const char *dir)
 static void fl_flush(kv_db *db, const char *what)
 {
     harness_context("kv_flush (%s): the flush (lsm_flush_imm) runs on the background thread", what);
-    int rc = kv_flush(db);
+    int rc = EX_KV(kv_flush(db));
     EX_CHECK(rc == KV_OK, "kv_flush (%s) returns KV_OK: the frozen memtable is written to a "
-             "table and installed (got %d: %s)", what, rc, kv_errmsg());
+             "table and installed (got %d: %s)", what, rc, ex_errmsg(rc));
 }
 
 /* The names in dir ending in suffix, counted; the last one in *name. */
@@ -82,7 +82,7 @@ static void flush_writes_one_table_named_by_its_writes(void)
               "the table");
     ex_absent(db, "a", EX_RULE(2, "tombstones included") "after the flush, a's tombstone is in "
               "the table");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     db = fl_open(dir);
     ex_expect(db, "c", "3", EX_RULE(1, "every entry written") "after a reopen, c is in the table");
     ex_absent(db, "a", EX_RULE(2, "tombstones included") "after a reopen, a stays deleted");
@@ -123,7 +123,7 @@ static void flush_keeps_tombstones(void)
             else
                 ex_expect(db, k, "old", "a key never deleted keeps its value");
         }
-        EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
         db = fl_open(dir);
     }
     kv_close(db);
@@ -140,9 +140,10 @@ static void flush_failed_leaves_no_partial_table(void)
     for (int i = 0; i < N; i++) {
         char k[16];
         snprintf(k, sizeof k, "key%04d", i);
-        EX_CHECK(kv_put(db, k, strlen(k), v, 1000) == KV_OK, "put %s: %s", k, kv_errmsg());
+        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK,
+                 "put %s: %s", k, ex_kv_errmsg());
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     /* Reopened on a disk with 64 KB left (io_fault is installed while no
      * database is open): the writes come back from the log into the
      * memtable, and the table's first append runs out of space while
@@ -183,7 +184,7 @@ static void fl_round(kv_db *db, int r, int capped, const char *v)
     }
     if (rc == KV_OK) {
         what = "kv_flush";
-        rc = kv_flush(db);
+        rc = EX_KV(kv_flush(db));
     }
     if (rc != KV_OK && capped)
         ex_memory_uncap();
@@ -192,7 +193,7 @@ static void fl_round(kv_db *db, int r, int capped, const char *v)
              "24 MiB above what it mapped after two rounds: %s fails (%d: %s), but a flush "
              "lets go of the memtable it wrote (lsm_flush_write frees its iterator, which "
              "holds a reference to the memtable: one kept alive is 1 MiB a flush, never "
-             "given back)", r, what, rc, kv_errmsg());
+             "given back)", r, what, rc, ex_errmsg(rc));
 }
 
 static void flush_frees_the_memtable_it_wrote(void)
@@ -217,7 +218,7 @@ static void flush_frees_the_memtable_it_wrote(void)
     ex_memory_uncap();
     ex_expect(db, "r002-0000", v, "after 48 flushes under the cap, the first round's key reads "
               "back from its table");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 /* One round of flush_failed_to_begin_lets_go: the database reopened (its
@@ -229,10 +230,13 @@ static void fl_begin_fails(const char *dir, const kv_options *opt, int r, int ca
 {
     const char *tmp = harness_join(dir, "000000000001-000000001024.tbl.tmp");
     kv_db *db = NULL;
-    int rc = kv_open(dir, opt, &db), frc = KV_OK;
+    int rc = EX_KV(kv_open(dir, opt, &db)), frc = KV_OK;
+    char said[512]; /* the failing call's message, before kv_close's */
+    snprintf(said, sizeof said, "%s", ex_errmsg(rc));
     if (rc == KV_OK) {
         EX_CHECK(mkdir(tmp, 0755) == 0, "make the directory %s", tmp);
-        frc = kv_flush(db);
+        frc = EX_KV(kv_flush(db));
+        snprintf(said, sizeof said, "%s", ex_errmsg(frc));
         kv_close(db);
         EX_CHECK(rmdir(tmp) == 0, "remove the directory %s", tmp);
     }
@@ -246,7 +250,7 @@ static void fl_begin_fails(const char *dir, const kv_options *opt, int r, int ca
              "that cannot begin its table lets go of the memtable (lsm_flush_write frees its "
              "iterator, which holds a reference to the memtable, before it returns the "
              "failure: one kept alive is 1 MiB a failed flush, never given back)",
-             r, rc != KV_OK ? "kv_open" : "kv_flush", rc != KV_OK ? rc : frc, kv_errmsg());
+             r, rc != KV_OK ? "kv_open" : "kv_flush", rc != KV_OK ? rc : frc, said);
     EX_CHECK(frc != KV_OK, EX_RULE(3, "a failure returned") "round %d: kv_flush fails when the "
              "table's file cannot be created "
              "(a directory stands at its name)", r);
@@ -265,9 +269,10 @@ static void flush_failed_to_begin_lets_go(void)
     for (int i = 0; i < 1024; i++) {
         char k[24];
         snprintf(k, sizeof k, "k%04d", i);
-        EX_CHECK(kv_put(db, k, strlen(k), v, 1000) == KV_OK, "put %s: %s", k, kv_errmsg());
+        EX_CHECK(EX_KV(kv_put(db, k, strlen(k), v, 1000)) == KV_OK,
+                 "put %s: %s", k, ex_kv_errmsg());
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     fl_begin_fails(dir, &opt, 0, 0);
     fl_begin_fails(dir, &opt, 1, 0);
     if (!ex_memory_cap((size_t)16 << 20))
@@ -280,7 +285,7 @@ static void flush_failed_to_begin_lets_go(void)
     fl_flush(db, "after 48 that failed");
     ex_expect(db, "k1023", v, "after 48 failed flushes and one that ran, the last key reads "
               "back from the table");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 /* A flush cut at each of its file operations (flush_cuts.c). */

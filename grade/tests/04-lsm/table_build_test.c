@@ -30,27 +30,27 @@ static const char *tb_build(table_ctx *ctx, const ex_entry *e, size_t n, const c
 {
     const char *path = harness_join(harness_tmpdir(), name);
     table_builder *b = NULL;
-    EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new: %s",
-             kv_errmsg());
+    EX_CHECK(EX_KV(table_builder_new(ctx, path, &b)) == KV_OK, "test setup: table_builder_new: %s",
+             ex_kv_errmsg());
     static uint8_t ikey[KV_MAX_KEY + 8];
     for (size_t i = 0; i < n; i++) {
         size_t kl = ex_entry_ikey(&e[i], ikey);
         ex_context(EX_RULES("1 and 4", "each entry checked against the last one added, "
                                  "which table_writer_added keeps") "table_builder_add of entry "
                    "%zu of %zu", i, n);
-        int rc = table_builder_add(b, ikey, kl, (const uint8_t *)(e[i].val ? e[i].val : ""),
-                                   ex_entry_vlen(&e[i]));
+        int rc = EX_KV(table_builder_add(b, ikey, kl, (const uint8_t *)(e[i].val ? e[i].val : ""),
+                                   ex_entry_vlen(&e[i])));
         EX_CHECK(rc == KV_OK, EX_RULE(3, "an entry written") "table_builder_add of entry %zu "
                  "(in order) returns KV_OK (got %d: "
-                 "%s)", i, rc, kv_errmsg());
+                 "%s)", i, rc, ex_errmsg(rc));
         EX_CHECK(table_builder_entries(b) == i + 1, EX_RULE(4, "the entry counted") "table_builder_entries counts the entries "
                  "added (%llu after %zu)", (unsigned long long)table_builder_entries(b), i + 1);
     }
     uint64_t promised = table_builder_file_bytes(b);
     harness_context("table_builder_finish of %zu entries", n);
-    int rc = table_builder_finish(b, meta);
+    int rc = EX_KV(table_builder_finish(b, meta));
     EX_CHECK(rc == KV_OK, EX_RULE(7, "the file finished") "table_builder_finish returns KV_OK "
-             "(got %d: %s)", rc, kv_errmsg());
+             "(got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(meta->file_bytes == promised, EX_RULE(5, "the footer") "the file is as long as "
              "table_builder_file_bytes "
              "said before finish (%llu, said %llu): records, 8 bytes per offset, two keys, the "
@@ -177,13 +177,13 @@ static void table_build_refuses_bad_entries(void)
     EX_CHECK(rc == KV_ERR_INVALID, EX_RULE(1, "an entry checked and refused") "a key of 5 bytes "
              "is no internal key: refused (got %d)", rc);
     ikey_encode(k, "n", 1, 6, IKEY_PUT);
-    EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"w", 1) == KV_OK,
+    EX_CHECK(EX_KV(table_builder_add(b, k, 9, (const uint8_t *)"w", 1)) == KV_OK,
              EX_RULE(1, "a refused entry writes nothing") "after a refused entry the builder "
-             "goes on: %s", kv_errmsg());
+             "goes on: %s", ex_kv_errmsg());
     EX_CHECK(table_builder_entries(b) == 2, EX_RULE(1, "a refused entry writes nothing") "the "
              "refused entries are not counted");
     table_meta meta;
-    EX_CHECK(table_builder_finish(b, &meta) == KV_OK, "finish: %s", kv_errmsg());
+    EX_CHECK(EX_KV(table_builder_finish(b, &meta)) == KV_OK, "finish: %s", ex_kv_errmsg());
     ex_entry e[] = {{"m", 0, 5, IKEY_PUT, "v", 0}, {"n", 0, 6, IKEY_PUT, "w", 0}};
     tb_expect_bytes(path, e, 2, "two entries, after three refused");
     table_ctx_free(ctx);
@@ -273,7 +273,7 @@ static void table_build_out_of_memory_is_an_error(void)
         if (rc == KV_OK) {
             harness_context("table_builder_finish of %d entries, allocation %ld of the build "
                             "failing", N, k);
-            rc = table_builder_finish(b, &meta);
+            rc = EX_KV(table_builder_finish(b, &meta));
         } else {
             harness_context("table_builder_abandon after allocation %ld failed", k);
             table_builder_abandon(b);
@@ -283,7 +283,7 @@ static void table_build_out_of_memory_is_an_error(void)
         if (!failed) {
             EX_CHECK(rc == KV_OK, EX_RULE(3, "an entry written") "with every allocation granted "
                      "the table is built (got %d: "
-                     "%s)", rc, kv_errmsg());
+                     "%s)", rc, ex_errmsg(rc));
             break;
         }
         failures++;
@@ -291,7 +291,7 @@ static void table_build_out_of_memory_is_an_error(void)
                  "build whose allocation %ld fails "
                  "returns KV_ERR_NOMEM from table_builder_add or table_builder_finish (or KV_OK, "
                  "if it could do without that block: a copy of a path for a message) (got %d "
-                 "after %d entries: %s)", k, rc, i, kv_errmsg());
+                 "after %d entries: %s)", k, rc, i, ex_errmsg(rc));
     }
     EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: building a table allocates");
     table_ctx_free(ctx);

@@ -24,7 +24,8 @@ static table *tl_open(const char *path)
     if (tl_ctx == NULL)
         EX_CHECK(table_ctx_new(NULL, &tl_ctx) == KV_OK, "test setup: table_ctx_new");
     table *t = NULL;
-    EX_CHECK(table_open(tl_ctx, path, &t) == KV_OK, "test setup: table_open: %s", kv_errmsg());
+    EX_CHECK(EX_KV(table_open(tl_ctx, path, &t)) == KV_OK,
+             "test setup: table_open: %s", ex_kv_errmsg());
     return t;
 }
 
@@ -67,10 +68,10 @@ static void table_lookup_every_version(void)
                     }
                 }
             table_get_result r;
-            int rc = tl_get(t, key, s, &r);
+            int rc = EX_KV(tl_get(t, key, s, &r));
             EX_CHECK(rc == KV_OK, EX_RULE(4, "a lookup") "table_get(%s at %llu) returns KV_OK "
                      "(got %d: %s)", key,
-                     (unsigned long long)s, rc, kv_errmsg());
+                     (unsigned long long)s, rc, ex_errmsg(rc));
             ikey_lookup_state ws = want == NULL ? IKEY_ABSENT
                                    : want->type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND;
             EX_CHECK(r.state == ws, EX_RULE(1, "the first record >= the target") "table_get(%s "
@@ -111,7 +112,7 @@ static void table_lookup_stops_on_an_equal_key(void)
                     {"k", 0, 3, IKEY_PUT, "older", 0}};
     table *t = tl_open(ex_table_file(e, 3, "t.tbl"));
     table_get_result r;
-    EX_CHECK(tl_get(t, "k", 5, &r) == KV_OK, "table_get: %s", kv_errmsg());
+    EX_CHECK(EX_KV(tl_get(t, "k", 5, &r)) == KV_OK, "table_get: %s", ex_kv_errmsg());
     EX_CHECK(r.state == IKEY_FOUND && r.value_len == 5 && memcmp(r.value, "where", 5) == 0,
              EX_RULE(4, "its value") "table_get(k at sequence 5) finds the version of sequence "
              "5, whose internal key "
@@ -176,7 +177,7 @@ static void table_lookup_binary_search(void)
         char key[16];
         snprintf(key, sizeof key, "key%05d", k);
         table_get_result r;
-        EX_CHECK(tl_get(t, key, NK + 1, &r) == KV_OK, "table_get: %s", kv_errmsg());
+        EX_CHECK(EX_KV(tl_get(t, key, NK + 1, &r)) == KV_OK, "table_get: %s", ex_kv_errmsg());
         free(r.value);
         if (r.reads > worst)
             worst = r.reads;
@@ -210,9 +211,9 @@ static void table_lookup_long_keys(void)
     table *t = tl_open(ex_table_file(e, 40, "long.tbl"));
     for (int i = 0; i < 40; i++) {
         table_get_result r;
-        EX_CHECK(tl_get(t, e[i].key, 100, &r) == KV_OK && r.state == IKEY_FOUND &&
+        EX_CHECK(EX_KV(tl_get(t, e[i].key, 100, &r)) == KV_OK && r.state == IKEY_FOUND &&
                  r.value_len == 1, "a key of 505 bytes, longer than a probe's buffer, is found "
-                 "(table_v1_read_head reads the rest of a long head): %s", kv_errmsg());
+                 "(table_v1_read_head reads the rest of a long head): %s", ex_kv_errmsg());
         free(r.value);
     }
     table_unref(t);
@@ -245,8 +246,8 @@ static void table_lookup_long_keys_keep_no_memory(void)
             before = tl_heap_in_use();
         for (int i = 0; i < 40; i++) {
             table_get_result r;
-            EX_CHECK(tl_get(t, e[i].key, 100, &r) == KV_OK && r.state == IKEY_FOUND,
-                     "a key of 505 bytes is found: %s", kv_errmsg());
+            EX_CHECK(EX_KV(tl_get(t, e[i].key, 100, &r)) == KV_OK && r.state == IKEY_FOUND,
+                     "a key of 505 bytes is found: %s", ex_kv_errmsg());
             free(r.value);
         }
     }
@@ -328,7 +329,7 @@ static void table_lookup_counts_gets_and_reads(void)
     unsigned reads = 0;
     for (size_t i = 0; i < 3; i++) {
         table_get_result r;
-        EX_CHECK(tl_get(t, keys[i], 100, &r) == KV_OK, "table_get: %s", kv_errmsg());
+        EX_CHECK(EX_KV(tl_get(t, keys[i], 100, &r)) == KV_OK, "table_get: %s", ex_kv_errmsg());
         reads += r.reads;
         free(r.value);
     }

@@ -383,6 +383,51 @@ static void block_seek_again_over_keys_of_every_length(void)
     block_iter_free(&it);
 }
 
+/* Gets through a database whose tables are read by block_iter_seek, after
+ * opens that ran out of memory: the open whose failed allocation was the
+ * block cache's doorkeeper leaves its message ("block cache: cannot
+ * allocate its doorkeeper") as this thread's kv_errmsg, and a get that
+ * then misses (KV_NOT_FOUND) sets none: its failure must say so, not quote
+ * that message, which names another cause (exercise.h, EX_KV). */
+static void block_seek_gets_after_an_open_out_of_memory(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = NULL;
+    int named = 0;
+    for (long n = 1; n < 1000 && !named; n++) {
+        if (!ex_alloc_fail_at(n))
+            return; /* a sanitizer's build: no failing allocation */
+        db = NULL;
+        int rc = kv_open(dir, NULL, &db);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (rc == KV_OK)
+            kv_close(db);
+        EX_CHECK(rc == KV_OK || rc == KV_ERR_NOMEM, "test setup: kv_open with allocation %ld "
+                 "failing returns KV_OK or KV_ERR_NOMEM (got %d)", n, rc);
+        named = rc == KV_ERR_NOMEM && strstr(kv_errmsg(), "doorkeeper") != NULL;
+        EX_CHECK(failed || named, "test setup: an open whose block cache's doorkeeper cannot "
+                 "be allocated (none of its %ld allocations was)", n);
+    }
+    /* kv_errmsg names the doorkeeper now; opening, writing and flushing
+     * succeed without a word. */
+    EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "test setup: kv_open");
+    char k[16], v[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "key%03d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        EX_CHECK(kv_put(db, k, strlen(k), v, strlen(v)) == KV_OK, "test setup: kv_put(%s)", k);
+    }
+    EX_CHECK(kv_flush(db) == KV_OK, "test setup: kv_flush");
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "key%03d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        ex_expect(db, k, v, EX_RULE(1, "the first entry at or after the target")
+                  "a get through a table's blocks finds every key it holds");
+    }
+    kv_close(db);
+}
+
 static const harness_test block_seek_tests[] = {
     HARNESS_TEST(block_seek_every_key_interval_16),
     HARNESS_TEST(block_seek_every_key_interval_1),
@@ -397,5 +442,6 @@ static const harness_test block_seek_tests[] = {
     HARNESS_TEST(block_seek_uses_the_restart_points),
     HARNESS_TEST(block_seek_damaged_restart_key),
     HARNESS_TEST(block_seek_restart_entry_past_the_end),
+    HARNESS_TEST(block_seek_gets_after_an_open_out_of_memory),
 };
 const harness_suite block_seek_suite = HARNESS_SUITE("block_seek", block_seek_tests);

@@ -30,10 +30,10 @@ static compaction *ce_pick(version *v, const char *what)
     harness_context("test setup: compaction_pick (%s); the test ends if it has used 5 s "
                     "of CPU without returning", what);
     ex_bound_work(5);
-    int rc = compaction_pick(v, &o, NULL, &c);
+    int rc = EX_KV(compaction_pick(v, &o, NULL, &c));
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK && c != NULL, "test setup: compaction_pick (%s) picks a compaction "
-             "(%d: %s)", what, rc, kv_errmsg());
+             "(%d: %s)", what, rc, ex_errmsg(rc));
     return c;
 }
 
@@ -41,10 +41,10 @@ static void ce_edit(const compaction *c, version_edit *e, const char *what)
 {
     version_edit_init(e);
     harness_context("compaction_edit (%s)", what);
-    int rc = compaction_edit(c, e);
+    int rc = EX_KV(compaction_edit(c, e));
     EX_CHECK(rc == KV_OK, EX_RULE(2, "the edit") "compaction_edit (%s) returns KV_OK (got %d: "
              "%s)", what, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
 }
 
 static int ce_removed(const version_edit *e, int level, uint64_t number)
@@ -228,10 +228,10 @@ static void compaction_edit_garbage_compaction_moves_no_pointer(void)
     compaction_options o;
     compaction_options_from(NULL, &o);
     compaction *c = NULL;
-    int rc = compaction_pick_dead(v, &o, 100, &c);
+    int rc = EX_KV(compaction_pick_dead(v, &o, 100, &c));
     EX_CHECK(rc == KV_OK && c != NULL && c->level == 1 && c->inputs[0].n == 0 &&
                  c->inputs[1].n == 1, "test setup: compaction_pick_dead picks a garbage "
-             "compaction of 22 (%d: %s)", rc, kv_errmsg());
+             "compaction of 22 (%d: %s)", rc, ex_errmsg(rc));
     size_t len = 7;
     harness_context("compaction_next_pointer of a garbage compaction (no input at its level)");
     const uint8_t *p = compaction_next_pointer(c, &len);
@@ -303,9 +303,9 @@ static void compaction_edit_power_cut_at_every_step(void)
             ex_put(db, k, v, "a put with sync = 1");
             ex_power_acked(k, v);
         }
-        EX_CHECK(kv_flush(db) == KV_OK, "kv_flush: %s", kv_errmsg());
+        EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush: %s", ex_kv_errmsg());
     }
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
     kv_close(db);
     ex_power_stop();
     ex_power_check(&opt, EX_RULE(6, "one edit records the whole compaction"));

@@ -29,12 +29,12 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
                     "a bounded number of times", level, b ? b : "NULL (unbounded)",
                     e ? e : "NULL (unbounded)");
     ex_bound_work(5);
-    int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
-                                 (const uint8_t *)e, e ? strlen(e) : 0, &out);
+    int rc = EX_KV(version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
+                                 (const uint8_t *)e, e ? strlen(e) : 0, &out));
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, EX_RULE(1, "the files that meet") "version_overlapping(level %d, [%s, "
              "%s]) returns KV_OK (got %d: %s)",
-             level, b ? b : "NULL", e ? e : "NULL", rc, kv_errmsg());
+             level, b ? b : "NULL", e ? e : "NULL", rc, ex_errmsg(rc));
     EX_CHECK(out.n <= v->nfiles[level], EX_RULE(1, "the files of the level asked") "version_overlapping returns files of the level asked "
              "(%zu of them), not %zu", v->nfiles[level], out.n);
     ex_sorted_numbers(&out, buf, cap);

@@ -38,11 +38,11 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
                     "once, and L0's overlapping set grows only while a file reaches past it",
                     what);
     ex_bound_work(5);
-    int rc = compaction_pick(v, &o, p, &c);
+    int rc = EX_KV(compaction_pick(v, &o, p, &c));
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, EX_RULE(1, "a compaction picked") "compaction_pick (%s) returns KV_OK "
              "(got %d: %s)", what, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     return c;
 }
 

@@ -155,12 +155,12 @@ static void range_check_a_failed_scan_fails_the_commit(void)
         ex_put(db, k, v, "put b000..b299, 100-byte values");
     }
     harness_context("kv_flush");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
     ex_txn_scan(t, "b", NULL);
     ex_put(db, "b999", "theirs", "another writer's put of b999, in the range scanned");
     harness_context("kv_compact: old versions kept for the transaction's snapshot");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact returns KV_OK (%s)", ex_kv_errmsg());
     /* The largest table holds b000..b299. */
     DIR *d = opendir(dir);
     EX_CHECK(d != NULL, "test setup: the database's directory opens");
@@ -185,13 +185,13 @@ static void range_check_a_failed_scan_fails_the_commit(void)
         ex_poke_file(largest, at, 0xa5);
     ex_txn_put(t, "a0", "mine");
     harness_context("kv_txn_commit: the range's versions are in a damaged table");
-    int rc = kv_txn_commit(t);
+    int rc = EX_KV(kv_txn_commit(t));
     EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, EX_RULE(4, "the iterator's status returned")
              "when the scan of the range fails part way "
              "(its table is damaged), txn_version_range_changed returns the iterator's error "
              "and the commit fails with it: it cannot know whether the rest of the range was "
              "written since (got %d%s%s)", rc, rc == KV_OK ? ", committed" : ": ",
-             rc == KV_OK ? "" : kv_errmsg());
+             rc == KV_OK ? "" : ex_errmsg(rc));
     kv_close(db);
 }
 

@@ -20,16 +20,16 @@ static void sr_expect(kv_txn *t, const char *k, const char *want, const char *ru
     void *v = NULL;
     size_t vl = 0;
     harness_context("kv_txn_get(%s): %s", k, rule);
-    int rc = kv_txn_get(t, k, strlen(k), &v, &vl);
+    int rc = EX_KV(kv_txn_get(t, k, strlen(k), &v, &vl));
     if (want == NULL) {
         if (rc == KV_OK)
             kv_free(v);
         EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_txn_get(%s) returns KV_NOT_FOUND, got %d (%s)",
-                 rule, k, rc, rc == KV_OK ? "a value" : kv_errmsg());
+                 rule, k, rc, rc == KV_OK ? "a value" : ex_errmsg(rc));
         return;
     }
     EX_CHECK(rc == KV_OK, "%s: kv_txn_get(%s) returns KV_OK, got %d (%s)", rule, k, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     EX_CHECK(v != NULL, "%s: " EX_RULE(2, "a copy, never NULL") "kv_txn_get(%s) answers KV_OK with "
              "*val pointing at a copy of the value, never NULL, even for an empty value", rule,
              k);
@@ -58,7 +58,7 @@ static void snapshot_read_sees_the_database_as_it_began(void)
               "for it");
     ex_fill_others(db, 300);
     harness_context("kv_compact");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact returns KV_OK (%s)", ex_kv_errmsg());
     sr_expect(t, "a", "old", EX_RULE(4, "read at the snapshot") "after flushes and a "
               "compaction, the transaction still reads a's "
               "version of its snapshot (kept for it: the watermark)");
@@ -77,8 +77,8 @@ static void snapshot_read_own_writes_first(void)
     ex_txn_put(t, "a", "mine");
     sr_expect(t, "a", "mine", EX_RULE(2, "its own write answers") "the transaction's own put "
               "answers before its snapshot");
-    int rc = kv_txn_delete(t, "b", 1);
-    EX_CHECK(rc == KV_OK, "kv_txn_delete(b) (%d: %s)", rc, kv_errmsg());
+    int rc = EX_KV(kv_txn_delete(t, "b", 1));
+    EX_CHECK(rc == KV_OK, "kv_txn_delete(b) (%d: %s)", rc, ex_errmsg(rc));
     sr_expect(t, "b", NULL, EX_RULE(2, "its own write answers") "the transaction's own delete "
               "answers: b is gone for it");
     ex_txn_put(t, "c", "");
@@ -101,7 +101,7 @@ static void snapshot_read_own_writes_first(void)
     size_t nvl = 0;
     harness_context("kv_txn_get(t, NULL, 1, ...): a NULL key is refused, and the message names "
                     "the key (the arguments checked are the database, then the key)");
-    int nrc = kv_txn_get(t, NULL, 1, &nv, &nvl);
+    int nrc = EX_KV(kv_txn_get(t, NULL, 1, &nv, &nvl));
     EX_CHECK(nrc == KV_ERR_INVALID && kv_errmsg()[0] != '\0',
              EX_RULE(1, "the argument checks") "kv_txn_get with a NULL key: KV_ERR_INVALID, and "
              "kv_errmsg() says what is wrong (args_check_get(t->db, key, ...); in any words) "

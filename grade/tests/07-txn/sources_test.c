@@ -39,7 +39,7 @@ static void sources_conflict_in_a_table(kv_db *db, const char *why)
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot");
     harness_context("kv_flush: k's new version goes to a table");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     ex_put(db, "other", "x", "a write to another key: the memtable now starts at snapshot + 2");
     ex_txn_put(t, "k", "mine");
     ex_commit(t, KV_ERR_CONFLICT, why);
@@ -90,7 +90,7 @@ static void sources_memory_alone_from_snapshot_plus_one(void)
     kv_db *db = ex_txn_open();
     ex_put(db, "k", "0", "put k before the transaction");
     harness_context("kv_flush: k's old version goes to a table");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot "
            "and the memtable's oldest");
@@ -107,7 +107,7 @@ static void sources_memory_alone_from_snapshot_plus_one(void)
     /* Nothing written since the snapshot, the memtables empty (a flush
      * took everything): nothing newer can be anywhere. */
     harness_context("kv_flush: the memtables are empty");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "k", "mine again");
     before = sources_table_reads(db);
@@ -134,7 +134,8 @@ static void sources_after_many_flushes(void)
         ex_fill_others(db, 300);
         if (step == 2) {
             harness_context("kv_compact");
-            EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+            EX_CHECK(EX_KV(kv_compact(db)) == KV_OK,
+                     "kv_compact returns KV_OK (%s)", ex_kv_errmsg());
         }
         ex_txn_put(t, "k", "mine");
         char rule[320];
@@ -215,8 +216,8 @@ static void sources_a_write_in_the_frozen_memtable(void)
                  "and freeze it (memtable.frozen_bytes is still 0)");
         int kl = snprintf(k, sizeof k, "zz-other%07d", n++);
         int vl = snprintf(v, sizeof v, "a value long enough to fill memtables quickly %d", n);
-        int rc = kv_put(db, k, (size_t)kl, v, (size_t)vl);
-        EX_CHECK(rc == KV_OK, "kv_put(%s) returns KV_OK (got %d: %s)", k, rc, kv_errmsg());
+        int rc = EX_KV(kv_put(db, k, (size_t)kl, v, (size_t)vl));
+        EX_CHECK(rc == KV_OK, "kv_put(%s) returns KV_OK (got %d: %s)", k, rc, ex_errmsg(rc));
     }
     EX_BOUND(10, "test setup: the flush of the frozen memtable opens its table file, and "
              "waits there at the test's gate");
@@ -231,7 +232,7 @@ static void sources_a_write_in_the_frozen_memtable(void)
     gate_open_now();
     ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
     harness_context("kv_close, the flush let through");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close returns KV_OK (%s)", ex_kv_errmsg());
     io_set_ops(gate_base);
 }
 
@@ -244,7 +245,7 @@ static void sources_the_only_write_since_in_a_table(void)
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "k", "theirs", "another writer's put of k, the only write after the snapshot");
     harness_context("kv_flush: k's new version goes to a table");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     ex_txn_put(t, "k", "mine");
     ex_commit(t, KV_ERR_CONFLICT, EX_RULE(1, "memory alone only when its oldest write is at or "
               "before snapshot + 1; memory_from 0: it holds none") "k "
@@ -267,7 +268,7 @@ static void sources_a_success_leaves_no_note(void)
         if (i == 1) { /* the second time, the check reads the tables too */
             ex_fill_others(db, 300);
             harness_context("kv_flush");
-            EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+            EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
         }
         ex_txn_put(t, "k", "mine");
         ex_commit(t, KV_OK, EX_RULE(1, "nothing newer: no conflict") "nothing was written to k "
@@ -303,7 +304,7 @@ static void sources_out_of_memory_frees_what_it_made(void)
         kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
         ex_put(db, "other", "x", "another writer's put, the first write after the snapshot");
         harness_context("kv_flush: the write after the snapshot goes to a table");
-        EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+        EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
         ex_put(db, "later", "y", "a later write: the memtable now starts at snapshot + 2");
         ex_txn_put(t, "k", "mine");
         if (!ex_alloc_fail_at(n)) { /* a sanitizer's build: no allocation can be made to fail */
@@ -314,7 +315,7 @@ static void sources_out_of_memory_frees_what_it_made(void)
         harness_context("kv_txn_commit with allocation %ld of the commit failing: the "
                         "sources (memtables and tables) made so far are freed, every one, "
                         "and the commit returns KV_ERR_NOMEM", n);
-        int rc = kv_txn_commit(t);
+        int rc = EX_KV(kv_txn_commit(t));
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
         if (failed) {
@@ -322,13 +323,13 @@ static void sources_out_of_memory_frees_what_it_made(void)
             EX_CHECK(rc == KV_OK || rc == KV_ERR_NOMEM, EX_RULE(3, "on failure, the error "
                      "returned, what was made freed") "a commit whose allocation %ld fails "
                      "returns KV_ERR_NOMEM (or KV_OK, if it could do without that block), got "
-                     "%d (%s)", n, rc, kv_errmsg());
+                     "%d (%s)", n, rc, ex_errmsg(rc));
         } else {
             EX_CHECK(rc == KV_OK, "with every allocation granted the commit succeeds (got %d: "
-                     "%s)", rc, kv_errmsg());
+                     "%s)", rc, ex_errmsg(rc));
         }
         harness_context("kv_close after a commit whose allocation %ld failed", n);
-        EX_CHECK(kv_close(db) == KV_OK, "kv_close returns KV_OK (%s)", kv_errmsg());
+        EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close returns KV_OK (%s)", ex_kv_errmsg());
         if (!failed)
             break;
     }
@@ -362,7 +363,7 @@ static void sources_every_level_holding_tables(void)
                                 "since the snapshot, in a table: the sources "
                                     "are the memtables and every table, at every level "
                                     "(children + 2 moved down by n - 2, the tables' count)");
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 /* Commits whose checks read the tables (a write since the snapshot went

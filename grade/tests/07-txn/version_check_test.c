@@ -93,8 +93,8 @@ static void version_check_reads_under_serializable(void)
     kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
     void *v = NULL;
     size_t vl = 0;
-    int rc = kv_txn_get(t, "a", 1, &v, &vl);
-    EX_CHECK(rc == KV_OK, "test setup: kv_txn_get(a) (%d: %s)", rc, kv_errmsg());
+    int rc = EX_KV(kv_txn_get(t, "a", 1, &v, &vl));
+    EX_CHECK(rc == KV_OK, "test setup: kv_txn_get(a) (%d: %s)", rc, ex_errmsg(rc));
     kv_free(v);
     ex_put(db, "a", "2", "another writer's put of a, which the transaction read");
     ex_txn_put(t, "b", "2");
@@ -140,7 +140,7 @@ static void version_check_a_failed_read_fails_the_commit(void)
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "k", "theirs", "another writer's put of k, right after the snapshot");
     harness_context("kv_flush: k's versions go to a table");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush returns KV_OK (%s)", ex_kv_errmsg());
     ex_put(db, "other", "x", "a write to another key: the memtable starts at snapshot + 2");
     DIR *d = opendir(dir);
     EX_CHECK(d != NULL, "test setup: the database's directory opens");
@@ -158,12 +158,12 @@ static void version_check_a_failed_read_fails_the_commit(void)
     EX_CHECK(damaged == 1, "test setup: one table, damaged (found %d)", damaged);
     ex_txn_put(t, "k", "mine");
     harness_context("kv_txn_commit: k's versions are in a damaged table");
-    int rc = kv_txn_commit(t);
+    int rc = EX_KV(kv_txn_commit(t));
     EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, EX_RULE(4, "an error of the seek returned")
              "when the seek to k's newest version fails "
              "(its table is damaged), txn_version_key_changed returns that error and the "
              "commit fails with it: it cannot know whether k was written since (got %d%s%s)",
-             rc, rc == KV_OK ? ", committed" : ": ", rc == KV_OK ? "" : kv_errmsg());
+             rc, rc == KV_OK ? ", committed" : ": ", rc == KV_OK ? "" : ex_errmsg(rc));
     kv_close(db);
 }
 

@@ -136,9 +136,9 @@ value_store *ex_store(const char *dir, const uint64_t *files, size_t n, int gc_p
     value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
     value_store *vs = NULL;
     int has_jobs = 0;
-    int rc = value_store_open(&env, &l, 0, &vs, &has_jobs);
+    int rc = EX_KV(value_store_open(&env, &l, 0, &vs, &has_jobs));
     EX_CHECK(rc == KV_OK, "the test's helper: value_store_open over %zu value-log files "
-             "returns KV_OK (got %d: %s)", n, rc, kv_errmsg());
+             "returns KV_OK (got %d: %s)", n, rc, ex_errmsg(rc));
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -181,19 +181,19 @@ void ex_put_big(kv_db *db, const char *k, size_t vlen, uint8_t seed)
     uint8_t *v = malloc(vlen ? vlen : 1);
     EX_CHECK(v != NULL, "the test's helper: out of memory");
     ex_fill(v, vlen, seed);
-    int rc = kv_put(db, k, strlen(k), v, vlen);
+    int rc = EX_KV(kv_put(db, k, strlen(k), v, vlen));
     free(v);
     EX_CHECK(rc == KV_OK, "kv_put(%s) of a %zu-byte value returns KV_OK (got %d: %s)", k, vlen,
-             rc, kv_errmsg());
+             rc, ex_errmsg(rc));
 }
 
 void ex_expect_big(kv_db *db, const char *k, size_t vlen, uint8_t seed, const char *rule)
 {
     void *got = NULL;
     size_t gl = 0;
-    int rc = kv_get(db, k, strlen(k), &got, &gl);
+    int rc = EX_KV(kv_get(db, k, strlen(k), &got, &gl));
     EX_CHECK(rc == KV_OK, "%s: kv_get(%s) returns KV_OK (got %d: %s)", rule, k, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     uint8_t *want = malloc(vlen ? vlen : 1);
     EX_CHECK(want != NULL, "the test's helper: out of memory");
     ex_fill(want, vlen, seed);
@@ -253,12 +253,12 @@ void ex_vlog_overwrites(kv_db *db)
         snprintf(key, sizeof key, "key%d", i);
         ex_put_big(db, key, 3000, (uint8_t)(10 * (i + 1)));
     }
-    EX_CHECK(kv_flush(db) == KV_OK, "test setup: kv_flush (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "test setup: kv_flush (%s)", ex_kv_errmsg());
     for (int i = 0; i < 6; i++) {
         snprintf(key, sizeof key, "key%d", i);
         ex_put_big(db, key, 2000, 3);
     }
-    EX_CHECK(kv_flush(db) == KV_OK, "test setup: kv_flush (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "test setup: kv_flush (%s)", ex_kv_errmsg());
 }
 
 void ex_vlog_expect_overwrites(kv_db *db, const char *rule)

@@ -36,19 +36,19 @@ static void gc_collect_cut_at_each_step(int power)
     /* Closed (every write on stable storage) and opened again with sync =
      * 0: the moves the jobs write are synced by the collection's own
      * rule, not by each put. */
-    EX_CHECK(kv_close(db) == KV_OK && io_sync_dir(root) == KV_OK,
-             "test setup: kv_flush, kv_close (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK && EX_KV(io_sync_dir(root)) == KV_OK,
+             "test setup: kv_flush, kv_close (%s)", ex_kv_errmsg());
     db = ex_open(dir, &opt, "test setup: the database opens again");
     size_t from = io_sim_position();
     ex_bound_work(10);
-    int rc = kv_compact(db);
+    int rc = EX_KV(kv_compact(db));
     ex_bound_work(EX_TEST_CPU_SECONDS);
     size_t to = io_sim_position();
     int gone = !ex_vlog_exists(dir, 1);
     kv_close(db);
     io_sim_uninstall();
     EX_CHECK(rc == KV_OK && gone, "test setup: kv_compact empties and removes value-log file 1 "
-             "(got %s: %s; file 1 %s)", kv_strerror(rc), kv_errmsg(), gone ? "gone" : "there");
+             "(got %s: %s; file 1 %s)", kv_strerror(rc), ex_errmsg(rc), gone ? "gone" : "there");
     EX_CHECK(io_sim_untracked() == 0, "test setup: the power-loss simulator followed every "
              "file operation (%ld it could not)", io_sim_untracked());
     kv_options reopen;

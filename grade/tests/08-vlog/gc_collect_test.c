@@ -47,18 +47,18 @@ static value_store *cl_store(const char *dir, int counted, ex_place *place)
 static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, int want_move)
 {
     value_job *job = NULL;
-    int rc = value_store_pick(vs, 0, &job);
+    int rc = EX_KV(value_store_pick(vs, 0, &job));
     EX_CHECK(rc == KV_OK && job != NULL, "value_store_pick finds the job this test set up "
-             "(exercise gc_pick; got %d: %s)", rc, kv_errmsg());
+             "(exercise gc_pick; got %d: %s)", rc, ex_errmsg(rc));
     value_move m;
     int more, values = 0;
-    while ((more = value_store_job_next(job, &m)) == 1) {
+    while ((more = EX_KV(value_store_job_next(job, &m))) == 1) {
         EX_CHECK(m.move == want_move, "the job is the one set up (move %d)", want_move);
         value_store_job_result(job, fate);
         values++;
     }
     EX_CHECK(more == 0 && values == 3, "the job offers the file's three values (got %d, then "
-             "%d: %s)", values, more, kv_errmsg());
+             "%d: %s)", values, more, ex_errmsg(more));
     uint64_t dead = vs->dead, moved = vs->moved, moved_bytes = vs->moved_bytes;
     harness_context("value_store_job_end(seq %llu, status %d)", (unsigned long long)seq,
                     status);
@@ -87,8 +87,8 @@ static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t durable)
     uint64_t removed = 99;
     harness_context("value_store_collect(oldest %llu, durable %llu)",
                     (unsigned long long)oldest, (unsigned long long)durable);
-    int rc = value_store_collect(vs, oldest, durable, &removed);
-    EX_CHECK(rc == KV_OK, "value_store_collect returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    int rc = EX_KV(value_store_collect(vs, oldest, durable, &removed));
+    EX_CHECK(rc == KV_OK, "value_store_collect returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(vs->seen_oldest == oldest && vs->seen_durable == durable,
              "value_store_collect keeps what it was told, oldest in vs->seen_oldest and "
              "durable in vs->seen_durable (kv_stats says from them why emptied files wait: "
@@ -122,14 +122,14 @@ static void gc_collect_a_measure_counts_the_file(void)
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 0, NULL);
     value_job *job = NULL;
-    int rc = value_store_pick(vs, 0, &job);
+    int rc = EX_KV(value_store_pick(vs, 0, &job));
     EX_CHECK(rc == KV_OK && job != NULL, "a file not counted is measured (exercise gc_pick; "
-             "got %d: %s)", rc, kv_errmsg());
+             "got %d: %s)", rc, ex_errmsg(rc));
     value_move m;
     value_fate fates[] = {VALUE_LIVE, VALUE_DEAD, VALUE_LIVE};
     for (int i = 0; i < 3; i++) {
-        EX_CHECK(value_store_job_next(job, &m) == 1 && m.move == 0, "a measure offers each "
-                 "value, move 0 (%s)", kv_errmsg());
+        EX_CHECK(EX_KV(value_store_job_next(job, &m)) == 1 && m.move == 0, "a measure offers each "
+                 "value, move 0 (%s)", ex_kv_errmsg());
         value_store_job_result(job, fates[i]);
     }
     EX_CHECK(value_store_job_next(job, &m) == 0, "three values, then no more");
@@ -169,14 +169,14 @@ static vlog_file *cl_recount(const char *dir, uint64_t live, uint64_t undropped,
     f->live_bytes = live;
     f->undropped = undropped;
     value_job *job = NULL;
-    int rc = value_store_pick_recount(vs, 10, 0, &job);
+    int rc = EX_KV(value_store_pick_recount(vs, 10, 0, &job));
     EX_CHECK(rc == KV_OK && job != NULL, "test setup: a recount of file 7, counted before write "
-             "10 (got %d: %s)", rc, kv_errmsg());
+             "10 (got %d: %s)", rc, ex_errmsg(rc));
     value_move m;
     value_fate fates[] = {VALUE_LIVE, VALUE_DEAD, VALUE_LIVE};
     for (int i = 0; i < 3; i++) {
-        EX_CHECK(value_store_job_next(job, &m) == 1 && m.move == 0, "a recount offers each "
-                 "value, move 0 (%s)", kv_errmsg());
+        EX_CHECK(EX_KV(value_store_job_next(job, &m)) == 1 && m.move == 0, "a recount offers each "
+                 "value, move 0 (%s)", ex_kv_errmsg());
         value_store_job_result(job, fates[i]);
     }
     EX_CHECK(value_store_job_next(job, &m) == 0, "three values, then no more");
@@ -235,28 +235,28 @@ static void gc_collect_an_emptied_damaged_file_is_counted(void)
     vlog_file *f = ex_store_file(vs, 7);
     f->damaged = 1;
     value_job *job = NULL;
-    int rc = value_store_pick_recount(vs, 10, 1, &job);
+    int rc = EX_KV(value_store_pick_recount(vs, 10, 1, &job));
     EX_CHECK(rc == KV_OK && job != NULL && value_store_job_wants_keys(job),
              "test setup: a recount of damaged file 7 from its keys (got %d: %s)", rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     for (int i = 0; i < 3; i++) {
         char key[32];
         int klen = snprintf(key, sizeof key, "k7-%d", i);
         uint8_t where[VLOG_WHERE_MAX];
         size_t wlen = ex_where(where, place[i].file, place[i].offset, place[i].len,
                                place[i].crc);
-        EX_CHECK(value_store_job_offer(job, (const uint8_t *)key, (size_t)klen, where, wlen) ==
-                     KV_OK,
-                 "test setup: key %s offered (%s)", key, kv_errmsg());
+        EX_CHECK(EX_KV(value_store_job_offer(job, (const uint8_t *)key, (size_t)klen, where,
+                                             wlen)) == KV_OK,
+                 "test setup: key %s offered (%s)", key, ex_kv_errmsg());
     }
     value_move m;
     int values = 0, more;
-    while ((more = value_store_job_next(job, &m)) == 1) {
+    while ((more = EX_KV(value_store_job_next(job, &m))) == 1) {
         value_store_job_result(job, VALUE_MOVED);
         values++;
     }
     EX_CHECK(more == 0 && values == 3, "test setup: the job offers the three values (got %d, "
-             "then %d: %s)", values, more, kv_errmsg());
+             "then %d: %s)", values, more, ex_errmsg(more));
     harness_context("value_store_job_end(seq 80, KV_OK) of a job from the keys of damaged file "
                     "7, never counted, that moved all three of its values");
     value_store_job_end(vs, job, 80, KV_OK);
@@ -357,9 +357,9 @@ static void cl_load_pinned(value_store *vs, const ex_place *place)
     value_buf buf = {0};
     const uint8_t *val = NULL;
     size_t vlen = 0;
-    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
+    int rc = EX_KV(value_store_load(vs, where, wn, &buf, &val, &vlen));
     EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
-             "emptied file (got %d: %s)", rc, kv_errmsg());
+             "emptied file (got %d: %s)", rc, ex_errmsg(rc));
     value_buf_free(&buf);
 }
 
@@ -443,35 +443,35 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         snprintf(key, sizeof key, "key%d", i);
         ex_put_big(db, key, 3000 + (size_t)i * 100, 1);
     }
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush (%s)", ex_kv_errmsg());
     uint64_t files[8];
     size_t n = ex_vlog_files(dir, files, 8);
     EX_CHECK(n == 1 && files[0] == 1, "the first log, its writes flushed, is value-log file 1 "
              "(got %zu files, the first %llu)", n, (unsigned long long)(n ? files[0] : 0));
     const kv_snapshot *snap = NULL;
-    EX_CHECK(kv_snapshot_new(db, &snap) == KV_OK, "kv_snapshot_new (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_snapshot_new(db, &snap)) == KV_OK, "kv_snapshot_new (%s)", ex_kv_errmsg());
     for (int i = 0; i < 8; i++) {
         snprintf(key, sizeof key, "key%d", i);
         ex_put_big(db, key, 2000 + (size_t)i * 10, 2);
     }
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_flush(db)) == KV_OK, "kv_flush (%s)", ex_kv_errmsg());
     harness_context("kv_compact with a snapshot older than the overwrites; the test ends if "
                     "it has used 10 s of CPU without returning: a job ends with its file counted "
                     "or emptied, so that the pick does not take the same file again forever");
     ex_bound_work(10);
-    int rc = kv_compact(db);
+    int rc = EX_KV(kv_compact(db));
     ex_bound_work(EX_TEST_CPU_SECONDS);
-    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(ex_vlog_exists(dir, 1), "a snapshot older than the overwrites still reads the "
              "values of file 1: it stays");
     for (int i = 0; i < 8; i++) {
         snprintf(key, sizeof key, "key%d", i);
         void *v = NULL;
         size_t vl = 0;
-        rc = kv_get_at(db, snap, key, strlen(key), &v, &vl);
+        rc = EX_KV(kv_get_at(db, snap, key, strlen(key), &v, &vl));
         EX_CHECK(rc == KV_OK && vl == 3000 + (size_t)i * 100, "the snapshot reads %s's first "
                  "value (%zu bytes) from file 1 (got %d, %zu bytes: %s)", key,
-                 3000 + (size_t)i * 100, rc, vl, kv_errmsg());
+                 3000 + (size_t)i * 100, rc, vl, ex_errmsg(rc));
         kv_free(v);
     }
     kv_snapshot_free(db, snap);
@@ -479,9 +479,9 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
                     "used 10 s of CPU without returning: a job ends with its file counted or emptied, so "
                     "that the pick does not take the same file again forever");
     ex_bound_work(10);
-    rc = kv_compact(db);
+    rc = EX_KV(kv_compact(db));
     ex_bound_work(EX_TEST_CPU_SECONDS);
-    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, ex_errmsg(rc));
     EX_CHECK(!ex_vlog_exists(dir, 1), "every value of file 1 was overwritten and no snapshot "
              "reads it: kv_compact drops the old versions, the job empties the file, the "
              "writes are flushed, and the collection removes it (value-log file 1 is still "
@@ -490,7 +490,7 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         snprintf(key, sizeof key, "key%d", i);
         ex_expect_big(db, key, 2000 + (size_t)i * 10, 2, "after the collection");
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close (%s)", ex_kv_errmsg());
     kv_options opt;
     kv_options_init(&opt);
     db = ex_open(dir, &opt, "the database opens again");
@@ -522,12 +522,12 @@ static void gc_collect_an_emptying_that_meets_damage_empties_nothing(void)
     ex_poke_file(cl_vlog_path(dir, 7), place[0].offset + 100,
                  (uint8_t)(ex_value_byte(7, 0, 100) ^ 0x40));
     value_job *job = NULL;
-    int rc = value_store_pick(vs, 0, &job);
+    int rc = EX_KV(value_store_pick(vs, 0, &job));
     EX_CHECK(rc == KV_OK && job != NULL, "test setup: value_store_pick takes file 7 to empty "
-             "(got %d: %s)", rc, kv_errmsg());
+             "(got %d: %s)", rc, ex_errmsg(rc));
     value_move m;
     int values = 0, more;
-    while ((more = value_store_job_next(job, &m)) == 1) {
+    while ((more = EX_KV(value_store_job_next(job, &m))) == 1) {
         value_store_job_result(job, VALUE_MOVED);
         values++;
     }
@@ -610,8 +610,8 @@ static void gc_collect_a_job_ends_under_the_store_lock(void)
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     cl_locked l = {.vs = vs};
-    EX_CHECK(value_store_pick(vs, 0, &l.job) == KV_OK && l.job != NULL,
-             "test setup: value_store_pick takes file 7 (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(value_store_pick(vs, 0, &l.job)) == KV_OK && l.job != NULL,
+             "test setup: value_store_pick takes file 7 (%s)", ex_kv_errmsg());
     value_move m;
     while (value_store_job_next(l.job, &m) == 1)
         value_store_job_result(l.job, VALUE_DEAD);

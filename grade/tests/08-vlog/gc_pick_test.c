@@ -56,9 +56,9 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
     harness_context("value_store_pick (%s): measure an uncounted file first, else empty the one "
                     "with most garbage if >= gc_percent; never a busy, emptied, damaged or "
                     "unadopted file", what);
-    int rc = value_store_pick(vs, 0, &job);
+    int rc = EX_KV(value_store_pick(vs, 0, &job));
     EX_CHECK(rc == KV_OK, "%s: value_store_pick returns KV_OK (got %d: %s)", what, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     EX_CHECK(job != (value_job *)&job, "%s: value_store_pick sets *out, to NULL when it "
              "finds nothing to do (it left *out as it was)", what);
     if (job == NULL)
@@ -75,10 +75,10 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
     value_move m;
     harness_context("value_store_job_next of the job on file %llu (%s): it offers the values "
                     "of the file it took", (unsigned long long)busy, what);
-    int more = value_store_job_next(job, &m);
+    int more = EX_KV(value_store_job_next(job, &m));
     EX_CHECK(more == 1, "%s: the job offers the values of the file it took (file %llu holds "
              "two puts; value_store_job_next returned %d: %s)", what,
-             (unsigned long long)busy, more, kv_errmsg());
+             (unsigned long long)busy, more, ex_errmsg(more));
     *move = m.move;
     /* The job ends, abandoned (each case makes a store of its own):
      * value_store_job_end frees it whatever the status, and a test frees

@@ -164,14 +164,14 @@ static void span_a_flush_finds_each_value(void)
     uint64_t size = ex_vlog_write(dir, 1, 1, vlens, n, place);
     value_store *vs = ex_store(dir, NULL, 0, 0);
     io_file *f = NULL;
-    EX_CHECK(io_open(harness_join(dir, "000000000001.log"), IO_READ, &f) == KV_OK,
-             "open the log the test wrote (%s)", kv_errmsg());
+    EX_CHECK(EX_KV(io_open(harness_join(dir, "000000000001.log"), IO_READ, &f)) == KV_OK,
+             "open the log the test wrote (%s)", ex_kv_errmsg());
     uint64_t start = 1;
     value_logs logs = {.files = &f, .starts = &start, .sizes = &size, .n = 1};
     value_flush *vf = NULL;
-    int rc = value_store_flush_begin(vs, &logs, 1, n, &vf);
+    int rc = EX_KV(value_store_flush_begin(vs, &logs, 1, n, &vf));
     EX_CHECK(rc == KV_OK, "value_store_flush_begin over a whole log returns KV_OK (got %d: %s)",
-             rc, kv_errmsg());
+             rc, ex_errmsg(rc));
     for (size_t i = 0; i < n; i++) {
         char key[32];
         snprintf(key, sizeof key, "k1-%zu", i);
@@ -184,10 +184,10 @@ static void span_a_flush_finds_each_value(void)
         ikey_type type = IKEY_DELETE;
         const uint8_t *out = NULL;
         size_t outlen = 0;
-        rc = value_store_flush_entry(vf, ikey, strlen(key) + IKEY_TRAILER_SIZE, val, vlens[i],
-                                     &type, &out, &outlen);
+        rc = EX_KV(value_store_flush_entry(vf, ikey, strlen(key) + IKEY_TRAILER_SIZE, val, vlens[i],
+                                     &type, &out, &outlen));
         EX_CHECK(rc == KV_OK, "value_store_flush_entry returns KV_OK (got %d: %s)", rc,
-                 kv_errmsg());
+                 ex_errmsg(rc));
         if (vlens[i] < VLOG_DEFAULT_THRESHOLD) {
             EX_CHECK(type == IKEY_PUT, "a value of %zu bytes, under the threshold (512), stays "
                      "in the table: IKEY_PUT", vlens[i]);
@@ -234,12 +234,12 @@ static void span_loads_read_every_value_back(void)
         uint64_t pin = value_store_pin(vs);
         harness_context("value_store_load of put %zu: %zu bytes at offset %llu", i, vlens[i],
                         (unsigned long long)place[i].offset);
-        int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
+        int rc = EX_KV(value_store_load(vs, where, wn, &buf, &val, &vlen));
         value_store_unpin(vs, pin);
         EX_CHECK(rc == KV_OK, "a value of %zu bytes at offset %llu of a whole value-log file "
                  "loads: its span read in one piece, the headers left out, the crc32c "
                  "matching (got %d: %s)", vlens[i], (unsigned long long)place[i].offset, rc,
-                 kv_errmsg());
+                 ex_errmsg(rc));
         size_t diff = 0;
         while (diff < vlens[i] && diff < vlen && val[diff] == ex_value_byte(5, i, diff))
             diff++;

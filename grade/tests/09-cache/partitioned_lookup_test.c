@@ -59,10 +59,10 @@ static const char *pl_build_opts(int compression, int bloom_bits_per_key)
         pl_value(v, sizeof v, 2 * i);
         ex_put(db, k, v, "a put is taken");
     }
-    int rc = kv_compact(db);
-    EX_CHECK(rc == KV_OK, "kv_compact: %s (%s)", kv_strerror(rc), kv_errmsg());
-    rc = kv_close(db);
-    EX_CHECK(rc == KV_OK, "kv_close: %s (%s)", kv_strerror(rc), kv_errmsg());
+    int rc = EX_KV(kv_compact(db));
+    EX_CHECK(rc == KV_OK, "kv_compact: %s (%s)", kv_strerror(rc), ex_errmsg(rc));
+    rc = EX_KV(kv_close(db));
+    EX_CHECK(rc == KV_OK, "kv_close: %s (%s)", kv_strerror(rc), ex_errmsg(rc));
     return dir;
 }
 
@@ -83,10 +83,10 @@ static kv_cost pl_get(kv_db *db, const char *k, int *found)
     void *v = NULL;
     size_t vlen = 0;
     kv_cost_reset();
-    int rc = kv_get(db, k, strlen(k), &v, &vlen);
+    int rc = EX_KV(kv_get(db, k, strlen(k), &v, &vlen));
     kv_cost_get(&c);
     EX_CHECK(rc == KV_OK || rc == KV_NOT_FOUND, "kv_get(\"%s\") in a table of partitions "
-             "answers found or not found: %s (%s)", k, kv_strerror(rc), kv_errmsg());
+             "answers found or not found: %s (%s)", k, kv_strerror(rc), ex_errmsg(rc));
     *found = rc == KV_OK;
     kv_free(v);
     return c;
@@ -141,7 +141,7 @@ static void partitioned_lookup_releases_each_partition_it_reads(void)
                         "reads is its own, released when its search is done", k);
         ex_expect(db, k, v, "every key put is found, with its value, through a small cache");
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 /* Keys of 300 bytes that differ only at their end: every separator of
@@ -164,8 +164,8 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
         pl_value(v, sizeof v, 2 * i);
         ex_put(db, k, v, "a put is taken");
     }
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
     db = pl_reopen(dir);
     for (int i = 0; i < LONG_KEYS; i += 9) {
         snprintf(k + 295, sizeof k - 295, "%05d", 2 * i);
@@ -203,7 +203,7 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
         if (!failed)
             break;
     }
-    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
 static void partitioned_lookup_asks_the_filter_partition(void)
@@ -309,16 +309,16 @@ static void partitioned_lookup_past_every_partition_is_no_block(void)
     opt.record_cache_percent = KV_NO_RECORD_CACHE;
     kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
     const kv_snapshot *snap = NULL;
-    int rc = kv_snapshot_new(db, &snap);
-    EX_CHECK(rc == KV_OK, "kv_snapshot_new: %s (%s)", kv_strerror(rc), kv_errmsg());
+    int rc = EX_KV(kv_snapshot_new(db, &snap));
+    EX_CHECK(rc == KV_OK, "kv_snapshot_new: %s (%s)", kv_strerror(rc), ex_errmsg(rc));
     char k[32], v[64];
     for (int i = 0; i < PL_KEYS; i++) {
         pl_key(k, sizeof k, 2 * i);
         pl_value(v, sizeof v, 2 * i);
         ex_put(db, k, v, "a put is taken");
     }
-    rc = kv_compact(db);
-    EX_CHECK(rc == KV_OK, "kv_compact: %s (%s)", kv_strerror(rc), kv_errmsg());
+    rc = EX_KV(kv_compact(db));
+    EX_CHECK(rc == KV_OK, "kv_compact: %s (%s)", kv_strerror(rc), ex_errmsg(rc));
     pl_key(k, sizeof k, 2 * (PL_KEYS - 1));
     uint64_t gets = ex_stat(db, "session.table.gets");
     void *val = NULL;
@@ -326,7 +326,7 @@ static void partitioned_lookup_past_every_partition_is_no_block(void)
     kv_cost_reset();
     harness_context("kv_get_at(\"%s\") at a snapshot taken before any write, the table's "
                     "last key: past the top level's last separator", k);
-    rc = kv_get_at(db, snap, k, strlen(k), &val, &vlen);
+    rc = EX_KV(kv_get_at(db, snap, k, strlen(k), &val, &vlen));
     kv_free(val);
     kv_cost c;
     kv_cost_get(&c);
@@ -334,7 +334,7 @@ static void partitioned_lookup_past_every_partition_is_no_block(void)
              "last key, at a snapshot older than its write) is past every partition: "
              "TABLE_V2_NO_BLOCK with KV_OK, the table holds no version the snapshot sees, and "
              "the get says not found (kv_get_at returned %s: %s); an iterator that found no "
-             "entry failed only if its status says so", kv_strerror(rc), kv_errmsg());
+             "entry failed only if its status says so", kv_strerror(rc), ex_errmsg(rc));
     uint64_t more = ex_stat(db, "session.table.gets") - gets;
     EX_CHECK(more == 1 && c.tables_in_range == 1, "that lookup is one get of the table "
              "(session.table.gets grew by %llu, want 1: a lookup past every partition counts "
@@ -568,7 +568,7 @@ static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
     harness_context("kv_get(\"%.*s\\x01\") in a table whose top level sends it to the index "
                     "partition at offset %llu, whose keys all lie below it", (int)plen - 1,
                     (const char *)probe, (unsigned long long)at);
-    int rc = kv_get(db, probe, plen, &v, &vlen);
+    int rc = EX_KV(kv_get(db, probe, plen, &v, &vlen));
     kv_free(v);
     const char *msg = kv_errmsg();
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(msg, at) && strstr(msg, "(null)") == NULL,

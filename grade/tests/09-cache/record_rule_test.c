@@ -260,7 +260,7 @@ static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
     char val[8] = "v";
     record r = {.seq = 7, .value = val, .value_len = (size_t)1 << 62};
     harness_context("record_cache_put of a 300-byte key and a record of 2^62 bytes");
-    int s = record_cache_put(rc, 3, key, sizeof key, &r);
+    int s = EX_KV(record_cache_put(rc, 3, key, sizeof key, &r));
     EX_CHECK(s == KV_ERR_NOMEM, "a record too large to allocate is KV_ERR_NOMEM (got %s)",
              kv_strerror(s));
     EX_CHECK(ex_names_number(kv_errmsg(), 300 + ((unsigned long long)1 << 62)),
@@ -349,7 +349,7 @@ static void record_rule_a_put_the_cache_cannot_keep_names_its_size(void)
     }
     harness_context("record_cache_put of a 5-byte key and a 64 MiB value, the process's memory "
                     "capped 104 MiB above what it maps");
-    int s = record_cache_put(rc, 3, "big-1", 5, &r);
+    int s = EX_KV(record_cache_put(rc, 3, "big-1", 5, &r));
     ex_memory_uncap();
     EX_CHECK(s == KV_ERR_NOMEM, "a record whose copy the cache cannot allocate is KV_ERR_NOMEM "
              "(got %s)", kv_strerror(s));

@@ -79,9 +79,9 @@ static int apply(replica *r, uint64_t index, const char *ops)
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
     int outcome = -1;
-    int rc = replica_apply(r, index, p, len, &outcome, NULL);
+    int rc = EX_KV(replica_apply(r, index, p, len, &outcome, NULL));
     EX_CHECK(rc == KV_OK, "replica_apply at index %llu of \"%s\" returns KV_OK (got %s: %s)",
-             (unsigned long long)index, ops, kv_strerror(rc), kv_errmsg());
+             (unsigned long long)index, ops, kv_strerror(rc), ex_errmsg(rc));
     command_free(c);
     return outcome;
 }
@@ -153,9 +153,9 @@ static int apply_if_empty(replica *r, uint64_t index)
     harness_context("replica_apply at index %llu of a command whose condition is that e holds "
                     "the empty value (0 bytes): an absent key holds no value at all",
                     (unsigned long long)index);
-    int rc = replica_apply(r, index, p, len, &outcome, NULL);
+    int rc = EX_KV(replica_apply(r, index, p, len, &outcome, NULL));
     EX_CHECK(rc == KV_OK, "replica_apply at index %llu returns KV_OK (got %s: %s)",
-             (unsigned long long)index, kv_strerror(rc), kv_errmsg());
+             (unsigned long long)index, kv_strerror(rc), ex_errmsg(rc));
     command_free(c);
     return outcome;
 }
@@ -260,7 +260,7 @@ static void apply_once_a_command_that_does_not_decode_takes_its_index(void)
     EX_CHECK(replica_applied(r) == 2, "a command that does not decode has its index written to "
              "the engine: a reopen finds 2 (got %llu)", (unsigned long long)replica_applied(r));
     kv_iter *it = NULL;
-    EX_CHECK(kv_iter_new(replica_db(r), &it) == KV_OK, "kv_iter_new: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_iter_new(replica_db(r), &it)) == KV_OK, "kv_iter_new: %s", ex_kv_errmsg());
     size_t keys = 0;
     for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
         size_t klen;
@@ -307,8 +307,8 @@ static void apply_once_the_index_is_written_in_the_same_kv_write(void)
 {
     const char *root = apply_dir("sim");
     EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    int rc = EX_KV(io_sim_install(root));
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", ex_errmsg(rc));
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = 1;
@@ -329,8 +329,8 @@ static void apply_once_the_index_is_written_in_the_same_kv_write(void)
         const char *state = apply_dir(name);
         EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
         io_sim_crash c = {.at = at, .data = IO_SIM_LOSE, .names = IO_SIM_KEEP};
-        rc = io_sim_materialize(&c, state, NULL);
-        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+        rc = EX_KV(io_sim_materialize(&c, state, NULL));
+        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", ex_errmsg(rc));
         replica *s = apply_open(harness_join(state, "r"), NULL);
         uint64_t applied = replica_applied(s);
         char x[64], y[64];

@@ -141,9 +141,9 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
     harness_context("command_parse of the builder's %zu-byte command (2 conditions, 3 writes) in "
                     "memory that ends there: it parses, the header's counts in the reader; nothing "
                     "past the bytes given is read", len);
-    int rc = parse_guarded(p, len, &r);
+    int rc = EX_KV(parse_guarded(p, len, &r));
     EX_CHECK(rc == KV_OK, "a command the builder made parses (got %s: %s)", kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     EX_CHECK(r.conditions == 2 && r.writes == 3, "the reader holds the header's counts: 2 "
              "conditions, 3 writes (got %u, %u)", r.conditions, r.writes);
     expect_op(&r, 0, COMMAND_IF_VALUE, "watched", "1");
@@ -163,9 +163,9 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
     p = command_bytes(c, &len);
     harness_context("command_parse of a command of no op (%zu bytes: header and 6 zeros), then "
                     "command_next: it parses and hands out none", len);
-    rc = parse_guarded(p, len, &r);
+    rc = EX_KV(parse_guarded(p, len, &r));
     EX_CHECK(rc == KV_OK && r.conditions == 0 && r.writes == 0, "a command of no op (its "
-             "header and 6 zeros) parses (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "header and 6 zeros) parses (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     EX_CHECK(command_next(&r, &op) == 0, "a command of no op hands out none");
     command_free(c);
 }
@@ -210,7 +210,7 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
                         "that run 5 bytes past the end of the command: a decoder that trusts "
                         "the lengths reads past the bytes it is given", w.len, at);
         command_reader r;
-        int rc = parse_guarded(w.p, w.len, &r);
+        int rc = EX_KV(parse_guarded(w.p, w.len, &r));
         EX_CHECK(rc == KV_ERR_CORRUPT, "an op whose key and value run past the end of the "
                  "command is refused (KV_ERR_CORRUPT, got %s): its lengths are checked against "
                  "the bytes left after its own head (kind, key length, value length)",
@@ -232,7 +232,7 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
                     "without a sum that wraps; refused naming offset 10", w.len, KV_MAX_KEY,
                     KV_MAX_VALUE);
     command_reader r;
-    int rc = parse_guarded(w.p, w.len, &r);
+    int rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
              "an op whose key and value run past the end of the command (%u + %u bytes, 20 "
              "there) is refused naming its offset, 10 (got %s: \"%s\")", KV_MAX_KEY,
@@ -251,15 +251,15 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
     command_reader r;
     harness_context("command_parse of a put padded to %zu bytes (its op ends at %zu): it parses",
                     w.len, end);
-    int rc = parse_guarded(w.p, w.len, &r);
+    int rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "test setup: a put padded to %zu bytes parses (got %s: %s)", w.len,
-             kv_strerror(rc), kv_errmsg());
+             kv_strerror(rc), ex_errmsg(rc));
     for (size_t at = end; at < w.len; at++) {
         w.p[at] = 0x5a;
         harness_context("command_parse of %zu bytes whose padding holds 0x5a at offset %zu: "
                         "padding is fewer than 8 zeros (C2), refused naming offset %zu", w.len, at,
                         end);
-        rc = parse_guarded(w.p, w.len, &r);
+        rc = EX_KV(parse_guarded(w.p, w.len, &r));
         EX_CHECK(rc == KV_ERR_CORRUPT, "the bytes after the last op are padding, fewer than 8 "
                  "and only zeros (C2): a tail holding 0x5a at offset %zu is refused (got %s)",
                  at, kv_strerror(rc));
@@ -285,9 +285,9 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
     raw_op(&w, COMMAND_PUT, "ab", "abc"); /* ends at 10 + 9 + 5 = 24 */
     harness_context("command_parse of a put whose op ends at 24 bytes, a multiple of 8: it parses "
                     "with no padding");
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "a command whose ops end at 24 bytes, a multiple of 8, parses with no "
-             "padding (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "padding (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     raw_bytes(&w, zeros, 8);
     harness_context("command_parse of a put ending at 24 bytes followed by 8 zeros: refused, 8 "
                     "zeros are no padding (C2)");
@@ -310,7 +310,7 @@ static void command_decode_conditions_come_first(void)
     command_reader r;
     harness_context("command_parse of %zu bytes whose header says 1 condition and whose op 0 is a "
                     "write: conditions come first (C1), refused naming offset 10", w.len);
-    int rc = parse_guarded(w.p, w.len, &r);
+    int rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
              "the header's C conditions come first, then the writes (C1): a write as op 0 of "
              "a command whose header says 1 condition is refused naming its offset, 10 (got "
@@ -323,7 +323,7 @@ static void command_decode_conditions_come_first(void)
     raw_pad(&w);
     harness_context("command_parse of %zu bytes, 1 condition and 1 write by the header, op 1 (at "
                     "%zu) a condition: refused naming its offset (C1)", w.len, at);
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), at),
              "the conditions come first, then the writes, as many of each as the header says "
              "(C1): a condition where the header says a write is due (op 1, at offset %zu) is "
@@ -372,9 +372,9 @@ static void command_decode_reserved_keys_are_refused(void)
     command_reader r;
     harness_context("command_parse of a put of a key that is COMMAND_RESERVED less its last byte: "
                     "a client's own key, it parses");
-    int rc = parse_guarded(w.p, w.len, &r);
+    int rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "a key shorter than COMMAND_RESERVED that begins as it does is a "
-             "client's own and parses (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "client's own and parses (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     free(w.p);
 }
 
@@ -393,19 +393,19 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "test setup: an empty command parses (got %s)", kv_strerror(rc));
     w.p[0] = 2;
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command of version 2 is refused: version 1 is the one "
              "this member can read (got %s)", kv_strerror(rc));
     EX_CHECK(ex_names_number(kv_errmsg(), 0), "a command of version 2 is refused naming its "
              "offset, 0 (got \"%s\")", kv_errmsg());
     w.p[0] = 7;
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), 7), "a command of version 7 "
              "is refused saying what is wrong: the version it holds, 7 (got %s: \"%s\")",
              kv_strerror(rc), kv_errmsg());
     w.p[0] = 1;
     w.p[1] = 9;
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose reserved byte (offset 1) is not 0 is "
              "refused (got %s)", kv_strerror(rc));
     EX_CHECK(ex_names_number(kv_errmsg(), 9), "a command whose reserved byte is 9 is refused "
@@ -431,7 +431,7 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
         harness_context("command_parse of an op %s, with 40 bytes after its head: refused "
                         "naming its offset, 10; nothing past the bytes given is read",
                         bad[i].what);
-        rc = parse_guarded(w.p, w.len, &r);
+        rc = EX_KV(parse_guarded(w.p, w.len, &r));
         EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
                  "an op %s is refused naming its offset, 10 (got %s: \"%s\")", bad[i].what,
                  kv_strerror(rc), kv_errmsg());
@@ -472,10 +472,10 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     deletes(&w, KV_MAX_BATCH_OPS - 1u);
     harness_context("command_parse of KV_MAX_BATCH_OPS - 1 deletes (%zu bytes): it parses; with "
                     "the applied index they fill one kv_write (C4)", w.len);
-    int rc = parse_guarded(w.p, w.len, &r);
+    int rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "a command of KV_MAX_BATCH_OPS - 1 writes parses: with the "
              "replica's applied index, they fill one kv_write (got %s: %s)", kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     deletes(&w, KV_MAX_BATCH_OPS);
     harness_context("command_parse of KV_MAX_BATCH_OPS deletes (%zu bytes): more than one kv_write "
                     "takes with the applied index (C4), refused", w.len);
@@ -491,19 +491,19 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     raw_pad(&w);
     harness_context("command_parse of a put of a 1-byte key and a KV_MAX_VALUE-byte value (%zu "
                     "bytes): the largest value parses", w.len);
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "a put of a 1-byte key and a value of KV_MAX_VALUE bytes, the "
              "largest value, parses: values are at most KV_MAX_VALUE bytes, that many "
-             "included (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "included (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_DELETE, KV_MAX_KEY, 0, KV_MAX_KEY);
     raw_pad(&w);
     harness_context("command_parse of a delete of a KV_MAX_KEY-byte key (%zu bytes): the largest "
                     "key parses", w.len);
-    rc = parse_guarded(w.p, w.len, &r);
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
     EX_CHECK(rc == KV_OK, "a delete of a key of KV_MAX_KEY bytes, the largest key, parses: "
              "keys are 1..KV_MAX_KEY bytes, that many included (got %s: %s)", kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     /* One put of the largest key and the largest value: past
      * COMMAND_MAX_WRITE_BYTES. */
     EX_RULE_BEGIN(7, "C4: the writes' keys and values at most COMMAND_MAX_WRITE_BYTES");
@@ -534,12 +534,12 @@ static void command_decode_the_writes_fit_one_kv_write(void)
                         "COMMAND_MAX_WRITE_BYTES%s: %s (C4)",
                         (unsigned long long)COMMAND_MAX_WRITE_BYTES + (unsigned)more,
                         more ? " + 1" : " exactly", more ? "refused" : "it parses");
-        rc = parse_guarded(w.p, w.len, &r);
+        rc = EX_KV(parse_guarded(w.p, w.len, &r));
         if (!more)
             EX_CHECK(rc == KV_OK, "the writes' keys and values are at most "
                      "COMMAND_MAX_WRITE_BYTES (C4), that many included: two puts of exactly "
                      "%llu bytes of keys and values parse (got %s: %s)",
-                     (unsigned long long)COMMAND_MAX_WRITE_BYTES, kv_strerror(rc), kv_errmsg());
+                     (unsigned long long)COMMAND_MAX_WRITE_BYTES, kv_strerror(rc), ex_errmsg(rc));
         else
             EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), second),
                      "the writes' keys and values are at most COMMAND_MAX_WRITE_BYTES (C4), "

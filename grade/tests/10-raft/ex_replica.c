@@ -19,10 +19,10 @@ const char *ex_replica_value(replica *r, const char *key)
     static char buf[256];
     void *v = NULL;
     size_t n = 0;
-    int rc = kv_get(replica_db(r), key, strlen(key), &v, &n);
+    int rc = EX_KV(kv_get(replica_db(r), key, strlen(key), &v, &n));
     if (rc == KV_NOT_FOUND)
         return "-";
-    EX_CHECK(rc == KV_OK, "kv_get(%s): %s", key, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "kv_get(%s): %s", key, ex_errmsg(rc));
     snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
     kv_free(v);
     return buf;
@@ -40,8 +40,8 @@ replica *ex_replica_open_opt(const char *dir, const kv_options *opt)
     replica *r = NULL;
     harness_context("replica_open(%s): the live engine is the one REPLICA names, at the applied "
                     "index written with it", dir);
-    int rc = replica_open(dir, opt, &r);
-    EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
+    int rc = EX_KV(replica_open(dir, opt, &r));
+    EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, ex_errmsg(rc));
     return r;
 }
 
@@ -52,8 +52,8 @@ replica *ex_replica_open(const char *dir)
 
 void ex_replica_close(replica *r)
 {
-    int rc = replica_close(r);
-    EX_CHECK(rc == KV_OK, "replica_close: %s", kv_errmsg());
+    int rc = EX_KV(replica_close(r));
+    EX_CHECK(rc == KV_OK, "replica_close: %s", ex_errmsg(rc));
 }
 
 replica *ex_replica_at(const char *dir, uint64_t index, const char *pairs)
@@ -70,9 +70,9 @@ replica *ex_replica_at(const char *dir, uint64_t index, const char *pairs)
     free(copy);
     uint8_t at[8];
     coding_put_u64(at, index);
-    EX_CHECK(kv_batch_put(b, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8) == KV_OK &&
-                 kv_write(replica_db(r), b) == KV_OK,
-             "test setup: the replica's contents written: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_batch_put(b, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8)) == KV_OK &&
+                 EX_KV(kv_write(replica_db(r), b)) == KV_OK,
+             "test setup: the replica's contents written: %s", ex_kv_errmsg());
     kv_batch_free(b);
     ex_replica_close(r);
     r = ex_replica_open(dir);
@@ -133,14 +133,14 @@ uint8_t *ex_snapshot_keys(uint64_t index, int n, size_t *len)
 size_t ex_client_keys(replica *r)
 {
     kv_iter *it = NULL;
-    EX_CHECK(kv_iter_new(replica_db(r), &it) == KV_OK, "kv_iter_new: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_iter_new(replica_db(r), &it)) == KV_OK, "kv_iter_new: %s", ex_kv_errmsg());
     size_t n = 0;
     for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
         size_t klen;
         const void *k = kv_iter_key(it, &klen);
         n += klen < COMMAND_RESERVED_LEN || memcmp(k, COMMAND_RESERVED, COMMAND_RESERVED_LEN) != 0;
     }
-    EX_CHECK(kv_iter_status(it) == KV_OK, "kv_iter_status: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_iter_status(it)) == KV_OK, "kv_iter_status: %s", ex_kv_errmsg());
     kv_iter_free(it);
     return n;
 }

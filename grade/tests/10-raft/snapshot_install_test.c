@@ -58,9 +58,9 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
     size_t len;
     uint8_t *snap = ex_snapshot(10, "a=1 b=2 c=three", &len);
     EX_RULE_BEGIN(8, "after the switch the replica is the new engine's, at the snapshot's index");
-    int rc = restore(r, snap, len);
+    int rc = EX_KV(restore(r, snap, len));
     EX_CHECK(rc == KV_OK, "a snapshot at index 10 installs over a replica at index 3 (got %s: "
-             "%s)", kv_strerror(rc), kv_errmsg());
+             "%s)", kv_strerror(rc), ex_errmsg(rc));
     EX_CHECK(replica_applied(r) == 10, "the replica takes the snapshot's index: "
              "replica_applied is 10 after the restore (got %llu), so the commands the snapshot "
              "holds are skipped when the library hands them over",
@@ -132,9 +132,9 @@ static void snapshot_install_an_older_snapshot_changes_nothing(void)
     EX_RULE_BEGIN(2, "a snapshot at or below the applied index changes nothing");
     size_t len;
     uint8_t *snap = ex_snapshot(5, "a=old", &len);
-    int rc = restore(r, snap, len);
+    int rc = EX_KV(restore(r, snap, len));
     EX_CHECK(rc == KV_OK, "a snapshot older than the engine is no error: KV_OK, and nothing "
-             "changes (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "changes (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     EX_CHECK(replica_applied(r) == 10, "a restore never rolls a newer engine back: a "
              "snapshot at 5 leaves a replica at 10 at 10 (got %llu)",
              (unsigned long long)replica_applied(r));
@@ -142,9 +142,9 @@ static void snapshot_install_an_older_snapshot_changes_nothing(void)
                  "changes nothing in an engine at 10");
     free(snap);
     snap = ex_snapshot(10, "a=other", &len);
-    rc = restore(r, snap, len);
+    rc = EX_KV(restore(r, snap, len));
     EX_CHECK(rc == KV_OK, "a snapshot at the engine's own index is no error (got %s: %s)",
-             kv_strerror(rc), kv_errmsg());
+             kv_strerror(rc), ex_errmsg(rc));
     ex_replica_expect(r, "a", "mine", "a snapshot at the engine's own index changes nothing: the "
                  "engine is already as new");
     ex_replica_expect(r, "n", "10", "a snapshot at the engine's own index changes nothing");
@@ -237,11 +237,11 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
     coding_put_u32(p + at, crc32c_value(p, at));
     EX_CHECK(at > KV_MAX_BATCH_BYTES, "test setup: the records take more than a kv_write "
              "holds (%zu bytes)", at);
-    int rc = restore(r, p, at + 4);
+    int rc = EX_KV(restore(r, p, at + 4));
     EX_CHECK(rc == KV_OK, "a snapshot of %d records and %zu bytes, more than one kv_write "
              "holds (KV_MAX_BATCH_BYTES), installs: its records are written in kv_writes of at "
              "most RESTORE_BATCH_OPS records and about RESTORE_BATCH_BYTES bytes (got %s: %s)",
-             N, at, kv_strerror(rc), kv_errmsg());
+             N, at, kv_strerror(rc), ex_errmsg(rc));
     EX_CHECK(replica_applied(r) == 77, "the replica takes the snapshot's index, 77 (got %llu)",
              (unsigned long long)replica_applied(r));
     uint64_t seq = ex_stat(replica_db(r), "seq.last");
@@ -282,12 +282,12 @@ static void snapshot_install_records_are_written_in_batches(void)
     size_t len;
     uint8_t *p = ex_snapshot_keys(9, N, &len);
     size_t from = io_sim_position();
-    int rc = restore(r, p, len);
+    int rc = EX_KV(restore(r, p, len));
     size_t to = io_sim_position();
     ex_replica_close(r);
     io_sim_uninstall();
     EX_CHECK(rc == KV_OK, "a snapshot of %d records installs (got %s: %s)", N, kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     size_t syncs = 0;
     for (size_t j = from; j < to; j++)
         syncs += io_sim_kind(j) == IO_SIM_SYNC;
@@ -317,12 +317,12 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
         harness_context("replica_restore of %d records whose write call number %ld (an append, "
                         "a sync or a truncate) fails: the old engine stays the live one, as it "
                         "was, and the one being built is closed", N, fail);
-        int rc = replica_restore(r, p, len);
+        int rc = EX_KV(replica_restore(r, p, len));
         long failures = io_fault_failures();
         io_fault_uninstall();
         if (failures == 0) {
             EX_CHECK(rc == KV_OK, "a restore that met no I/O error installs (got %s: %s)",
-                     kv_strerror(rc), kv_errmsg());
+                     kv_strerror(rc), ex_errmsg(rc));
             installed = 1;
             break;
         }
@@ -383,9 +383,9 @@ static void snapshot_install_keeps_no_memory(void)
         coding_put_u64(p + 8, index);
         coding_put_u64(p + 16, N);
         coding_put_u32(p + at, crc32c_value(p, at));
-        int rc = restore(r, p, at + 4);
+        int rc = EX_KV(restore(r, p, at + 4));
         EX_CHECK(rc == KV_OK, "a snapshot of 1 MiB at index %llu installs (got %s: %s)",
-                 (unsigned long long)index, kv_strerror(rc), kv_errmsg());
+                 (unsigned long long)index, kv_strerror(rc), ex_errmsg(rc));
         if (index == 5)
             before = mallinfo2().uordblks;
     }
@@ -409,19 +409,19 @@ static void snapshot_install_clears_the_other_directory_first(void)
                         "other directory");
     uint8_t at[8];
     coding_put_u64(at, 99);
-    EX_CHECK(kv_put(db, "ghost", 5, "1", 1) == KV_OK &&
-                 kv_put(db, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8) == KV_OK &&
-                 kv_close(db) == KV_OK,
-             "test setup: the leftovers written: %s", kv_errmsg());
+    EX_CHECK(EX_KV(kv_put(db, "ghost", 5, "1", 1)) == KV_OK &&
+                 EX_KV(kv_put(db, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8)) == KV_OK &&
+                 EX_KV(kv_close(db)) == KV_OK,
+             "test setup: the leftovers written: %s", ex_kv_errmsg());
     EX_RULE_BEGIN(3, "the other directory cleared before the new engine is opened in it");
     size_t len;
     uint8_t *snap = ex_snapshot(10, "a=1 b=2", &len);
     harness_context("replica_restore of a snapshot at index 10 (a, b) while %s, the other engine "
                     "directory, holds what a restore that crashed left there (ghost, an applied "
                     "index of 99): cleared first, it holds only the snapshot's records", other);
-    int rc = replica_restore(r, snap, len);
+    int rc = EX_KV(replica_restore(r, snap, len));
     EX_CHECK(rc == KV_OK, "a snapshot at 10 installs over a replica at 3 whose other directory "
-             "holds leftovers (got %s: %s)", kv_strerror(rc), kv_errmsg());
+             "holds leftovers (got %s: %s)", kv_strerror(rc), ex_errmsg(rc));
     ex_replica_expect(r, "ghost", "-", "the other engine directory is cleared before the new "
                       "engine is opened in it: what a restore that crashed left there is no "
                       "record of the snapshot");
@@ -468,13 +468,13 @@ static void snapshot_install_a_value_as_large_as_a_batch_is_alone_in_it(void)
     replica *r = ex_replica_at(snap_dir("r"), 1, "x=1");
     EX_RULE_BEGIN(5, "a batch written before the record that would take it past "
                   "RESTORE_BATCH_BYTES");
-    int rc = restore(r, p, len);
+    int rc = EX_KV(restore(r, p, len));
     EX_CHECK(rc == KV_OK, "a snapshot whose record of a %u-byte value (KV_MAX_VALUE) follows "
              "%d records of %d bytes installs: the batch is written before a record that "
              "would take it past RESTORE_BATCH_BYTES is added, so that record is alone in its "
              "kv_write; added first, the batch would hold more than KV_MAX_BATCH_BYTES, which "
              "no kv_write takes (got %s: %s)", KV_MAX_VALUE, SMALL, SV, kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     void *v = NULL;
     size_t vlen = 0;
     rc = kv_get(replica_db(r), "z", 1, &v, &vlen);
@@ -503,9 +503,9 @@ static void snapshot_install_the_live_engine_has_the_replica_options(void)
     replica *r = ex_replica_at(harness_join(root, "r"), 1, "x=1");
     size_t len;
     uint8_t *snap = ex_snapshot(5, "a=1", &len);
-    int rc = restore(r, snap, len);
+    int rc = EX_KV(restore(r, snap, len));
     EX_CHECK(rc == KV_OK, "test setup: a snapshot at 5 installs (got %s: %s)", kv_strerror(rc),
-             kv_errmsg());
+             ex_errmsg(rc));
     EX_RULE_BEGIN(4, "the new engine opened again with the replica's own options");
     size_t from = io_sim_position();
     rc = kv_put(replica_db(r), "b", 1, "2", 1);
@@ -538,9 +538,9 @@ static void snapshot_install_cut_at_each_step(int power)
     replica *r = ex_replica_at(dir, 3, "mine=1 old=x");
     /* The replica as set up is on stable storage, its directories' names
      * too (kv_open does not sync the directory it is made in). */
-    EX_CHECK(io_sync_dir(root) == KV_OK && io_sync_dir(dir) == KV_OK &&
-                 io_sync_dir(harness_join(dir, ex_replica_live(dir))) == KV_OK,
-             "test setup: the replica's directories synced: %s", kv_errmsg());
+    EX_CHECK(EX_KV(io_sync_dir(root)) == KV_OK && EX_KV(io_sync_dir(dir)) == KV_OK &&
+                 EX_KV(io_sync_dir(harness_join(dir, ex_replica_live(dir)))) == KV_OK,
+             "test setup: the replica's directories synced: %s", ex_kv_errmsg());
     char fresh[16];
     snprintf(fresh, sizeof fresh, "%s/", strcmp(ex_replica_live(dir), "data-a") == 0
                                              ? "data-b" : "data-a");
@@ -548,13 +548,13 @@ static void snapshot_install_cut_at_each_step(int power)
     size_t len;
     uint8_t *p = ex_snapshot_keys(10, N, &len);
     size_t from = io_sim_position();
-    int rc = restore(r, p, len);
+    int rc = EX_KV(restore(r, p, len));
     size_t to = io_sim_position();
     ex_replica_close(r);
     io_sim_uninstall();
     free(p);
     EX_CHECK(rc == KV_OK, "test setup: a snapshot of %d records installs (got %s: %s)", N,
-             kv_strerror(rc), kv_errmsg());
+             kv_strerror(rc), ex_errmsg(rc));
     EX_CHECK(io_sim_untracked() == 0, "test setup: the power-loss simulator followed every "
              "file operation (%ld it could not)", io_sim_untracked());
     /* Where the switch is, and the last write of the load. */
