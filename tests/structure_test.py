@@ -396,10 +396,12 @@ def main():
 
 
 def source_files(top, tests=False):
-    """The .c and .h files under top, its tests/ folders left out unless tests."""
+    """The .c and .h files under top, its tests/ folders left out unless tests,
+    and npm's node_modules/ always (make test-wasm installs the lab's
+    packages in web/: their C is not the project's)."""
     out = []
     for root, sub, files in os.walk(top):
-        sub[:] = sorted(x for x in sub if tests or x != "tests")
+        sub[:] = sorted(x for x in sub if (tests or x != "tests") and x != "node_modules")
         out += [os.path.join(root, f) for f in sorted(files) if f.endswith((".c", ".h"))]
     return out
 
