@@ -61,7 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
-static table_ctx *table_fuzz_ctx;
+static table_ctx *table_fuzz_ctx, *table_fuzz_cut_ctx;
+/* Lookups in a table whose file was cut short after it opened, at most. */
+#define TABLE_FUZZ_CUT_LOOKUPS 8u
 
 static void table_fuzz_check(int ok, const char *what)
 {
@@ -74,6 +76,7 @@ static void table_fuzz_check(int ok, const char *what)
 static void table_fuzz_remove(void)
 {
     table_ctx_free(table_fuzz_ctx);
+    table_ctx_free(table_fuzz_cut_ctx);
 }
 
 static void table_fuzz_setup(void)
@@ -87,6 +90,11 @@ static void table_fuzz_setup(void)
     kv_options_init(&opt);
     opt.cache_bytes = 1;
     table_fuzz_check(table_ctx_new(&opt, &table_fuzz_ctx) == KV_OK, "table_ctx_new");
+    /* Tables not mapped: every block a lookup or a scan needs is a
+     * positioned read of the file, which then says where the file ends
+     * (table_fuzz_cut). */
+    opt.map_tables = KV_NO_MAP;
+    table_fuzz_check(table_ctx_new(&opt, &table_fuzz_cut_ctx) == KV_OK, "table_ctx_new");
     atexit(table_fuzz_remove);
 }
 
@@ -97,6 +105,77 @@ typedef struct table_fuzz_entry {
     uint64_t seq;
     ikey_type type;
 } table_fuzz_entry;
+
+/* The record a lookup of record i's key at its sequence finds: the first
+ * at or after the lookup key, i or the first before it of the same key at
+ * the same sequence (at one sequence the types sort descending: a put
+ * whose value is elsewhere, a put, a tombstone). */
+static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_t i)
+{
+    const uint8_t *key = keys + e[i].key_at;
+    uint64_t want = i;
+    while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
+           memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
+        want--;
+    return want;
+}
+
+/* The table read whole (its scan, the lookups) is opened again, its file
+ * is cut short under it (a disk or another program that truncated it),
+ * and read through positioned reads only: every lookup answers as before
+ * or fails with KV_ERR_CORRUPT (the read that comes back short: table_v2
+ * names the offset and the bytes it got), and a scan reads the records
+ * before the cut as before, then fails with KV_ERR_CORRUPT, or, when the
+ * cut left every record, reads them all.  The file is put back after. */
+static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
+                           const uint8_t *keys, uint64_t got)
+{
+    table *t = NULL;
+    table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
+                     "a table that opened opens again");
+    /* Where the cut falls: a point of the file the middle key picks. */
+    uint64_t cut = e[got / 2].key_crc % size;
+    io_file *f = NULL;
+    table_fuzz_check(io_open(table_fuzz_path, IO_WRITE, &f) == KV_OK &&
+                     io_truncate(f, cut) == KV_OK && io_close(f) == KV_OK, "cut the file");
+    uint64_t step = got / TABLE_FUZZ_CUT_LOOKUPS + 1;
+    for (uint64_t i = got - 1;; i = i >= step ? i - step : 0) {
+        ikey_lookup lk;
+        table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
+                                          e[i].seq) == KV_OK, "lookup key");
+        uint64_t want = table_fuzz_want(e, keys, i);
+        table_get_result r;
+        int rc = table_get(t, &lk, &r);
+        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                         "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
+        if (rc == KV_OK) {
+            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
+                                                                     : IKEY_DELETED),
+                             "a lookup in a file cut short finds what it found before");
+            if (r.state == IKEY_FOUND)
+                table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
+                                 "a lookup in a file cut short returns the value it did");
+            free(r.value);
+        }
+        ikey_lookup_free(&lk);
+        if (i == 0)
+            break;
+    }
+    iter *it;
+    table_fuzz_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
+    uint64_t read = 0;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it), read++)
+        table_fuzz_check(read < got && crc32c_value(it->key, it->key_len) == e[read].key_crc &&
+                         crc32c_value(it->value, it->value_len) == e[read].value_crc,
+                         "a scan of a file cut short reads the records before the cut");
+    table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT || (iter_status(it) == KV_OK &&
+                                                           read == got),
+                     "a scan of a file cut short reads every record, or fails with "
+                     "KV_ERR_CORRUPT");
+    iter_free(it);
+    table_unref(t);
+    table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
+}
 
 static void table_fuzz_one(const uint8_t *data, size_t size)
 {
@@ -154,18 +233,10 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
                        hi_len == e[got - 1].key_len &&
                        memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
         for (uint64_t i = 0; scan_ok && ascending && range_ok && i < got; i++) {
-            const uint8_t *key = keys + e[i].key_at;
             ikey_lookup lk;
-            table_fuzz_check(ikey_lookup_init(&lk, key, e[i].key_len - 8, e[i].seq) == KV_OK,
-                             "lookup key");
-            /* The first record at or after the lookup key: this one, or
-             * the first before it of the same key at the same sequence
-             * (at one sequence the types sort descending: a put whose
-             * value is elsewhere, a put, a tombstone). */
-            uint64_t want = i;
-            while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
-                   memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
-                want--;
+            table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
+                                              e[i].seq) == KV_OK, "lookup key");
+            uint64_t want = table_fuzz_want(e, keys, i);
             table_get_result r;
             rc = table_get(t, &lk, &r);
             /* A lookup may read what no scan reads (stage 09's filter
@@ -185,12 +256,14 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
             free(r.value);
             ikey_lookup_free(&lk);
         }
-        free(e);
-        free(keys);
         rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
+        if (scan_ok && ascending && range_ok && !lookup_failed)
+            table_fuzz_cut(data, size, e, keys, got);
+        free(e);
+        free(keys);
     }
     /* Format v1: a record whose lengths do not fill its span exactly is
      * damage (table_v1_format.h), which a scan must meet. */
@@ -203,6 +276,38 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
         table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
     rc = table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+}
+
+/* The table as a database's only table, through the engine, kv check,
+ * kv dump and kv repair (fuzz_dbfile.h).  Beside it, in stages 04 and 05,
+ * what an interrupted compaction leaves (fuzz_dbfile_leftover_name: a
+ * table it replaced, one it was writing), which an open that may write
+ * must remove.  From stage 06, where kv repair makes the levels again
+ * from the tables when no manifest names them, the table is also written
+ * twice, as two tables whose keys overlap, which kv repair merges
+ * (level_rebuild.c): it must say KV_OK exactly when it does for the table
+ * once, and the database it leaves must hold the same entries. */
+static void table_fuzz_engine(const uint8_t *fixed, size_t size)
+{
+    fuzz_dbfile files[4] = {{fuzz_dbfile_table_name(), fixed, size}};
+    size_t n = 1;
+    for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++)
+        files[n++] = (fuzz_dbfile){fuzz_dbfile_leftover_name(i), NULL, 0};
+    if (fuzz_dbfile_run_files(files, n))
+        for (size_t i = 1; i < n; i++)
+            table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
+                             "an open that may write removes what a compaction left");
+    fuzz_dbfile_digest once, twice;
+    int repaired = fuzz_dbfile_repair_held(files, n, &once);
+    if (fuzz_dbfile_second_table_name() == NULL)
+        return;
+    files[n++] = (fuzz_dbfile){fuzz_dbfile_second_table_name(), fixed, size};
+    table_fuzz_check(fuzz_dbfile_repair_held(files, n, &twice) == repaired,
+                     "kv repair of a table written twice says KV_OK when it does of it once");
+    if (repaired && once.whole && twice.whole)
+        table_fuzz_check(once.entries == twice.entries && once.crc == twice.crc,
+                         "kv repair of a table written twice keeps the entries it keeps "
+                         "of it once");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -218,10 +323,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* One input in sixteen: the table as a database's only table, through
      * the engine, kv check, kv dump and kv repair, whose salvage reads what
      * a damaged table still holds (fuzz_dbfile.h). */
-    if (fuzz_dbfile_sampled(data, size)) {
-        fuzz_dbfile_run(fuzz_dbfile_table_name(), fixed, size);
-        fuzz_dbfile_repair(fuzz_dbfile_table_name(), fixed, size);
-    }
+    if (fuzz_dbfile_sampled(data, size))
+        table_fuzz_engine(fixed, size);
     free(fixed);
     fuzz_dbfile_mem_done();
     return 0;
