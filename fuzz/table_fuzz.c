@@ -19,7 +19,13 @@
  *     KV_ERR_CORRUPT where it reads what no scan does (stage 09's filter
  *     partitions);
  *   - a table whose scan fails, whose keys do not ascend, or one of whose
- *     lookups failed, fails table_check.
+ *     lookups failed, fails table_check;
+ *   - a table that reads whole, opened again without mapping and its file
+ *     cut short under it (where the middle key's crc32c points), answers
+ *     each lookup as before or fails it with KV_ERR_CORRUPT (a read that
+ *     comes back short), and a scan reads the records before the cut as
+ *     before, then fails with KV_ERR_CORRUPT or ends having read them all
+ *     (table_fuzz_cut).
  *
  * It reads the tables of every stage that lists it: 04 (format v1), 05
  * (format v2) and 09 (format v2's version 2, partitions, and version 1).
@@ -37,7 +43,12 @@
  * table_v1_salvage.c in stage 04, table_v2_salvage.c in 05,
  * parted_salvage.c in 09, whose repair first rebuilds the levels from the
  * tables, no manifest naming them), and the repaired database must open
- * strictly and check clean.
+ * strictly, take a write newer than what it kept, and check clean.  In
+ * stages 04 and 05 what an interrupted compaction leaves lies beside it,
+ * which an open that may write must remove; from stage 06 the table is
+ * also repaired written twice, as two overlapping tables, which kv repair
+ * merges, and must keep what it keeps of the table once
+ * (table_fuzz_engine).
  * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
  * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
  * campaign, and `make test` replays its seeds (docs/fuzzing.md).
