@@ -44,8 +44,10 @@
  * parted_salvage.c in 09, whose repair first rebuilds the levels from the
  * tables, no manifest naming them), and the repaired database must open
  * strictly, take a write newer than what it kept, and check clean.  In
- * stages 04 and 05 what an interrupted compaction leaves lies beside it,
- * which an open that may write must remove; from stage 06 the table is
+ * stages 04 and 05 the log the writes after it go to lies beside it (its
+ * header alone: without it kv_open refuses the directory), and what an
+ * interrupted compaction leaves, which an open that may write must
+ * remove, as the repair's strict open must; from stage 06 the table is
  * also repaired written twice, as two overlapping tables, which kv repair
  * merges, and must keep what it keeps of the table once
  * (table_fuzz_engine).
@@ -60,11 +62,14 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io_mem.h"
 #include "kv.h"
+#include "lsm_files.h"
+#include "lsm_wal.h"
 #include "table.h"
 #include "table_inspect.h"
 
@@ -300,16 +305,31 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
  * once, and the database it leaves must hold the same entries. */
 static void table_fuzz_engine(const uint8_t *fixed, size_t size)
 {
-    fuzz_dbfile files[4] = {{fuzz_dbfile_table_name(), fixed, size}};
-    size_t n = 1;
-    for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++)
+    fuzz_dbfile files[5] = {{fuzz_dbfile_table_name(), fixed, size}};
+    size_t n = 1, leftovers = 0;
+    /* Stages 04 and 05: the log the writes after the table's go to (named
+     * above them, its header alone), without which kv_open refuses the
+     * directory (a crash cannot remove it), then the leftovers. */
+    char log[LSM_NAME_MAX];
+    uint8_t header[FILE_HEADER_SIZE];
+    if (fuzz_dbfile_leftover_name(0) != NULL) {
+        lsm_wal_name(log, 1000000000000ull);
+        file_header_encode(header, FILE_MAGIC_LOG04, LSM_WAL_VERSION);
+        files[n++] = (fuzz_dbfile){log, header, sizeof header};
+    }
+    for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++, leftovers++)
         files[n++] = (fuzz_dbfile){fuzz_dbfile_leftover_name(i), NULL, 0};
     if (fuzz_dbfile_run_files(files, n))
-        for (size_t i = 1; i < n; i++)
+        for (size_t i = n - leftovers; i < n; i++)
             table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
                              "an open that may write removes what a compaction left");
     fuzz_dbfile_digest once, twice;
     int repaired = fuzz_dbfile_repair_held(files, n, &once);
+    /* A repair that said KV_OK opened the database strictly, which removes
+     * them too. */
+    for (size_t i = n - leftovers; repaired && i < n; i++)
+        table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
+                         "an open after kv_repair removes what a compaction left");
     if (fuzz_dbfile_second_table_name() == NULL)
         return;
     files[n++] = (fuzz_dbfile){fuzz_dbfile_second_table_name(), fixed, size};
