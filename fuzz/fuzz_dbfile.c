@@ -51,12 +51,17 @@ void fuzz_dbfile_mem_file(const char *path, const uint8_t *data, size_t size, io
 
 int fuzz_dbfile_sampled(const uint8_t *data, size_t size)
 {
+    return fuzz_dbfile_sampled_rarely(data, size, 1);
+}
+
+int fuzz_dbfile_sampled_rarely(const uint8_t *data, size_t size, unsigned n)
+{
     static int every = -1;
     if (every < 0) {
         const char *e = getenv("KV_FUZZ_ENGINE");
         every = e != NULL && strcmp(e, "all") == 0;
     }
-    return every || crc32c_value(data, size) % FUZZ_DBFILE_SAMPLE == 0;
+    return every || crc32c_value(data, size) % (FUZZ_DBFILE_SAMPLE * n) == 0;
 }
 
 const char *fuzz_dbfile_table_name(void)

@@ -140,5 +140,9 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line);
  * inputs a minute. */
 #define FUZZ_DBFILE_SAMPLE 16
 int fuzz_dbfile_sampled(const uint8_t *data, size_t size);
+/* The same for work that costs several engine runs: one input in
+ * FUZZ_DBFILE_SAMPLE * n, each of them one fuzz_dbfile_sampled takes too
+ * (every input under KV_FUZZ_ENGINE=all). */
+int fuzz_dbfile_sampled_rarely(const uint8_t *data, size_t size, unsigned n);
 
 #endif
