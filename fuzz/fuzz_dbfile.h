@@ -9,9 +9,12 @@
  * last keys and of one it lacks, which must answer as kv_get does), write
  * one key, close, open again.  fuzz_dbfile_repair then runs kv_repair on
  * the input as it was, after which (if it says KV_OK) a strict open must
- * succeed and kv_check find nothing wrong, as kv.h promises.  A crash, a
- * sanitizer report, a hang, a value from kv_get that differs from the
- * iterator's, or a kv_inspect_get that answers otherwise, fails the run.
+ * succeed, take a write newer than all it kept, close, and kv_check find
+ * nothing wrong, as kv.h promises.
+ * fuzz_dbfile_compact_files runs kv_compact on such a database: every
+ * answer stays what it was.  A crash, a sanitizer report, a hang, a value
+ * from kv_get that differs from the iterator's, or a kv_inspect_get that
+ * answers otherwise, fails the run.
  *
  * The directory is in memory (common/io_mem.h, the I/O layer's backend
  * while the engine runs, the one before put back after): the engine reads
@@ -39,17 +42,48 @@ typedef struct fuzz_dbfile {
 
 /* Makes files[0..n) the files of the database (with its IDENTITY) and
  * exercises it.  Aborts (on purpose: this is a test program) on a broken
- * invariant. */
-void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n);
+ * invariant.  Returns 1 if the open with the defaults (step 4 of "What a
+ * harness checks" in docs/fuzzing.md) succeeded: the directory is then as
+ * that open and its writes left it (fuzz_dbfile_exists), 0 if not. */
+int fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n);
 
 /* The same with one file: data as DIR/name. */
-void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
+int fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
+
+/* What a database holds, as its iterator gives it from the first key:
+ * how many entries, and the crc32c of their key and value lengths and
+ * bytes, in order; whole if the iterator ended without an error. */
+typedef struct fuzz_dbfile_digest {
+    int whole;
+    uint64_t entries;
+    uint32_t crc;
+} fuzz_dbfile_digest;
 
 /* kv_repair of the database files[0..n) make (REQUIRES: a
  * fuzz_dbfile_run_files before); if it says KV_OK, a strict_recovery open
- * and kv_check must succeed.  Aborts if not. */
+ * must succeed, a put of its first key read back (the repair kept nothing
+ * newer than what is written after it), the close succeed and kv_check
+ * find the database intact.  Aborts if not.  Returns 1 if kv_repair said
+ * KV_OK, 0 if not.  If held is not NULL, the repaired database is also
+ * walked before that put (its iterator and kv_get must agree, as in the
+ * first open's walk), and *held says what it held. */
+int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_digest *held);
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
 void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
+
+/* kv_compact of the database files[0..n) make, opened with the defaults
+ * (REQUIRES: a fuzz_dbfile_run_files before; nothing is done if it does
+ * not open), after a key written twice (something to reclaim): it returns
+ * KV_OK or KV_ERR_CORRUPT (damage it met), and a kv_compact that fails
+ * leaves no file of its own (a .tmp) behind; every key that kv_get read
+ * before it reads the same value after it and after a reopen, or, if it
+ * failed, an error (never "not found": compaction changes no answer); the
+ * iterator and kv_get agree; the database opens again.  Aborts if not. */
+void fuzz_dbfile_compact_files(const fuzz_dbfile *files, size_t n);
+
+/* Whether DIR/name is a file of the directory in memory now (after
+ * fuzz_dbfile_run_files: what its last open left). */
+int fuzz_dbfile_exists(const char *name);
 
 /* The name of a table file in a database of the stage the harness is
  * linked with, a name kv_check, kv_open and kv_repair take for a table:
@@ -59,6 +93,20 @@ void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
  * by its file number (level_files.h: 000001.tbl, which kv_repair finds with
  * no manifest naming it and rebuilds the levels from). */
 const char *fuzz_dbfile_table_name(void);
+
+/* The name of a second table beside fuzz_dbfile_table_name's in a stage
+ * whose kv_repair makes the levels again from the tables when no manifest
+ * names them (06 on: 000002.tbl, a table whose keys overlap the first's
+ * when it holds the same entries); NULL before stage 06. */
+const char *fuzz_dbfile_second_table_name(void);
+
+/* Leftovers an interrupted flush, compaction or repair leaves beside the
+ * table of fuzz_dbfile_table_name, i = 0, 1, ... until NULL, each of which
+ * an open that may write removes: in stages 04 and 05 a table whose writes
+ * the first one's name covers (what a compaction replaced, its deletion
+ * cut short) and a table being written (.tbl.tmp); from stage 06 a table
+ * being written. */
+const char *fuzz_dbfile_leftover_name(int i);
 
 /* Installs the in-memory backend (for good) and empties it: for a harness
  * that reads its files through io.h without a database.  Files go in with
@@ -92,5 +140,9 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line);
  * inputs a minute. */
 #define FUZZ_DBFILE_SAMPLE 16
 int fuzz_dbfile_sampled(const uint8_t *data, size_t size);
+/* The same for work that costs several engine runs: one input in
+ * FUZZ_DBFILE_SAMPLE * n, each of them one fuzz_dbfile_sampled takes too
+ * (every input under KV_FUZZ_ENGINE=all). */
+int fuzz_dbfile_sampled_rarely(const uint8_t *data, size_t size, unsigned n);
 
 #endif

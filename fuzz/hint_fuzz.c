@@ -18,12 +18,21 @@
  * callback reads every key whole, as the engine's index does (a read past
  * one is AddressSanitizer's).
  *
+ * Then, where the hint is valid for the segment (naming segment 1 and its
+ * size, its checksum made right), the read kv_get makes of each key it
+ * names, where it puts the record, in the segment as it is: KV_OK or
+ * KV_ERR_CORRUPT (hint_fuzz_reads).
  * Then, for one input in sixteen (fuzz_dbfile_sampled), the engine is handed
  * the hint: the segment as 0000000001.log (its checksums made right), the
  * hint as 0000000001.hint (naming segment 1 and the segment's size, its
  * checksum made right) and an empty active segment 0000000002.log (the
  * segment's header), through the whole engine (fuzz_dbfile.h): kv_open
  * indexes segment 1 from the hint, keys and all, and reads what it says.
+ * Where the segment as it is differs from that (its checksums were not
+ * right), the same directory with the segment as it is goes through
+ * kv_compact (fuzz_dbfile_compact_files): the hint still indexes it, so
+ * the merge is the first to read its damage, and must undo itself, every
+ * answer as before.
  *
  * The input is nested, and the segment is most of its bytes, so a plain
  * mutation would nearly always change the segment and leave the hint, the
@@ -150,6 +159,42 @@ static void hint_fuzz_load(const uint8_t *p, size_t n)
     free(m.e);
 }
 
+/* kv_get's read of each key a valid hint names, where the hint puts its
+ * record, in the segment as it is (the engine indexes a segment from its
+ * hint and reads none of it until a key is read or a merge copies it):
+ * KV_OK exactly for a record whose checksum holds and that is a put of
+ * that key, with a value that fits in it; else KV_ERR_CORRUPT. */
+static void hint_fuzz_reads(const uint8_t *hint, size_t hint_len, const uint8_t *seg,
+                            size_t seg_len)
+{
+    hint_fuzz_model m;
+    hint_fuzz_model_read(hint, hint_len, 1, seg_len, &m);
+    if (!m.valid) {
+        free(m.e);
+        return;
+    }
+    fuzz_dbfile_mem_reset();
+    io_file *f;
+    fuzz_dbfile_mem_file("/kvfuzz/0000000001.log", seg, seg_len, &f);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < m.n; i++) {
+        hash_loc loc = {.offset = m.e[i].offset, .seg = 1, .size = m.e[i].size};
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        int rc = record_read_value(f, seg_len, &loc, m.e[i].key, m.e[i].klen, &buf, &cap, &val,
+                                   &vlen);
+        hint_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                        "kv_get's read where a hint says: KV_OK or KV_ERR_CORRUPT");
+        if (rc == KV_OK)
+            hint_fuzz_check(vlen + m.e[i].klen < m.e[i].size,
+                            "a value read where a hint says fits in its record");
+    }
+    free(buf);
+    io_close(f);
+    free(m.e);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t hint_len = size;
@@ -169,6 +214,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (memcmp(fixed, hint, hint_len) != 0)
         hint_fuzz_load(hint, hint_len);
 
+    if (seg_len >= FILE_HEADER_SIZE) {
+        /* The hint as the engine gets it: naming segment 1, of the
+         * segment's size, its checksum made right. */
+        if (hint_len >= HINT_HEADER) {
+            coding_put_u32(fixed + 12, 1);
+            coding_put_u64(fixed + 16, seg_len);
+        }
+        fuzz_fix_hint(fixed, hint_len);
+        hint_fuzz_reads(fixed, hint_len, seg, seg_len);
+    }
     if (seg_len >= FILE_HEADER_SIZE && fuzz_dbfile_sampled(data, size)) {
         uint8_t *s = malloc(seg_len);
         hint_fuzz_check(s != NULL, "malloc");
@@ -178,16 +233,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_fix_log_records(s, seg_len, FILE_HEADER_SIZE);
         else
             fuzz_fix_wal_fragments(s, seg_len, FILE_HEADER_SIZE);
-        if (hint_len >= HINT_HEADER) {
-            coding_put_u32(fixed + 12, 1);
-            coding_put_u64(fixed + 16, seg_len);
-        }
-        fuzz_fix_hint(fixed, hint_len);
         fuzz_dbfile files[] = {{"0000000001.log", s, seg_len},
                                {"0000000001.hint", fixed, hint_len},
                                {"0000000002.log", s, FILE_HEADER_SIZE}};
         fuzz_dbfile_run_files(files, 3);
         fuzz_dbfile_repair_files(files, 3);
+        /* The segment as it is, where that differs (damage its records'
+         * checksums do not vouch for), behind the hint made right: kv_open
+         * indexes it from the hint and reads none of it, so kv_compact is
+         * the first to read its records, and meets the damage half-way
+         * through a merge, which it must undo (merge.c). */
+        if (memcmp(s, seg, seg_len) != 0) {
+            files[0].data = seg;
+            fuzz_dbfile_compact_files(files, 3);
+        }
         free(s);
     }
     free(fixed);

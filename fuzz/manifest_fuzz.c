@@ -34,7 +34,11 @@
  *     level_repair.c's search for a version (the manifest CURRENT names,
  *     another, or the tables alone), the tables it names and the
  *     directory lacks taken out, a new manifest written; after a KV_OK
- *     the database opens strictly and checks clean.
+ *     the database opens strictly and checks clean.  For kv_repair (one
+ *     input in four of those), the first table the version names lies
+ *     beside them, made by the harness where the manifest puts it (its
+ *     smallest and largest keys) but not of the size the manifest says:
+ *     kv_repair describes it again as it is (repair_refresh).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -51,7 +55,9 @@
 #include "internal_key.h"
 #include "io_mem.h"
 #include "kv.h"
+#include "level_files.h"
 #include "manifest.h"
+#include "table.h"
 #include "version_edit.h"
 #include "wal_format.h"
 #include "wal_reader.h"
@@ -301,6 +307,71 @@ static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_
     free(canon);
 }
 
+/* The first table the manifest's version names (the manifest as it
+ * replays, whole or cut at a torn tail), as a file for kv_repair: a table
+ * of the stage holding the two entries at the ends of the key range the
+ * manifest gives it (one if they are the same), so that it lies where the
+ * manifest says, but is not the size, nor holds the count of entries, the
+ * manifest says: a table rewritten by a repair cut short before its new
+ * manifest (level_repair.c: repair_refresh describes it as it is).  The
+ * engine run goes on without it, as before (an open that reads a table
+ * costs more than the rest of an input).  Returns its bytes (malloc'd, *n
+ * of them) and its name in name, or NULL if the version names no table or
+ * the builder refuses the keys. */
+static table_ctx *manifest_fuzz_tables;
+
+static void manifest_fuzz_tables_free(void)
+{
+    table_ctx_free(manifest_fuzz_tables);
+}
+
+static uint8_t *manifest_fuzz_named_table(const uint8_t *man, size_t man_len,
+                                          char name[LEVEL_NAME_MAX], size_t *n)
+{
+    static const char path[] = "/kvfuzz/table/t.tbl";
+    manifest_state st;
+    if (manifest_recover_mem(man, man_len, "MANIFEST", 0, &st) != KV_OK) {
+        manifest_state_free(&st);
+        return NULL;
+    }
+    const vfile *f = NULL;
+    for (int l = 0; l < VERSION_LEVELS && f == NULL; l++)
+        if (st.v->nfiles[l] > 0)
+            f = st.v->files[l][0];
+    uint8_t *out = NULL;
+    if (f != NULL && manifest_fuzz_tables == NULL) {
+        manifest_fuzz_check(table_ctx_new(NULL, &manifest_fuzz_tables) == KV_OK,
+                            "table_ctx_new");
+        atexit(manifest_fuzz_tables_free);
+    }
+    table_builder *b = NULL;
+    table_meta meta;
+    if (f != NULL) {
+        fuzz_dbfile_mem_reset();
+        manifest_fuzz_check(io_mkdir("/kvfuzz") == KV_OK && io_mkdir("/kvfuzz/table") == KV_OK &&
+                            table_builder_new(manifest_fuzz_tables, path, &b) == KV_OK,
+                            "a table builder in memory");
+    }
+    int same = f != NULL && f->smallest_len == f->largest_len &&
+               memcmp(f->smallest, f->largest, f->smallest_len) == 0;
+    static const uint8_t v[] = "v";
+    int added = f != NULL && table_builder_add(b, f->smallest, f->smallest_len, v, 1) == KV_OK &&
+                (same || table_builder_add(b, f->largest, f->largest_len, v, 1) == KV_OK);
+    int built = added && table_builder_finish(b, &meta) == KV_OK; /* (frees b) */
+    if (added)
+        b = NULL;
+    if (built) {
+        const uint8_t *bytes;
+        manifest_fuzz_check(io_mem_get(path, &bytes, n) == 0 && (out = malloc(*n)) != NULL,
+                            "the table's bytes");
+        memcpy(out, bytes, *n);
+        level_table_name(name, f->number);
+    }
+    table_builder_abandon(b);
+    manifest_state_free(&st);
+    return out;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
@@ -336,11 +407,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * without them, takes out the tables they name and the directory
      * lacks, and writes a new manifest. */
     if (fuzz_dbfile_sampled(data, size)) {
-        char name[MANIFEST_NAME_MAX];
+        char name[MANIFEST_NAME_MAX], tname[LEVEL_NAME_MAX];
         manifest_file_name(name, current_rc == KV_OK ? number : 1);
-        fuzz_dbfile files[] = {{CURRENT_FILE_NAME, line, line_len}, {name, man, man_len}};
+        fuzz_dbfile files[] = {{CURRENT_FILE_NAME, line, line_len}, {name, man, man_len},
+                               {tname, NULL, 0}};
+        /* (One input in four of those: a repair that opens a table costs
+         * as much as the rest of the run.) */
+        uint8_t *table = fuzz_dbfile_sampled_rarely(data, size, 4)
+                             ? manifest_fuzz_named_table(man, man_len, tname, &files[2].size)
+                             : NULL;
+        files[2].data = table;
         fuzz_dbfile_run_files(files, 2);
-        fuzz_dbfile_repair_files(files, 2);
+        fuzz_dbfile_repair_files(files, 2 + (table != NULL));
+        free(table);
     }
     free(line);
     free(man);

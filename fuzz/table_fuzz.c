@@ -19,7 +19,13 @@
  *     KV_ERR_CORRUPT where it reads what no scan does (stage 09's filter
  *     partitions);
  *   - a table whose scan fails, whose keys do not ascend, or one of whose
- *     lookups failed, fails table_check.
+ *     lookups failed, fails table_check;
+ *   - a table that reads whole, opened again without mapping and its file
+ *     cut short under it (where the middle key's crc32c points), answers
+ *     each lookup as before or fails it with KV_ERR_CORRUPT (a read that
+ *     comes back short), and a scan reads the records before the cut as
+ *     before, then fails with KV_ERR_CORRUPT or ends having read them all
+ *     (table_fuzz_cut).
  *
  * It reads the tables of every stage that lists it: 04 (format v1), 05
  * (format v2) and 09 (format v2's version 2, partitions, and version 1).
@@ -37,7 +43,14 @@
  * table_v1_salvage.c in stage 04, table_v2_salvage.c in 05,
  * parted_salvage.c in 09, whose repair first rebuilds the levels from the
  * tables, no manifest naming them), and the repaired database must open
- * strictly and check clean.
+ * strictly, take a write newer than what it kept, and check clean.  In
+ * stages 04 and 05 the log the writes after it go to lies beside it (its
+ * header alone: without it kv_open refuses the directory), and what an
+ * interrupted compaction leaves, which an open that may write must
+ * remove, as the repair's strict open must; from stage 06 the table is
+ * also repaired written twice (one input in four of those), as two
+ * overlapping tables, which kv repair merges, and must keep what it keeps
+ * of the table once (table_fuzz_engine).
  * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
  * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
  * campaign, and `make test` replays its seeds (docs/fuzzing.md).
@@ -49,11 +62,14 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io_mem.h"
 #include "kv.h"
+#include "lsm_files.h"
+#include "lsm_wal.h"
 #include "table.h"
 #include "table_inspect.h"
 
@@ -61,7 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
-static table_ctx *table_fuzz_ctx;
+static table_ctx *table_fuzz_ctx, *table_fuzz_cut_ctx;
+/* Lookups in a table whose file was cut short after it opened, at most. */
+#define TABLE_FUZZ_CUT_LOOKUPS 8u
 
 static void table_fuzz_check(int ok, const char *what)
 {
@@ -74,6 +92,7 @@ static void table_fuzz_check(int ok, const char *what)
 static void table_fuzz_remove(void)
 {
     table_ctx_free(table_fuzz_ctx);
+    table_ctx_free(table_fuzz_cut_ctx);
 }
 
 static void table_fuzz_setup(void)
@@ -87,6 +106,11 @@ static void table_fuzz_setup(void)
     kv_options_init(&opt);
     opt.cache_bytes = 1;
     table_fuzz_check(table_ctx_new(&opt, &table_fuzz_ctx) == KV_OK, "table_ctx_new");
+    /* Tables not mapped: every block a lookup or a scan needs is a
+     * positioned read of the file, which then says where the file ends
+     * (table_fuzz_cut). */
+    opt.map_tables = KV_NO_MAP;
+    table_fuzz_check(table_ctx_new(&opt, &table_fuzz_cut_ctx) == KV_OK, "table_ctx_new");
     atexit(table_fuzz_remove);
 }
 
@@ -98,14 +122,88 @@ typedef struct table_fuzz_entry {
     ikey_type type;
 } table_fuzz_entry;
 
-static void table_fuzz_one(const uint8_t *data, size_t size)
+/* The record a lookup of record i's key at its sequence finds: the first
+ * at or after the lookup key, i or the first before it of the same key at
+ * the same sequence (at one sequence the types sort descending: a put
+ * whose value is elsewhere, a put, a tombstone). */
+static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_t i)
+{
+    const uint8_t *key = keys + e[i].key_at;
+    uint64_t want = i;
+    while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
+           memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
+        want--;
+    return want;
+}
+
+/* The table read whole (its scan, the lookups) is opened again, its file
+ * is cut short under it (a disk or another program that truncated it),
+ * and read through positioned reads only: every lookup answers as before
+ * or fails with KV_ERR_CORRUPT (the read that comes back short: table_v2
+ * names the offset and the bytes it got), and a scan reads the records
+ * before the cut as before, then fails with KV_ERR_CORRUPT, or, when the
+ * cut left every record, reads them all.  The file is put back after. */
+static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
+                           const uint8_t *keys, uint64_t got)
+{
+    table *t = NULL;
+    table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
+                     "a table that opened opens again");
+    /* Where the cut falls: a point of the file the middle key picks. */
+    uint64_t cut = e[got / 2].key_crc % size;
+    io_file *f = NULL;
+    table_fuzz_check(io_open(table_fuzz_path, IO_WRITE, &f) == KV_OK &&
+                     io_truncate(f, cut) == KV_OK && io_close(f) == KV_OK, "cut the file");
+    uint64_t step = got / TABLE_FUZZ_CUT_LOOKUPS + 1;
+    for (uint64_t i = got - 1;; i = i >= step ? i - step : 0) {
+        ikey_lookup lk;
+        table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
+                                          e[i].seq) == KV_OK, "lookup key");
+        uint64_t want = table_fuzz_want(e, keys, i);
+        table_get_result r;
+        int rc = table_get(t, &lk, &r);
+        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                         "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
+        if (rc == KV_OK) {
+            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
+                                                                     : IKEY_DELETED),
+                             "a lookup in a file cut short finds what it found before");
+            if (r.state == IKEY_FOUND)
+                table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
+                                 "a lookup in a file cut short returns the value it did");
+            free(r.value);
+        }
+        ikey_lookup_free(&lk);
+        if (i == 0)
+            break;
+    }
+    iter *it;
+    table_fuzz_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
+    uint64_t read = 0;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it), read++)
+        table_fuzz_check(read < got && crc32c_value(it->key, it->key_len) == e[read].key_crc &&
+                         crc32c_value(it->value, it->value_len) == e[read].value_crc,
+                         "a scan of a file cut short reads the records before the cut");
+    table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT || (iter_status(it) == KV_OK &&
+                                                           read == got),
+                     "a scan of a file cut short reads every record, or fails with "
+                     "KV_ERR_CORRUPT");
+    iter_free(it);
+    table_unref(t);
+    table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
+}
+
+/* Returns whether the table reads whole: it opens, its scan reads every
+ * record, in ascending order, from the footer's smallest key to its
+ * largest, and every lookup finds what the scan found. */
+static int table_fuzz_one(const uint8_t *data, size_t size)
 {
     fuzz_dbfile_mem_reset();
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
     table *t = NULL;
     int rc = table_open(table_fuzz_ctx, table_fuzz_path, &t);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "open: only KV_ERR_CORRUPT");
-    int scan_ok = 0, ascending = 1, lookup_failed = 0;
+    int scan_ok = 0, ascending = 1, lookup_failed = 0, whole = 0;
     if (rc == KV_OK) {
         uint64_t n = table_entries(t);
         table_fuzz_entry *e = calloc(n, sizeof *e);
@@ -154,18 +252,10 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
                        hi_len == e[got - 1].key_len &&
                        memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
         for (uint64_t i = 0; scan_ok && ascending && range_ok && i < got; i++) {
-            const uint8_t *key = keys + e[i].key_at;
             ikey_lookup lk;
-            table_fuzz_check(ikey_lookup_init(&lk, key, e[i].key_len - 8, e[i].seq) == KV_OK,
-                             "lookup key");
-            /* The first record at or after the lookup key: this one, or
-             * the first before it of the same key at the same sequence
-             * (at one sequence the types sort descending: a put whose
-             * value is elsewhere, a put, a tombstone). */
-            uint64_t want = i;
-            while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
-                   memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
-                want--;
+            table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
+                                              e[i].seq) == KV_OK, "lookup key");
+            uint64_t want = table_fuzz_want(e, keys, i);
             table_get_result r;
             rc = table_get(t, &lk, &r);
             /* A lookup may read what no scan reads (stage 09's filter
@@ -185,12 +275,15 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
             free(r.value);
             ikey_lookup_free(&lk);
         }
-        free(e);
-        free(keys);
         rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
+        whole = scan_ok && ascending && range_ok && !lookup_failed;
+        if (whole)
+            table_fuzz_cut(data, size, e, keys, got);
+        free(e);
+        free(keys);
     }
     /* Format v1: a record whose lengths do not fill its span exactly is
      * damage (table_v1_format.h), which a scan must meet. */
@@ -203,25 +296,81 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
         table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
     rc = table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+    return whole;
+}
+
+/* The table as a database's only table, through the engine, kv check,
+ * kv dump and kv repair (fuzz_dbfile.h).  Beside it, in stages 04 and 05,
+ * what an interrupted compaction leaves (fuzz_dbfile_leftover_name: a
+ * table it replaced, one it was writing), which an open that may write
+ * must remove.  From stage 06, where kv repair makes the levels again
+ * from the tables when no manifest names them, the table is also written
+ * twice (one input in four of those: fuzz_dbfile_sampled_rarely), as two
+ * tables whose keys overlap, which kv repair merges (level_rebuild.c): it
+ * must say KV_OK exactly when it does for the table once, and the
+ * database it leaves must hold the same entries. */
+static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size, int whole)
+{
+    fuzz_dbfile files[5] = {{fuzz_dbfile_table_name(), fixed, size}};
+    size_t n = 1, leftovers = 0;
+    /* Stages 04 and 05: for a table that reads whole, the log the writes
+     * after the table's go to (named above them, its header alone),
+     * without which kv_open refuses the directory (a crash cannot remove
+     * it).  Not for another: kv_open does not read a table whole, and in
+     * one whose keys are out of order (every checksum made right) a lookup
+     * may miss a key a scan shows; kv check calls that damage, and
+     * table_fuzz_one holds such a table's lookups to nothing.  Then the
+     * leftovers. */
+    char log[LSM_NAME_MAX];
+    uint8_t header[FILE_HEADER_SIZE];
+    if (whole && fuzz_dbfile_leftover_name(0) != NULL) {
+        lsm_wal_name(log, 1000000000000ull);
+        file_header_encode(header, FILE_MAGIC_LOG04, LSM_WAL_VERSION);
+        files[n++] = (fuzz_dbfile){log, header, sizeof header};
+    }
+    for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++, leftovers++)
+        files[n++] = (fuzz_dbfile){fuzz_dbfile_leftover_name(i), NULL, 0};
+    if (fuzz_dbfile_run_files(files, n))
+        for (size_t i = n - leftovers; i < n; i++)
+            table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
+                             "an open that may write removes what a compaction left");
+    /* The table written twice: one input in four of those through the
+     * engine (each such repair costs as much as the rest of the run). */
+    int twice_too = fuzz_dbfile_second_table_name() != NULL &&
+                    fuzz_dbfile_sampled_rarely(data, size, 4);
+    fuzz_dbfile_digest once, twice;
+    int repaired = fuzz_dbfile_repair_held(files, n, twice_too ? &once : NULL);
+    /* A repair that said KV_OK opened the database strictly, which removes
+     * them too. */
+    for (size_t i = n - leftovers; repaired && i < n; i++)
+        table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
+                         "an open after kv_repair removes what a compaction left");
+    if (!twice_too)
+        return;
+    files[n++] = (fuzz_dbfile){fuzz_dbfile_second_table_name(), fixed, size};
+    table_fuzz_check(fuzz_dbfile_repair_held(files, n, &twice) == repaired,
+                     "kv repair of a table written twice says KV_OK when it does of it once");
+    if (repaired && once.whole && twice.whole)
+        table_fuzz_check(once.entries == twice.entries && once.crc == twice.crc,
+                         "kv repair of a table written twice keeps the entries it keeps "
+                         "of it once");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     table_fuzz_setup();
-    table_fuzz_one(data, size);
+    int whole = table_fuzz_one(data, size);
     uint8_t *fixed = malloc(size ? size : 1);
     table_fuzz_check(fixed != NULL, "malloc");
     memcpy(fixed, data, size);
     fuzz_fix_table_v1(fixed, size);
     if (memcmp(fixed, data, size) != 0)
-        table_fuzz_one(fixed, size);
+        whole = table_fuzz_one(fixed, size);
     /* One input in sixteen: the table as a database's only table, through
      * the engine, kv check, kv dump and kv repair, whose salvage reads what
      * a damaged table still holds (fuzz_dbfile.h). */
-    if (fuzz_dbfile_sampled(data, size)) {
-        fuzz_dbfile_run(fuzz_dbfile_table_name(), fixed, size);
-        fuzz_dbfile_repair(fuzz_dbfile_table_name(), fixed, size);
-    }
+    if (fuzz_dbfile_sampled(data, size))
+        table_fuzz_engine(data, fixed, size, whole);
     free(fixed);
     fuzz_dbfile_mem_done();
     return 0;

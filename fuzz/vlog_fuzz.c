@@ -35,6 +35,15 @@
  *                  by a value store from a value-log file the harness wrote
  *                  (value_store_load, value_store_describe_value,
  *                  value_store_dropped)
+ *   mode & 7 = 6   the decoders, then the body as a whole database's files
+ *                  (each a name's length byte, the name, a 4-byte
+ *                  little-endian size, the bytes: vlog_fuzz_unpack), as
+ *                  they are: each value-log file read as mode 2 reads one;
+ *                  for one input in sixteen, the database through the
+ *                  engine, then kv_compact (fuzz_dbfile_compact_files: a
+ *                  value-log file the input damaged is emptied of what its
+ *                  keys still read there, value_store_job_offer), then
+ *                  kv_repair's promise
  *
  * The decoders, on every input:
  *   - vlog_where_decode returns 0 or -1 with a reason; a where it accepts
@@ -503,7 +512,7 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
 
 /* ---- a value-log file (mode 2) ---------------------------------------------------- */
 
-static void vlog_fuzz_log_file(const uint8_t *p, size_t n)
+static void vlog_fuzz_log_file(const uint8_t *p, size_t n, int engine)
 {
     uint8_t *fixed = vlog_fuzz_copy(p, n);
     fuzz_fix_file_header(fixed, n);
@@ -518,11 +527,89 @@ static void vlog_fuzz_log_file(const uint8_t *p, size_t n)
     vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
     /* The file as a database's (one input in sixteen): kv_open, reads,
      * kv check and kv dump, then kv_repair's promise (fuzz_dbfile.h). */
-    if (fuzz_dbfile_sampled(p, n)) {
+    if (engine && fuzz_dbfile_sampled(p, n)) {
         fuzz_dbfile_run(VLOG_FUZZ_NAME, fixed, n);
         fuzz_dbfile_repair(VLOG_FUZZ_NAME, fixed, n);
     }
     free(fixed);
+}
+
+/* ---- a whole database (mode 6) ------------------------------------------------ */
+
+/* Files of a database, at most this many. */
+#define VLOG_FUZZ_DB_FILES 12
+/* A name, at most this long. */
+#define VLOG_FUZZ_NAME_MAX 40
+
+/* Whether name[0, n) may name a file of the directory: letters, digits,
+ * '.', '-' and '_', not "." or "..", and not IDENTITY or LOCK (the
+ * directory's own, fuzz_dbfile.h). */
+static int vlog_fuzz_good_name(const char *name, size_t n)
+{
+    if (n == 0 || n > VLOG_FUZZ_NAME_MAX || (n <= 2 && memcmp(name, "..", n) == 0))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return !(n == 8 && memcmp(name, "IDENTITY", 8) == 0) && !(n == 4 && memcmp(name, "LOCK", 4) == 0);
+}
+
+/* The body as files: each a name's length (one byte), the name, its size
+ * (4 bytes, little-endian) and its bytes, until the body ends or an entry
+ * does not fit or names no file (or one named before).  Their names go in
+ * names; returns how many. */
+static size_t vlog_fuzz_unpack(const uint8_t *p, size_t n, fuzz_dbfile *files,
+                               char names[][VLOG_FUZZ_NAME_MAX + 1])
+{
+    size_t count = 0, at = 0;
+    while (count < VLOG_FUZZ_DB_FILES && at < n) {
+        size_t len = p[at];
+        if (n - at - 1 < len + 4 || !vlog_fuzz_good_name((const char *)p + at + 1, len))
+            break;
+        uint32_t size = coding_get_u32(p + at + 1 + len);
+        if (n - at - 5 - len < size)
+            break;
+        memcpy(names[count], p + at + 1, len);
+        names[count][len] = '\0';
+        int again = 0;
+        for (size_t i = 0; i < count; i++)
+            again |= strcmp(names[i], names[count]) == 0;
+        if (again)
+            break;
+        files[count] = (fuzz_dbfile){names[count], p + at + 5 + len, size};
+        count++;
+        at += 5 + len + size;
+    }
+    return count;
+}
+
+/* Mode 6: a database of stage 08 (its tables, manifest, value-log files,
+ * VLOGCOUNTS, logs), each file as it is, no checksum made right.  Each
+ * value-log file is read as mode 2 reads one (kv dump, a job measuring
+ * it); one input in sixteen, the database goes through the engine, then
+ * kv_compact (fuzz_dbfile_compact_files), where a value-log file the
+ * input damaged is found so by a job that measures it and then emptied of
+ * what the keys still read there (value_store_job_offer: the tables name
+ * its values, since its own records cannot be walked past the damage),
+ * every answer as it was; then kv_repair's promise. */
+static void vlog_fuzz_db(const uint8_t *p, size_t n)
+{
+    fuzz_dbfile files[VLOG_FUZZ_DB_FILES];
+    char names[VLOG_FUZZ_DB_FILES][VLOG_FUZZ_NAME_MAX + 1];
+    size_t count = vlog_fuzz_unpack(p, n, files, names);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(files[i].name);
+        if (len > 5 && strcmp(files[i].name + len - 5, VLOG_SUFFIX) == 0)
+            vlog_fuzz_log_file(files[i].data, files[i].size, 0);
+    }
+    if (count > 0 && fuzz_dbfile_sampled(p, n)) {
+        fuzz_dbfile_run_files(files, count);
+        fuzz_dbfile_compact_files(files, count);
+        fuzz_dbfile_repair_files(files, count);
+    }
 }
 
 /* ---- a value read through the store (mode 3) --------------------------------- */
@@ -597,7 +684,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     vlog_fuzz_dirs();
-    int mode = data[0] & 3;
+    int mode = (data[0] & 7) == 6 ? 6 : data[0] & 3;
     const uint8_t *body = data + 1;
     size_t n = size - 1;
     vlog_fuzz_where(body, n);
@@ -608,7 +695,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vlog_fuzz_counts_file(body, n);
         break;
     case 2:
-        vlog_fuzz_log_file(body, n);
+        vlog_fuzz_log_file(body, n, 1);
+        break;
+    case 6:
+        vlog_fuzz_db(body, n);
         break;
     case 3:
         vlog_fuzz_store(body, n);

@@ -124,6 +124,19 @@ flush"; do
             { printf '\002'; cat "$f"; } >"$dest/db$n-vlog"
             { printf '\002'; head -c $(($(wc -c <"$f") - 1)) "$f"; } >"$dest/db$n-vlog-torn1"
         fi
+        # The whole database for mode 6 (fuzz/vlog_fuzz.c: each file as
+        # a name's length byte, the name, a 4-byte size, the bytes), and
+        # again with a byte of its value-log file's last value inverted
+        # (a fragment whose checksum fails: a job measuring the file finds
+        # it damaged, and kv_compact empties it of what the keys still
+        # read there).
+        pack_dir "$tmp/db" '\006' >"$dest/db$n-dir"
+        if [ -n "$f" ] && [ "$(wc -c <"$f")" -gt 60 ]; then
+            cp "$f" "$tmp/vlog"
+            flip_byte "$tmp/vlog" $(($(wc -c <"$f") - 40)) >"$f"
+            pack_dir "$tmp/db" '\006' >"$dest/db$n-dir-vlog-damaged"
+            cp "$tmp/vlog" "$f"
+        fi
         # (The third database's tables hold lz4 blocks: no where to cut.)
         [ $n -le 2 ] || continue
         t=$(ls "$tmp"/db/*.tbl | head -n 1)
@@ -168,6 +181,11 @@ put big $(printf '%020000d' 9)"; do
         [ -n "$h" ] || continue
         seg=${h%.hint}.log
         { le32 "$(wc -c <"$h")"; cat "$h" "$seg"; } >"$dest/merge$n"
+        # The segment damaged inside its last record (a byte 60 from its
+        # end inverted), its hint whole: kv_open indexes it from the hint,
+        # and kv_compact meets the damage half-way through the merge.
+        { le32 "$(wc -c <"$h")"; cat "$h"; flip_byte "$seg" $(($(wc -c <"$seg") - 60)); } \
+            >"$dest/merge$n-segment-damaged"
         cp "$h" "$dest/merge$n-hint-alone"
         head -c $(($(wc -c <"$h") - 1)) "$h" >"$dest/merge$n-hint-torn1"
     done
@@ -201,6 +219,21 @@ le64() {
 
 # cut FILE OFFSET LENGTH: those bytes of FILE.
 cut_bytes() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
+
+# pack_dir DIR MODE: MODE (printf's escape of one byte), then each file of
+# DIR but IDENTITY and LOCK as fuzz/vlog_fuzz.c's mode 6 reads it: the
+# name's length (one byte), the name, its size (4 bytes, little-endian),
+# its bytes.
+pack_dir() {
+    printf "$2"
+    for p in "$1"/*; do
+        name=${p##*/}
+        [ -f "$p" ] && [ "$name" != IDENTITY ] && [ "$name" != LOCK ] || continue
+        printf "\\$(printf '%03o' ${#name})%s" "$name"
+        le32 "$(wc -c <"$p")"
+        cat "$p"
+    done
+}
 # flip_byte FILE OFFSET: FILE with the byte at OFFSET XORed with 0xff.
 flip_byte() {
     head -c "$2" "$1"
@@ -497,6 +530,25 @@ compact"
             "$k" $opts "$tmp/db" <"$in" >/dev/null
             f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
             [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/$name"
+            # where kv dump puts the top level of a table of partitions
+            "$k" "$tmp/db" dump 2>/dev/null |
+                sed -n 's/.*the top level at \([0-9]*\) .*/\1/p' >"$tmp/top-$name"
+        done
+        # parts (and parts-nofilter) with the top level damaged, its
+        # checksum made right by table_blocks: the first entry's first
+        # handle one byte further (a partition that does not follow the
+        # data blocks, refused at open), and the first entry's shared
+        # length 5 where no key comes before it (a top level whose entries
+        # do not decode).
+        for name in parts parts-nofilter; do
+            f=$dest/$name
+            top=$(cat "$tmp/top-$name" 2>/dev/null)
+            [ -f "$f" ] && [ -n "$top" ] || continue
+            unshared=$(od -An -tu1 -j$((top + 1)) -N1 "$f" | tr -d ' ')
+            at=$((top + 3 + unshared))
+            first=$(od -An -tu1 -j$at -N1 "$f" | tr -d ' ')
+            set_byte "$f" $at $((first ^ 1)) >"$dest/$name-top-not-following"
+            set_byte "$f" "$top" 5 >"$dest/$name-top-entry-broken"
         done
         # values-packed with its first value's cell saying 59 bytes where
         # its lz4 bytes give 60 (byte 31: the first data block at 16, its
@@ -518,7 +570,7 @@ compact"
         # partitions (stage 09, parted_salvage.c), where a torn copy's
         # salvage has to scan for them.
         for s in "$dest"/seed? "$dest"/binary "$dest"/parts* "$dest"/version1 "$dest"/values-packed; do
-            case $s in *-block-damaged) continue ;; esac  # (from a run before)
+            case $s in *-block-damaged | *-top-*) continue ;; esac  # (from a run before; damaged)
             [ -f "$s" ] && [ "$(wc -c <"$s")" -gt 100 ] || continue
             flip_byte "$s" 19 >"$s-block-damaged"
         done

@@ -17,6 +17,7 @@
 #include "io_fault.h"
 #include "kv.h"
 #include "lsm_test_util.h"
+#include "table_test_util.h"
 
 #define WAL1 "000000000001.log"
 
@@ -103,6 +104,44 @@ static void input_of_a_finished_compaction_is_removed_unread(void)
     CHECK_EQ(lt_stat(db, "tables.count"), 1);
     CHECK_KV(kv_close(db), KV_OK);
     CHECK(!lt_exists(dir, t1));
+}
+
+/* kv_repair drops a table of which nothing can be read; an obsolete table
+ * it covered (an input of the compaction that wrote it, left by a crash)
+ * is then live again, and is read whole and mended in turn: here it is
+ * damaged too, and after the repair kv_check finds the database intact and
+ * a strict open opens it. */
+static void repair_mends_a_leftover_a_dropped_table_covered(void)
+{
+    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    const char *t1 = "000000000001-000000000001.tbl", *t3 = "000000000001-000000000003.tbl";
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    CHECK_KV(kv_compact(db), KV_OK);
+    lt_copy(dir, t1, keep, t1);
+    lt_put(db, "j", "x");
+    lt_del(db, "k");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    uint8_t *bytes = NULL;
+    size_t n = tt_read_file(harness_join(dir, t3), &bytes);
+    CHECK(n > 5);
+    tt_write_file(harness_join(dir, t3), bytes, 5); /* not even its header */
+    free(bytes);
+    n = tt_read_file(harness_join(keep, t1), &bytes);
+    tt_write_file(harness_join(dir, t1), bytes, n / 2);
+    free(bytes);
+    lt_lines out = {0};
+    CHECK_KV(kv_repair(dir, lt_collect, &out), KV_OK);
+    CHECK_MSG(strstr(out.text, t3) != NULL && strstr(out.text, t1) != NULL, "%s", out.text);
+    out.len = 0;
+    CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.strict_recovery = 1;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    lt_expect(db, "j", NULL);
+    CHECK_KV(kv_close(db), KV_OK);
 }
 
 /* A read-only open of that state reads the same and changes nothing. */
@@ -359,6 +398,7 @@ static const harness_test lsm_recover_tests[] = {
     HARNESS_TEST(records_already_in_tables_are_skipped),
     HARNESS_TEST(input_of_a_finished_compaction_is_removed_unread),
     HARNESS_TEST(read_only_open_ignores_leftovers_and_removes_nothing),
+    HARNESS_TEST(repair_mends_a_leftover_a_dropped_table_covered),
     HARNESS_TEST(temporary_files_are_removed_at_open),
     HARNESS_TEST(overlapping_tables_are_refused),
     HARNESS_TEST(sequence_numbers_resume_after_the_tables),

@@ -23,6 +23,7 @@
 
 #include "../../../tests/harness.h"
 #include "../../04-lsm/tests/lsm_test_util.h"
+#include "../../04-lsm/tests/table_test_util.h"
 #include "current_file.h"
 #include "internal_key.h"
 #include "kv.h"
@@ -199,10 +200,51 @@ static void repair_next_file_with_no_room_goes_on_from_the_numbers_in_use(void)
     repair_opens_strict_and_checks(dir);
 }
 
+/* Without CURRENT, repair rebuilds the version from the tables.  Two
+ * copies of a table whose one data block is damaged (its entry count still
+ * read: the loss is a known key range): each is dropped, and the loss of
+ * the second is looked for in the tables still there, not in the first
+ * one, already dropped.  The repaired database opens strictly and checks,
+ * and the write its log holds is kept. */
+static void repair_without_a_manifest_drops_two_unreadable_tables(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "key", "1");
+    CHECK_KV(kv_flush(db), KV_OK);
+    lt_put(db, "a", "2");
+    CHECK_KV(kv_close(db), KV_OK);
+    char table[256], live[64];
+    snprintf(table, sizeof table, "%s", lt_first_table(dir));
+    CHECK(table[0] != '\0');
+    uint8_t *bytes = NULL;
+    size_t n = tt_read_file(harness_join(dir, table), &bytes);
+    CHECK(n > 20);
+    bytes[19] ^= 0xff; /* the first data block's first key: its checksum fails */
+    CHECK(unlink(harness_join(dir, table)) == 0);
+    tt_write_file(harness_join(dir, "000097.tbl"), bytes, n);
+    tt_write_file(harness_join(dir, "000098.tbl"), bytes, n);
+    free(bytes);
+    repair_live_manifest(dir, live);
+    CHECK(unlink(harness_join(dir, live)) == 0);
+    CHECK(unlink(harness_join(dir, "CURRENT")) == 0);
+    lt_lines out = {0};
+    CHECK_MSG(kv_repair(dir, lt_collect, &out) == KV_OK, "%s (%s)", out.text, kv_errmsg());
+    CHECK_MSG(strstr(out.text, "000098.tbl: nothing in it could be read") != NULL, "%s",
+              out.text);
+    CHECK_MSG(!lt_exists(dir, "000097.tbl") && !lt_exists(dir, "000098.tbl"), "%s",
+              lt_files(dir));
+    repair_opens_strict_and_checks(dir);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "a", "2");
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
 static const harness_test cov_repair_tests[] = {
     HARNESS_TEST(repair_passes_over_a_stale_manifest_and_rebuilds),
     HARNESS_TEST(repair_of_current_keeps_the_version),
     HARNESS_TEST(repair_lowers_a_version_counting_past_the_last_write),
     HARNESS_TEST(repair_next_file_with_no_room_goes_on_from_the_numbers_in_use),
+    HARNESS_TEST(repair_without_a_manifest_drops_two_unreadable_tables),
 };
 const harness_suite cov_repair_suite = HARNESS_SUITE("cov_repair", cov_repair_tests);

@@ -11,7 +11,9 @@
  *     what the loss lets show: entries of older tables in those key
  *     ranges, which may be older versions of a lost key's newest one.
  *     A table of which nothing can be read is dropped: its range of
- *     sequence numbers is then in no table, which F1 to F3 allow;
+ *     sequence numbers is then in no table, which F1 to F3 allow, and the
+ *     tables it covered (obsolete: a compaction's inputs whose deletion
+ *     was cut short) are live again, so they are read whole in turn;
  *   - every log kv_open would read is rewritten if it has any damage,
  *     keeping each intact record whose numbers follow the ones before it
  *     (lsm_repair_log.c).
@@ -69,6 +71,15 @@ static int repair_one_table(repair_run *r, const lsm_listing *l, size_t i)
     return rc;
 }
 
+/* Whether t is among checked[0, n). */
+static int repair_checked(const lsm_listed_table *checked, size_t n, const lsm_listed_table *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (checked[i].lo == t->lo && checked[i].hi == t->hi)
+            return 1;
+    return 0;
+}
+
 int kv_repair(const char *dir, kv_line_fn line, void *ctx)
 {
     repair_run r;
@@ -83,9 +94,38 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
                       "damage to their names can do: which of them holds which writes cannot "
                       "be known, and nothing was changed", dir, l.overlap_a[0], l.overlap_a[1],
                       l.overlap_b[0], l.overlap_b[1]);
-    for (size_t i = 0; rc == KV_OK && i < l.ntables; i++)
-        if (!l.tables[i].obsolete)
+    /* A table dropped whole leaves the tables it covered, obsolete and so
+     * never read, live again (F1): each pass checks the live tables not
+     * checked yet, on the listing as the passes before left it. */
+    lsm_listed_table *checked = NULL;
+    size_t nchecked = 0;
+    for (int more = 1; rc == KV_OK && more;) {
+        more = 0;
+        for (size_t i = 0; rc == KV_OK && i < l.ntables; i++) {
+            if (l.tables[i].obsolete || repair_checked(checked, nchecked, &l.tables[i]))
+                continue;
+            lsm_listed_table *grown = realloc(checked, (nchecked + 1) * sizeof *grown);
+            if (grown == NULL) {
+                rc = kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory", dir);
+                break;
+            }
+            checked = grown;
+            checked[nchecked++] = l.tables[i];
             rc = repair_one_table(&r, &l, i);
+            more = 1;
+        }
+        if (rc == KV_OK && more) {
+            lsm_listing_free(&l);
+            rc = lsm_listing_read(dir, &l);
+        }
+        if (rc == KV_OK && more && l.overlap)
+            rc = kv_error(KV_ERR_CORRUPT, "kv_repair %s: tables %" PRIu64 "-%" PRIu64 " and %"
+                          PRIu64 "-%" PRIu64 ", left by a table dropped, hold overlapping "
+                          "ranges of writes, which only damage to their names can do",
+                          dir, l.overlap_a[0], l.overlap_a[1], l.overlap_b[0],
+                          l.overlap_b[1]);
+    }
+    free(checked);
     for (size_t i = 0; rc == KV_OK && i < l.nwals; i++) {
         int rewritten = 0;
         if (!l.wals[i].covered)

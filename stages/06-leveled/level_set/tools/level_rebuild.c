@@ -126,11 +126,16 @@ static int rebuild_meta(repair_run *r, uint64_t number, rversion *v)
     return rc;
 }
 
-/* Every table file: checked, mended if damaged, then its metadata. */
+/* Every table file: checked, mended if damaged (dropped if nothing in it
+ * can be read), then its metadata. */
 static int rebuild_read(repair_run *r, const rlisting *ls, rversion *v)
 {
     char **names = calloc(ls->ntables + 1, sizeof *names);
-    int rc = names ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory", r->dir);
+    char **others = calloc(ls->ntables + 1, sizeof *others);
+    int *dropped = calloc(ls->ntables + 1, sizeof *dropped);
+    int rc = names && others && dropped ? KV_OK
+                                        : kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory",
+                                                   r->dir);
     for (size_t i = 0; rc == KV_OK && i < ls->ntables; i++) {
         if ((names[i] = malloc(LEVEL_NAME_MAX)) == NULL)
             rc = kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory", r->dir);
@@ -144,13 +149,15 @@ static int rebuild_read(repair_run *r, const rlisting *ls, rversion *v)
         repair_table_result res = {0};
         if (st == KV_ERR_CORRUPT) {
             rc = repair_table(r, names[i], NULL, 1, &res);
-            /* The others, but this one: which are older is unknown. */
-            char *keep = names[i];
-            names[i] = names[ls->ntables - 1];
+            dropped[i] = rc == KV_OK && res.entries == 0;
+            /* The others, but this one and those dropped (no longer in
+             * the directory): which are older is unknown. */
+            size_t n = 0;
+            for (size_t j = 0; j < ls->ntables; j++)
+                if (j != i && !dropped[j])
+                    others[n++] = names[j];
             if (rc == KV_OK)
-                rc = repair_older(r, keep, res.lost, res.nlost, names, ls->ntables - 1, 1);
-            names[ls->ntables - 1] = names[i];
-            names[i] = keep;
+                rc = repair_older(r, names[i], res.lost, res.nlost, others, n, 1);
         } else {
             rc = st;
         }
@@ -161,6 +168,8 @@ static int rebuild_read(repair_run *r, const rlisting *ls, rversion *v)
     for (size_t i = 0; names != NULL && i < ls->ntables; i++)
         free(names[i]);
     free(names);
+    free(others);
+    free(dropped);
     return rc;
 }
 
