@@ -963,11 +963,10 @@ TEST_FUZZ_SECONDS ?= 2
 FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
 FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-# Compiling only: the files libFuzzer's coverage leaves out (the checksum's
-# byte loops; see the file).
+# Compiling only: the files and functions libFuzzer's coverage leaves out
+# (byte loops: the checksum's, the hashes'; see the file).  Every object
+# of the build depends on the list (the pattern rules below).
 FUZZ_SANCOV := -fsanitize-coverage-ignorelist=fuzz/sancov_ignore.txt
-$(patsubst %.c,build/fuzz/obj/%.o,common/crc32c.c common/crc32c_hw.c common/crc32c_shift.c): \
-  fuzz/sancov_ignore.txt
 # The libFuzzer binaries are linked from objects, as the other flavours are:
 # build/fuzz/obj/<path>.o for the stage-neutral files (common/, the API
 # harness's program and model), build/fuzz/<stage>/obj/<path>.o for a
@@ -977,13 +976,13 @@ $(patsubst %.c,build/fuzz/obj/%.o,common/crc32c.c common/crc32c_hw.c common/crc3
 fuzz_obj_common = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 fuzz_obj_stage  = $(patsubst %.c,build/fuzz/$(1)/obj/%.o,$(2))
 
-build/fuzz/obj/%.o: %.c
+build/fuzz/obj/%.o: %.c fuzz/sancov_ignore.txt
 	@mkdir -p $(dir $@)
 	$(call brief,CC,$@)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FUZZ_SANCOV) -MMD -MP -c $< -o $@
 
 define FUZZ_RULES
-build/fuzz/$(1)/obj/%.o: %.c
+build/fuzz/$(1)/obj/%.o: %.c fuzz/sancov_ignore.txt
 	@mkdir -p $$(dir $$@)
 	$$(call brief,CC,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) $$(FUZZ_SANCOV) \

@@ -88,6 +88,7 @@ void api_batch_write(api_db *d)
         model_map_free(&d->batch_after);
     }
     d->batch_after = (model_map){0};
+    d->batch_bytes = 0;
     kv_batch_free(d->batch);
     d->batch = NULL;
 }

@@ -11,11 +11,20 @@
  *
  * The input, byte by byte (bytes past its end read as 0):
  *
- *   input   := options op*
+ *   input   := options shape op*
  *   options := 1 byte: bits 0-2 segment_bytes, bits 3-5 memtable_bytes (each
  *              an index into api_sizes: 0 = default, then 1 byte .. 1 MiB,
  *              so logs roll over and memtables flush often), bit 6 sync,
  *              bit 7 every write is read back at once with kv_get
+ *   shape   := 1 byte, the tables' options (stage 05 on; 0: the defaults):
+ *              bits 0-1 block_bytes (default, 64, 256, 1024); bits 2-3
+ *              table_bytes, l1_bytes, level_ratio (stage 06 on: default,
+ *              1 KiB 2 KiB 2, 4 KiB 8 KiB 3, 16 KiB 64 KiB 4: levels and
+ *              compactions from a few KiB written); bits 4-5 compression
+ *              (default, none, lz4, lz4 values); bit 6 table_partitions
+ *              (stage 09); bit 7 small caches and plain blocks: cache_bytes
+ *              4 KiB, max_open_files 2, no bloom filters, a restart point
+ *              at every entry, a hash index in every data block
  *   op      := 1 byte: bits 0-3 the code, bits 4-7 its argument A; then:
  *
  *   code  bytes        what it does (slots: 4 snapshots, 4 iterators)
@@ -40,7 +49,7 @@
  *   10    -            kv_compact; A&1: kv_flush instead; A&2: first
  *                      kv_set_background_rate of 1 GiB/s (KV_OK from stage
  *                      09, KV_ERR_INVALID before), then of 0
- *   11    options      close and open again with those options (above);
+ *   11    options shape  close and open again with those options (above);
  *                      A&1 first kv_close with handles live (must refuse),
  *                      A&2 read-only, A&4 strict_recovery, A&8 kv_check,
  *                      kv_dump, kv_dump_with and kv_repair while closed
@@ -70,8 +79,17 @@
  * input is bounded: at most API_MAX_OPS operations, API_MAX_REOPENS
  * reopens (later ones are skipped), the offline tools in API_MAX_TOOL_RUNS
  * of them (over a thousand 1-KiB segments they cost 0.1 s a run under
- * ASan; later requests are skipped), and the program ends once
- * API_MAX_WRITTEN bytes of keys and values were written.  At the end every
+ * ASan; later requests are skipped), and API_MAX_WRITTEN bytes of keys
+ * and values a session (from an open to the next reopen): a write (a
+ * burst's put, a batch's item, a transaction) that would start past them
+ * is skipped, its bytes read all the same, and the program goes on
+ * without writing until it reopens.  The largest key and the largest value
+ * still fit (one write starts below the bound), so does a record across a
+ * log's 32 KiB blocks, and with the small sizes of the options and the
+ * shape a few KiB make every flush, compaction and level; more bytes only
+ * repeat that work, at the sanitizers' price, and a program that wants a
+ * large database (a log past stage 01's 256 KiB reads, dozens of files)
+ * pays a reopen for every 32 KiB.  At the end every
  * snapshot is checked and freed, the database closed, opened again (its
  * tables not mapped and a block cache of one byte, so that every block is
  * read from the file, where every other open maps the tables and caches
@@ -82,7 +100,8 @@
  * writes its files through common/io.h as always, but no call reaches the
  * operating system, so sync = 1 costs nothing and an input costs the
  * engine's work alone.  With KV_API_TRACE set in the environment, each op
- * is printed to stderr as it starts (to read a reproducer).
+ * is printed to stderr as it starts, and at the end the bytes written
+ * and the reopens asked (to read a reproducer).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -97,12 +116,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define API_MAX_OPS 256
-#define API_MAX_REOPENS 8
-#define API_MAX_TOOL_RUNS 2
-#define API_MAX_WRITTEN (512u * 1024u)
+#define API_MAX_REOPENS 4
+#define API_MAX_TOOL_RUNS 1
+#define API_MAX_WRITTEN (32u * 1024u)
 #define API_MAX_VALUE (240u + 15u * 4096u + 33u * 255u)
 
 static const size_t api_sizes[8] = {0, 1, 200, 1024, 4096, 16384, 65536, 1u << 20};
+/* The shape byte's choices (api_shape). */
+static const size_t api_block_bytes[4] = {0, 64, 256, 1024};
+static const struct {
+    size_t table_bytes, l1_bytes;
+    int level_ratio;
+} api_levels[4] = {{0, 0, 0}, {1024, 2048, 2}, {4096, 8192, 3}, {16384, 65536, 4}};
+static const int api_compressions[4] = {KV_COMPRESSION_DEFAULT, KV_COMPRESSION_NONE,
+                                        KV_COMPRESSION_LZ4, KV_COMPRESSION_LZ4_VALUES};
 static const char *const api_op_names[16] = {
     "put", "delete", "batch", "get", "get_at", "snapshot_new", "snapshot_free", "iter_new",
     "iter_free", "iter_move", "compact/flush", "reopen", "check", "burst", "misuse", "get_live/txn"};
@@ -116,6 +143,7 @@ typedef struct api_input {
     size_t klen, vlen;
     uint64_t values;          /* values made so far: the bytes of the next */
     unsigned reopens, tool_runs;
+    size_t session_from;      /* d->written when the database was last opened */
 } api_input;
 
 static uint8_t api_byte(api_input *in)
@@ -143,6 +171,13 @@ static void api_read_key(api_input *in)
     api_key_of(in, api_byte(in));
 }
 
+/* A value's bytes in the input, passed over: a write skipped. */
+static void api_skip_value(api_input *in)
+{
+    if (api_byte(in) >= 0xf0)
+        api_byte(in);
+}
+
 static void api_read_value(api_input *in)
 {
     uint8_t v = api_byte(in);
@@ -159,7 +194,26 @@ static void api_read_value(api_input *in)
     in->values++;
 }
 
-/* The options byte; returns bit 7 (read every write back). */
+/* The tables' options of the shape byte (stages before 05 ignore them). */
+static void api_shape(kv_options *opt, uint8_t shape)
+{
+    opt->block_bytes = api_block_bytes[shape & 3];
+    opt->table_bytes = api_levels[(shape >> 2) & 3].table_bytes;
+    opt->l1_bytes = api_levels[(shape >> 2) & 3].l1_bytes;
+    opt->level_ratio = api_levels[(shape >> 2) & 3].level_ratio;
+    opt->compression = api_compressions[(shape >> 4) & 3];
+    opt->table_partitions = (shape >> 6) & 1 ? KV_PARTITIONS : 0;
+    if (shape >> 7) {
+        opt->cache_bytes = 4096;
+        opt->max_open_files = 2;
+        opt->bloom_bits_per_key = KV_NO_BLOOM;
+        opt->block_restart_interval = 1;
+        opt->block_hash_index = 1;
+    }
+}
+
+/* The options and shape bytes; returns bit 7 of the options (read every
+ * write back). */
 static int api_read_options(api_input *in, kv_options *opt)
 {
     uint8_t o = api_byte(in);
@@ -167,35 +221,55 @@ static int api_read_options(api_input *in, kv_options *opt)
     opt->segment_bytes = api_sizes[o & 7];
     opt->memtable_bytes = api_sizes[(o >> 3) & 7];
     opt->sync = (o >> 6) & 1;
+    api_shape(opt, api_byte(in));
     return o >> 7;
 }
 
+/* Whether the program may still write in this session (API_MAX_WRITTEN,
+ * counting what a batch being made holds). */
+static int api_may_write(const api_input *in, const api_db *d)
+{
+    return d->written - in->session_from + d->batch_bytes < API_MAX_WRITTEN;
+}
+
+/* A batch whose items past API_MAX_WRITTEN are left out (read all the
+ * same); none at all once the program may not write. */
 static void api_batch(api_input *in, api_db *d, unsigned a)
 {
-    api_batch_begin(d, a & 8);
+    int write = api_may_write(in, d);
+    if (write)
+        api_batch_begin(d, a & 8);
     for (unsigned i = 0; i < (a & 7); i++) {
         uint8_t kind = api_byte(in);
         api_read_key(in);
-        if (kind & 1) {
+        if (!(write && api_may_write(in, d))) {
+            if (!(kind & 1))
+                api_skip_value(in);
+        } else if (kind & 1) {
             api_batch_delete(d, in->key, in->klen);
         } else {
             api_read_value(in);
             api_batch_put(d, in->key, in->klen, in->val, in->vlen);
         }
     }
-    api_batch_write(d);
+    if (write)
+        api_batch_write(d);
 }
 
-/* A+1 puts of keys k, k+4, k+8..., each with a value of the same spec. */
+/* A+1 puts of keys k, k+4, k+8..., each with a value of the same spec,
+ * as long as the program may write. */
 static void api_burst(api_input *in, api_db *d, unsigned a)
 {
     uint8_t k = api_byte(in);
     const uint8_t *value_at = in->p;
-    for (unsigned i = 0; i <= a; i++, k = (uint8_t)(k + 4)) {
+    api_skip_value(in);
+    for (unsigned i = 0; i <= a && api_may_write(in, d); i++, k = (uint8_t)(k + 4)) {
+        const uint8_t *after = in->p;
         api_key_of(in, k);
         in->p = value_at;
         api_read_value(in);
         api_put(d, in->key, in->klen, in->val, in->vlen);
+        in->p = after;
     }
 }
 
@@ -231,6 +305,7 @@ static void api_reopen_op(api_input *in, api_db *d, unsigned a)
         in->tool_runs += tools;
         api_reopen(d, &opt, a & 1, tools);
         d->read_back = read_back;
+        in->session_from = d->written;
     }
 }
 
@@ -239,10 +314,18 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
     switch (op) {
     case 0:
         api_read_key(in);
+        if (!api_may_write(in, d)) {
+            api_skip_value(in);
+            break;
+        }
         api_read_value(in);
         api_put(d, in->key, in->klen, in->val, in->vlen);
         break;
-    case 1: api_read_key(in); api_delete(d, in->key, in->klen); break;
+    case 1:
+        api_read_key(in);
+        if (api_may_write(in, d))
+            api_delete(d, in->key, in->klen);
+        break;
     case 2: api_batch(in, d, a); break;
     case 3: api_read_key(in); api_get(d, -1, in->key, in->klen); break;
     case 4: api_read_key(in); api_get(d, (int)(a & 3), in->key, in->klen); break;
@@ -268,6 +351,10 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
     default:
         if (a & 8) {   /* a transaction: isolation a & 1, what (a >> 1) & 3 */
             api_read_key(in);
+            if (!api_may_write(in, d)) {
+                api_skip_value(in);
+                break;
+            }
             api_read_value(in);
             api_txn(d, (int)(a & 1), (api_txn_case)((a >> 1) & 3), in->key, in->klen, in->val,
                     in->vlen);
@@ -322,7 +409,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int read_back = api_read_options(&in, &opt);
     api_db_open(&d, API_DIR, &opt, scratch);
     d.read_back = read_back;
-    for (unsigned n = 0; n < API_MAX_OPS && in.p < in.end && d.written < API_MAX_WRITTEN; n++) {
+    for (unsigned n = 0; n < API_MAX_OPS && in.p < in.end; n++) {
         uint8_t op = api_byte(&in);
         size_t at = (size_t)(in.p - 1 - in.start);
         api_context("op %u (%s, argument %u) at input byte %zu", n, api_op_names[op & 15],
@@ -332,6 +419,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     op >> 4, at);
         api_op(&in, &d, op & 15, op >> 4);
     }
+    if (trace)
+        fprintf(stderr, "end: %zu bytes of keys and values written, %u reopens asked\n",
+                d.written, in.reopens);
     api_context("the end of the program: everything, then again after a reopen");
     api_db_finish(&d);
     io_mem_reset();

@@ -26,61 +26,103 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # api_seeds DIR: programs for fuzz/api_fuzz.c, in octal (its header comment
-# decodes them byte by byte): each op code with its arguments; small
-# segments and memtables with large values and snapshots across roll-overs
-# and kv_compact; read-only and strict reopens, sync; every misuse.
+# decodes them byte by byte: the options byte, the shape byte, then each op
+# code with its arguments; a reopen takes an options and a shape byte
+# too): small segments and memtables with values across roll-overs and
+# snapshots, kv_compact; small blocks, tables and levels; read-only and
+# strict reopens, sync; every misuse.  Each writes a few dozen KiB a
+# session (the harness skips writes past 32 KiB until the next reopen),
+# the longest key and value last.
 api_seeds() {
     # every op: puts (one large, one empty), delete, batch of 3, get,
     # snapshot, overwrite, get_at, iterators at the snapshot and now walked
     # both ways, snapshot freed under its iterator, compact, check, burst,
     # misuse, get_live, reopens (handles live and tools; read-only, where a
     # put and compact are refused; strict with sync)
-    printf '\000\000\000\020\000\004\360\020\000\001\000\001\004'\
-'\062\000\010\005\001\004\000\014\007\003\000\005\000\000\040\004\000'\
-'\007\000\011\000\011\075\031\001\031\076\011\002\001\011\017\006\011\004'\
-'\010\012\074\335\001\005\016\036\056\076\116\136\156\176\017\003\025'\
-'\137\000\233\000\053\000\000\000\001\012\113\100\000\000\001' >"$1/every-op"
-    # segments and memtables of 4 KiB, values of 21 and 11 KB: roll-overs
-    # and flushes under a snapshot and an iterator, kv_compact, checks at
-    # the snapshot, a reopen with the tools, a walk of the iterator
-    printf '\044\000\000\020\005\027\004\375\001\364\200\001\000\012'\
-'\375\002\362\100\074\012\074\011\000\011\375\213\044\074' >"$1/small-sizes"
-    # batches: empty, cleared then filled, seven items; read back each write
-    printf '\200\002\202\162\000\000\001\001\004\000\010\000\000\014\002'\
-'\001\000\000\003\377\377\001\003\074' >"$1/batches"
-    # every long key, KV_MAX_KEY included, and seeks among them
-    printf '\000\000\003\001\000\007\002\000\013\003\000\017\004\011\002\013'\
-'\031\002\017\031\004\011\076\074\213\000\074' >"$1/long-keys"
+    printf '\000\000\000\000\020\000\004\360\020\000\001\000\001\004\062\000'\
+'\010\005\001\004\000\014\007\003\000\005\000\000\040\004\000\007'\
+'\000\011\000\011\075\031\001\031\076\011\002\001\011\017\006\011'\
+'\004\010\012\074\335\001\005\016\036\056\076\116\136\156\176\017'\
+'\003\025\137\000\233\000\000\053\000\000\000\000\001\012\113\100'\
+'\000\000\000\001' >"$1/every-op"
+    # segments and memtables of 4 KiB, values of 2,220 and 900 bytes:
+    # roll-overs and flushes under a snapshot and an iterator, kv_compact,
+    # checks at the snapshot, a reopen with the tools, a walk of the
+    # iterator
+    printf '\044\000\000\000\020\005\027\004\175\001\360\074\001\000\012\175'\
+'\002\360\024\074\012\074\011\000\011\375\213\044\000\074' >"$1/small-sizes"
+    # batches: empty, cleared then filled, seven items (a key put and
+    # deleted in the batch, a value of 20,848 bytes); read back each write
+    printf '\200\000\002\202\162\000\000\001\001\004\000\010\000\000\014\002'\
+'\001\000\000\003\364\200\001\003\074' >"$1/batches"
+    # every long key, KV_MAX_KEY last, and seeks among them
+    printf '\000\000\000\003\001\000\007\002\000\013\003\000\017\004\011\002'\
+'\013\031\002\017\031\004\011\076\074\213\000\000\074' >"$1/long-keys"
     # sync and tiny sizes (1 byte: a new file for every record)
-    printf '\111\000\000\001\000\004\002\005\001\000\012\074\013\111\074' >"$1/tiny-sync"
+    printf '\111\000\000\000\001\000\004\002\005\001\000\012\074\013\111\000'\
+'\074' >"$1/tiny-sync"
     # the worked example of docs/fuzzing.md (the API harness section)
-    printf '\000\000\000\005\005\001\000\004\000\027\004\031\000\053\000'\
-'\000\004\000' >"$1/doc-example"
+    printf '\000\000\000\000\005\005\001\000\004\000\027\004\031\000\053\000'\
+'\000\000\004\000' >"$1/doc-example"
     # transactions (op 15 with A&8): alone at both levels, with a plain
     # write to the key they write and to the key they only read, aborted;
     # then under a snapshot, after kv_compact, and a check of everything
-    printf '\200\000\005\003\217\005\004\237\006\002\257\005\007'\
-'\277\005\001\317\011\003\337\011\003\357\005\011\377\006\001'\
-'\005\012\237\005\005\014' >"$1/transactions"
+    printf '\200\000\000\005\003\217\005\004\237\006\002\257\005\007\277\005'\
+'\001\317\011\003\337\011\003\357\005\011\377\006\001\005\012\237'\
+'\005\005\014' >"$1/transactions"
     # kv_multi_get (op 12 with A&4) of values in tables and, from stage
-    # 08, in the value log: sixteen keys of 4,501-byte values, kv_flush
+    # 08, in the value log: sixteen keys of 1,494-byte values, kv_flush
     # (op 10 with A&1), a small put, then seeks, next and prev inside the
     # table; kv_set_background_rate then kv_compact, kv_multi_get again,
     # an iterator made before the compaction seeking, a new one seeking;
     # a put, the rate and a flush (a second table, which the next open
     # lists); read-only, where kv_multi_get answers and kv_flush is
     # refused
-    printf '\040\375\001\361\005\032\000\002\012\114\011\002\025\011\003'\
+    printf '\040\000\375\001\360\046\032\000\002\012\114\011\002\025\011\003'\
 '\011\004\011\001\011\016\052\114\011\002\001\027\004\031\002\045'\
-'\031\003\000\006\012\072\053\040\114\032\031\002\011' >"$1/multi-get"
+'\031\003\000\006\012\072\053\040\000\114\032\031\002\011' >"$1/multi-get"
     # memtables of 1 KiB, three flushes without a compaction (tables that
-    # overlap), keys of 300 and KV_MAX_KEY bytes, a delete, kv_multi_get,
-    # seeks among them (to a 1001-byte key, to the longest), then
-    # kv_compact, seeks and steps of a new iterator, kv_multi_get, a
+    # overlap), a key of 300 bytes, a delete, then one of KV_MAX_KEY bytes,
+    # kv_multi_get, seeks among them (to a 1001-byte key, to the longest),
+    # then kv_compact, seeks and steps of a new iterator, kv_multi_get, a
     # reopen with the tools, kv_multi_get
-    printf '\030\375\001\100\032\375\002\200\032\000\017\020\000\003\020'\
-'\001\005\032\114\011\002\001\011\002\013\011\002\077\011\025\012'\
-'\051\002\006\051\017\114\213\030\114' >"$1/flush-seeks"
+    printf '\030\000\375\001\100\032\375\002\200\032\000\003\020\001\005\000'\
+'\017\020\032\114\011\002\001\011\002\013\011\002\077\011\025\012'\
+'\051\002\006\051\017\114\213\030\000\114' >"$1/flush-seeks"
+    # levels (stage 06 on): memtables of 1 KiB, the shape's blocks of 256
+    # bytes, tables of 1 KiB, level 1 of 2 KiB and a ratio of 2: 48 keys
+    # make flushes and background compactions down several levels; then
+    # overwrites under a snapshot, a delete, checks at the snapshot,
+    # kv_compact, an iterator at the snapshot walked both ways, a reopen
+    # with the same sizes, kv_multi_get
+    printf '\030\005\375\002\074\375\102\074\375\202\074\005\375\002\036\001'\
+'\012\034\012\027\000\031\002\106\031\075\031\036\006\013\030\005'\
+'\114' >"$1/levels"
+    # partitioned tables (stage 09): memtables of 4 KiB, blocks of 64
+    # bytes, table_partitions, a block cache of 4 KiB, two open files, no
+    # filters, restart points and hash indexes everywhere: 24 values of 200
+    # bytes, kv_flush, kv_multi_get, seeks and steps, a reopen with the
+    # tools, kv_compact, a check
+    printf '\040\301\375\002\310\175\102\310\032\114\011\002\206\011\075\011'\
+'\001\011\076\213\040\301\012\014' >"$1/partitions"
+    # compression (stage 05 on): values of 768 bytes in lz4 one by one,
+    # a flush; reopened with no compression, values of 4,402 bytes, a
+    # flush; reopened with lz4 blocks, kv_compact over the three kinds, a
+    # check
+    printf '\040\062\175\002\360\020\032\013\040\022\003\006\075\202\361\002'\
+'\032\013\040\042\012\014' >"$1/compression"
+    # volume, a session at a time: segments and memtables of 4 KiB, in each
+    # of three sessions seven values of 4,501 bytes and one of 70,095 (a
+    # session writes 32 KiB and the write that crosses them), kv_compact
+    # after the second; a reopen with the tools over dozens of files; then
+    # a snapshot, overwrites, a delete, kv_compact, an iterator at the
+    # snapshot walked through the one table left, checks at the snapshot.
+    # Past stage 01's 256 KiB reads of data.log, past 16 value-log files,
+    # 8 outputs of a merge, 16 tables for kv_repair to rebuild from
+    printf '\044\000\155\002\361\005\000\001\377\377\013\044\000\155\036\361\005'\
+'\000\005\377\377\012\013\044\000\155\072\361\005\000\011\377\377\013\044'\
+'\000\213\044\000\005\075\002\100\001\001\012\027\000\031\000\031\375\031'\
+'\375\034' >"$1/volume"
     : >"$1/empty"
 }
 

@@ -14,6 +14,14 @@
  * table set waits for (bg_work: lsm_snapshot.c).  After each job it wakes
  * whoever waits for one (bg_done).
  *
+ * The thread starts with its first job: at kv_open if the table set has
+ * one already (a compaction the last session left due), else at the
+ * first wake.  A session that never
+ * fills a memtable, compacts or leaves a table for the oldest snapshot to
+ * free starts no thread, and its kv_close has none to stop.  A thread that
+ * cannot be started at a wake leaves the work undone: the database fails
+ * (D4 of lsm_db.h), and writes are refused until it is reopened.
+ *
  * Failures: a job that fails before its change is durable (a full disk,
  * no file descriptor left, no memory) changed nothing: its outputs are
  * removed, it is reported once (the next write, or kv_close), and tried
@@ -52,6 +60,23 @@ static void lsm_bg_failed(kv_db *db, int rc)
     lsm_set_bg_error(db, rc);
 }
 
+/* The job the table set wants done now, if any (*job NULL if none).
+ * REQUIRES: write_lock held. */
+static int lsm_bg_pick(kv_db *db, table_job **job)
+{
+    table_ask ask = {.kind = TABLE_ASK_BACKGROUND};
+    uint64_t wake_seq = 0;
+    int rc;
+    do {
+        ask.oldest = lsm_oldest_snapshot(db);
+        rc = table_set_pick(db->tables.set, &ask, job, &wake_seq);
+        atomic_store_explicit(&db->bg.wake_seq, wake_seq, memory_order_seq_cst);
+        /* A snapshot freed between the pick and the store saw no number
+         * to wake the thread for: look again rather than sleep on it. */
+    } while (rc == KV_OK && *job == NULL && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq);
+    return rc;
+}
+
 /* Step 3: the table set's own job, if it has one.  1 if it did one.
  * REQUIRES: write_lock held (released while working). */
 static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
@@ -60,17 +85,8 @@ static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
         *wake_us = db->bg.retry_us;
         return 0;
     }
-    table_ask ask = {.kind = TABLE_ASK_BACKGROUND};
     table_job *job = NULL;
-    uint64_t wake_seq = 0;
-    int rc;
-    do {
-        ask.oldest = lsm_oldest_snapshot(db);
-        rc = table_set_pick(db->tables.set, &ask, &job, &wake_seq);
-        atomic_store_explicit(&db->bg.wake_seq, wake_seq, memory_order_seq_cst);
-        /* A snapshot freed between the pick and the store saw no number
-         * to wake the thread for: look again rather than sleep on it. */
-    } while (rc == KV_OK && job == NULL && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq);
+    int rc = lsm_bg_pick(db, &job);
     if (rc == KV_OK && job == NULL)
         return 0;
     int garbage = job != NULL && job->garbage;
@@ -164,18 +180,48 @@ static void *lsm_bg_main(void *arg)
     return NULL;
 }
 
-int lsm_bg_start(kv_db *db)
+/* Starts the thread (call names who, for the message).  REQUIRES:
+ * write_lock held (the thread waits for it). */
+static int lsm_bg_launch(kv_db *db, const char *call)
 {
     int rc = pthread_create(&db->bg.thread, NULL, lsm_bg_main, db);
     if (rc != 0)
-        return kv_error(KV_ERR_IO, "kv_open %s: cannot start the background thread: %s",
-                        db->dir.path, strerror(rc));
+        return kv_error(KV_ERR_IO, "%s%s%s: cannot start the background thread: %s", call,
+                        call[0] ? " " : "", db->dir.path, strerror(rc));
     db->bg.running = 1;
     return KV_OK;
 }
 
+int lsm_bg_start(kv_db *db)
+{
+    pthread_mutex_lock(&db->write_lock);
+    table_job *job = NULL;
+    int rc = db->memtables.imm != NULL ? KV_OK : lsm_bg_pick(db, &job);
+    if (job != NULL) {
+        /* Only asked whether there is one: the thread picks it again when
+         * it gets there (a flush or kv_compact may come first and change
+         * the tables).  A job ended with any status but KV_OK changes
+         * nothing (table_set.h). */
+        table_set_version *installed = NULL;
+        int final = 0;
+        table_set_apply(db->tables.set, job, KV_ERR_INVALID, &db->write_lock, &installed,
+                        &final);
+    } else if (rc == KV_OK && db->memtables.imm == NULL) {
+        db->bg.deferred = 1; /* nothing to do yet: the first wake starts it */
+        pthread_mutex_unlock(&db->write_lock);
+        return KV_OK;
+    }
+    /* Work now, or a pick that failed (the thread picks again). */
+    rc = lsm_bg_launch(db, "kv_open");
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
 void lsm_bg_stop(kv_db *db)
 {
+    pthread_mutex_lock(&db->write_lock);
+    db->bg.deferred = 0; /* nothing starts it any more */
+    pthread_mutex_unlock(&db->write_lock);
     if (!db->bg.running)
         return;
     bg_rate_set(db->tables.rate, 0); /* the jobs left go at full speed (bg_rate.h, B1) */
@@ -189,7 +235,13 @@ void lsm_bg_stop(kv_db *db)
 
 void lsm_bg_wake(kv_db *db)
 {
-    pthread_cond_signal(&db->bg.work);
+    if (db->bg.running) {
+        pthread_cond_signal(&db->bg.work);
+    } else if (db->bg.deferred) {
+        db->bg.deferred = 0;
+        if (lsm_bg_launch(db, "") != KV_OK)
+            lsm_set_failed(db, kv_errmsg());
+    }
 }
 
 #endif

@@ -30,6 +30,7 @@ typedef struct lsm_bg {
     int stop;                   /* kv_close: the thread ends */
     pthread_t thread;
     int running;
+    int deferred;               /* not started: the first wake starts it */
     _Atomic uint64_t wake_seq;  /* the table set has work once the oldest
                                    snapshot reaches this (table_set_pick;
                                    0: none): kv_snapshot_free wakes the
@@ -44,13 +45,16 @@ typedef struct lsm_bg {
     uint64_t backoff_us;        /* the wait after the next failure */
 } lsm_bg;
 
-/* Starts the thread that flushes imm and does the table set's work. */
+/* The thread that flushes imm and does the table set's work: started now
+ * if there is work (imm, or a job of the table set), else by the first
+ * lsm_bg_wake.  REQUIRES: write_lock not held. */
 int  lsm_bg_start(kv_db *db);
 /* Lets the job in progress (and a flush pending) finish, ends the thread.
  * A no-op if it was never started. */
 void lsm_bg_stop(kv_db *db);
 /* There is work: imm was frozen, kv_compact asks, or the table set has
- * some.  With threads, wakes the thread; built with KV_BG_INLINE (no
+ * some.  With threads, wakes the thread, or starts it (if it cannot start,
+ * the database fails: lsm_set_failed); built with KV_BG_INLINE (no
  * threads, as in a browser), does the work now, on the calling thread,
  * until none is left.  REQUIRES: write_lock held. */
 void lsm_bg_wake(kv_db *db);

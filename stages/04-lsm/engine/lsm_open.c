@@ -11,7 +11,8 @@
  *   3. the other logs are replayed into a fresh memtable (lsm_replay.c);
  *   4. the totals kept across sessions are loaded (lsm_totals.c);
  *   5. the write path opens over the last log (lsm_write.c), and the
- *      background thread starts (lsm_bg.c).
+ *      background thread starts if the table set has a job already (else
+ *      at its first job: lsm_bg.c).
  * kv_close undoes it in the other order.
  */
 #include "lsm_db.h"

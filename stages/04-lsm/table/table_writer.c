@@ -15,7 +15,8 @@
 int table_writer_open(table_writer *w, const char *path, const char *magic, uint32_t version)
 {
     memset(w, 0, sizeof *w);
-    w->buf = malloc(TABLE_WRITER_BUFFER);
+    w->buf = malloc(TABLE_WRITER_FIRST);
+    w->buf_cap = TABLE_WRITER_FIRST;
     w->path = strdup(path);
     if (w->buf == NULL || w->path == NULL) {
         free(w->buf);
@@ -96,6 +97,23 @@ int table_writer_added(table_writer *w, const uint8_t *ikey, size_t len, ikey_ty
     return KV_OK;
 }
 
+/* Room for n more bytes in the buffer, if the buffer may grow to hold
+ * them (doubled until it does, up to TABLE_WRITER_BUFFER); a failed
+ * realloc leaves it as it was, for a flush to make the room. */
+static void table_writer_grow(table_writer *w, size_t n)
+{
+    if (n <= w->buf_cap - w->buf_len || n > TABLE_WRITER_BUFFER - w->buf_len)
+        return;
+    size_t cap = w->buf_cap;
+    while (cap - w->buf_len < n)
+        cap *= 2; /* TABLE_WRITER_FIRST times a power of two: never past the limit */
+    uint8_t *grown = realloc(w->buf, cap);
+    if (grown != NULL) {
+        w->buf = grown;
+        w->buf_cap = cap;
+    }
+}
+
 /* Appends the buffer to the file. */
 static int table_writer_flush(table_writer *w)
 {
@@ -115,11 +133,13 @@ int table_writer_write(table_writer *w, const void *p, size_t n)
 {
     if (w->failed)
         return w->failed;
-    if (n > TABLE_WRITER_BUFFER - w->buf_len) {
+    table_writer_grow(w, n);
+    if (n > w->buf_cap - w->buf_len) {
         int rc = table_writer_flush(w);
         if (rc != KV_OK)
             return rc;
-        if (n >= TABLE_WRITER_BUFFER) {
+        table_writer_grow(w, n);
+        if (n >= w->buf_cap) {
             if ((rc = io_append_bytes(w->file, p, n)) != KV_OK)
                 return table_writer_fail(w, rc);
             w->written += n;
@@ -134,8 +154,13 @@ int table_writer_write(table_writer *w, const void *p, size_t n)
 
 uint8_t *table_writer_reserve(table_writer *w, size_t n)
 {
-    if (n > TABLE_WRITER_BUFFER - w->buf_len && table_writer_flush(w) != KV_OK)
+    table_writer_grow(w, n);
+    if (n > w->buf_cap - w->buf_len && table_writer_flush(w) != KV_OK)
         return NULL;
+    table_writer_grow(w, n);
+    if (!w->failed && n > w->buf_cap - w->buf_len)
+        table_writer_fail(w, kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes of a table "
+                                      "builder's buffer", w->path, n));
     return w->failed ? NULL : w->buf + w->buf_len;
 }
 

@@ -3,15 +3,18 @@
  * (table_v1_build.c here): the entries it accepts, and how it writes its
  * file.  Entries are checked as table.h's table_builder_add says, and the
  * first and last keys kept (a format stores them; the order check needs
- * the last).  The file is written by appends through a 256 KiB buffer (a
- * table of a few megabytes costs a few dozen system calls), with a
+ * the last).  The file is written by appends through a buffer of up to
+ * 256 KiB (a table of a few megabytes costs a few dozen system calls),
+ * which starts at 4 KiB and doubles as the table needs it (a small table,
+ * a flush of a small memtable, allocates no more than it writes), with a
  * failure that sticks, a sync and close at the end, and the file removed
  * if the table is abandoned.
  *
  * Invariants:
  *   W1. Bytes reach the file in the order they were written, each call's
  *       bytes whole (a buffer's worth at a time; a piece larger than the
- *       buffer goes straight from the caller's memory, after the buffer).
+ *       buffer can grow to goes straight from the caller's memory, after
+ *       the buffer).
  *   W2. After the first failure (KV_ERR_IO, KV_ERR_NOMEM: table_writer_fail)
  *       every call fails the same way, saying what failed first; the
  *       writer can then only be abandoned.
@@ -29,7 +32,8 @@
 #include "internal_key.h"
 #include "io.h"
 
-#define TABLE_WRITER_BUFFER (256u * 1024u)
+#define TABLE_WRITER_BUFFER (256u * 1024u)  /* the most the buffer grows to */
+#define TABLE_WRITER_FIRST (4u * 1024u)     /* its size at first */
 
 typedef struct table_writer {
     io_file *file;
@@ -37,7 +41,8 @@ typedef struct table_writer {
     int failed;              /* W2 */
     char failure[256];
     uint8_t *buf;            /* bytes not yet appended */
-    size_t buf_len;
+    size_t buf_len, buf_cap; /* buf_cap: TABLE_WRITER_FIRST doubled, at most
+                                TABLE_WRITER_BUFFER */
     uint64_t written;        /* bytes appended so far */
     uint8_t *first, *last;   /* the first and the last key added */
     size_t first_len, last_len, last_cap;
