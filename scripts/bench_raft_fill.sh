@@ -11,7 +11,10 @@
 # on empty directories and settled (bench_raft_servers.sh); for the full
 # state, every key of [0, KEYS) written once first (100-byte values,
 # redis-cli --pipe, in key order, each answer checked), then the group
-# settled again (every member's commit index at the leader's last: the
+# settled again (every member's commit index at the leader's last), then
+# left until its members are idle (group_idle: under 0.05 s of CPU in a
+# second, their flushes, compactions and snapshots of the fill done; at
+# most $BENCH_FILL_IDLE seconds, 600; 0 measures at once, while the
 # engines may still be compacting); then redis-benchmark -t set -c 50
 # -n $BENCH_FILL_N (200000) -r KEYS -d 100 at the leader: random keys of
 # [0, KEYS), so on the full database nearly every SET replaces a value.
@@ -22,8 +25,9 @@
 # client sends before it waits; $BENCH_FILL_OP, set, may be get: reads at
 # the leader, each behind a read round).  Each run's figure, and the host's load
 # average just before it, go to build/bench-raft-fill/rounds.csv
-# (round,build,state,rps,p50_ms,p99_ms,load1,fill_s: the fill's seconds,
-# with the same 100-byte SETs pipelined by one client); the medians, and each
+# (round,build,state,rps,p50_ms,p99_ms,load1,fill_s,idle_s: the fill's
+# seconds, with the same 100-byte SETs pipelined by one client, and the
+# seconds the group took to go idle after it); the medians, and each
 # build's full/empty ratio, are printed at the end.
 set -u
 one=${1:?usage: bench_raft_fill.sh BUILD [OTHER_BUILD]}
@@ -34,6 +38,7 @@ rounds=${BENCH_FILL_ROUNDS:-3}
 states=${BENCH_FILL_STATES:-empty full}
 pipe=${BENCH_FILL_P:-1}
 op=${BENCH_FILL_OP:-set}
+idle_max=${BENCH_FILL_IDLE:-600}
 value=100
 out=build/bench-raft-fill
 for b in $one $two; do
@@ -56,7 +61,7 @@ awk -v n="$keys" -v v="$(printf "%${value}s" '' | tr ' ' x)" 'BEGIN {
 }' >"$fill"
 
 csv=$out/rounds.csv
-echo "round,build,state,rps,p50_ms,p99_ms,load1,fill_s" >"$csv"
+echo "round,build,state,rps,p50_ms,p99_ms,load1,fill_s,idle_s" >"$csv"
 run() { # ROUND BUILD STATE
     build=$2
     group_start "$out/g"
@@ -65,6 +70,7 @@ run() { # ROUND BUILD STATE
         return
     fi
     fill_s=""
+    idle_s=""
     if [ "$3" = full ]; then
         began=$(date +%s.%N)
         got=$(redis-cli -p "$lead" --pipe <"$fill" 2>&1 | tail -n 1)
@@ -75,6 +81,8 @@ run() { # ROUND BUILD STATE
             sleep 0.1
             i=$((i + 1))
         done
+        [ "$idle_max" -gt 0 ] && idle_s=$(group_idle "$idle_max")
+        [ "$idle_s" = "$idle_max" ] && note "$2: the group was still busy $idle_max s after the fill"
         quiet_second
     fi
     load=$(cut -d ' ' -f 1 /proc/loadavg)
@@ -82,7 +90,7 @@ run() { # ROUND BUILD STATE
     redis-benchmark -p "$lead" -t "$op" -c 50 -n "$n" -r "$keys" -d "$value" -P "$pipe" --csv >"$raw" 2>&1
     grep -q 'Error' "$raw" && note "$2 $3: $(grep -m 1 'Error' "$raw")"
     tr -d '"\r' <"$raw" | grep -iE "^$op," | while IFS=, read -r _ rps _ _ p50 _ p99 _; do
-        echo "$1,$2,$3,$rps,$p50,$p99,$load,$fill_s" | tee -a "$csv"
+        echo "$1,$2,$3,$rps,$p50,$p99,$load,$fill_s,$idle_s" | tee -a "$csv"
     done
     group_stop
     drop_data "$out/g"

@@ -64,6 +64,25 @@ server_cpu() { # PID...: their user + system CPU time so far, in clock ticks
     done | awk '{ t += $14 + $15 } END { print t + 0 }'
 }
 
+# group_idle MAX_S: waits until the group's members used under 5 clock
+# ticks of CPU (0.05 s) in a whole second, which on this page means their
+# engines have ended the flushes, compactions and snapshots a fill left
+# them, or until MAX_S seconds have passed; prints the seconds it waited
+# (MAX_S if the group never went quiet).
+group_idle() {
+    waited=0
+    while [ "$waited" -lt "$1" ]; do
+        # shellcheck disable=SC2046
+        before=$(server_cpu $(group_pids))
+        sleep 1
+        # shellcheck disable=SC2046
+        after=$(server_cpu $(group_pids))
+        waited=$((waited + 1))
+        [ $((after - before)) -lt 5 ] && break
+    done
+    echo "$waited"
+}
+
 # A run's servers leave their logs (top-level files of DIR) and lose their
 # data (its folders): etcd alone preallocates 64 MiB of log a member.
 drop_data() { # DIR

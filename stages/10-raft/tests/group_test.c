@@ -365,10 +365,62 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
     group_stop(&g);
 }
 
+static void snapshots_are_sized_to_the_engine(void)
+{
+    /* The arithmetic of Z1: the entries that hold the snapshot's bytes at
+     * their mean size, never under the base, the bytes capped. */
+    CHECK_EQ(replica_fsm_threshold(100000, 10, 10000, 4), 100u);
+    CHECK_EQ(replica_fsm_threshold(1000, 10, 10000, 4), 4u);
+    CHECK_EQ(replica_fsm_threshold(0, 0, 0, 1024), 1024u);
+    CHECK_EQ(replica_fsm_threshold(4 * REPLICA_FSM_LOG_BYTES, 1, 1024, 4),
+             (unsigned)(REPLICA_FSM_LOG_BYTES / 1024));
+    /* Wired: members sized from a base of 4, values of 1,000 bytes.  At a
+     * fixed 4 they would take a snapshot every 4 entries (10 in 40); sized,
+     * each snapshot waits for about as many entries as the engine holds
+     * keys, so far fewer are taken, and the threshold is Z1's. */
+    group g;
+    group_start(&g, 0);
+    for (int i = 0; i < MEMBERS; i++)
+        replica_fsm_size_snapshots(&g.fsm[i], 4);
+    unsigned leader = raft_fixture_leader_index(&g.f);
+    proposal *p[40];
+    char key[16], val[1001];
+    memset(val, 'v', 1000);
+    val[1000] = '\0';
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%02d", i);
+        p[i] = propose(&g, leader, key, val);
+        raft_fixture_step_n(&g.f, 4);
+    }
+    raft_index last = raft_last_index(raft_fixture_get(&g.f, leader));
+    for (unsigned i = 0; i < MEMBERS; i++)
+        CHECK_MSG(raft_fixture_step_until_applied(&g.f, i, last, 10000), "member %u applies all 40", i);
+    raft_fixture_step_until_elapsed(&g.f, 1000);
+    for (unsigned i = 0; i < MEMBERS; i++) {
+        replica_fsm *f = &g.fsm[i];
+        struct raft *r = raft_fixture_get(&g.f, i);
+        CHECK_MSG(f->snapshots >= 1 && f->snapshots <= 6,
+                  "member %u took between 1 and 6 snapshots in 40 entries (took %llu)", i,
+                  (unsigned long long)f->snapshots);
+        CHECK_MSG(r->snapshot.threshold > 4 &&
+                      r->snapshot.threshold == replica_fsm_threshold(f->snapshot_bytes,
+                                                                     f->taking_entries,
+                                                                     f->taking_bytes, 4),
+                  "member %u's threshold follows its last snapshot of %llu bytes (%u)", i,
+                  (unsigned long long)f->snapshot_bytes, r->snapshot.threshold);
+    }
+    for (int i = 0; i < 40; i++) {
+        CHECK_EQ(p[i]->status, 0);
+        free(p[i]);
+    }
+    group_stop(&g);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(every_member_applies_the_same_commands),
     HARNESS_TEST(raft_internals_match_the_api),
     HARNESS_TEST(a_cut_off_leader_commits_nothing_and_the_majority_goes_on),
     HARNESS_TEST(a_member_that_was_down_catches_up_by_snapshot),
+    HARNESS_TEST(snapshots_are_sized_to_the_engine),
 };
 const harness_suite group_suite = HARNESS_SUITE("group", tests);
