@@ -667,7 +667,10 @@ bench-cache:
 # then CACHE10M_ROUNDS rounds (5) of readrandom and readzipf, the order of
 # the engines alternating; stage 09's ratios with their ranges
 # (scripts/bench_cache_10m.sh).  Stages 08 and 09 run their default
-# options (KV_COMPRESSION=none make bench-cache-10m: blocks stored raw).  CACHE10M_ARGS=--publish: to
+# options, the headline (KV_COMPRESSION=none make bench-cache-10m: blocks
+# stored raw); 09-cache-raw, stage 09 with its blocks raw on a database of
+# its own, is a labelled second row; each database's size on disk ends the
+# table.  CACHE10M_ARGS=--publish: to
 # bench/results/cache10m-results.md and the pages that quote it;
 # --refill makes the databases again.  About 20 minutes the first time
 # (the fills), 10 after.

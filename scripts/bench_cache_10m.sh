@@ -33,13 +33,17 @@
 # in the environment stores their data blocks raw, as LMDB stores its
 # pages, and =lz4 or =lz4-values picks the other kinds: bench/engine_kv.c),
 # leveldb-bloom (10 bits a key), rocksdb-cache (its read path matched to
-# stage 09's: bench/engine_rocksdb.c), lmdb.  An engine whose binary is
-# missing is left out, and said so.
+# stage 09's: bench/engine_rocksdb.c), lmdb; and 09-cache-raw, stage 09
+# with KV_COMPRESSION=none whatever the environment says, on a database of
+# its own: a second row, labelled, beside the headline of the defaults.
+# An engine whose binary is missing is left out, and said so.  The table
+# of throughput ends with each database's size on disk after its fill and
+# settle (kvbench's "fillrandom db" line, kept in DIR/ENGINE.made).
 set -eu
 build=${1:?usage: bench_cache_10m.sh BUILD [OPTION...]}
 shift
 keys=10000000 rounds=5 seconds=10 refill=0 publish=0
-engines="08-vlog 09-cache leveldb-bloom rocksdb-cache lmdb"
+engines="08-vlog 09-cache 09-cache-raw leveldb-bloom rocksdb-cache lmdb"
 dbroot=/var/tmp/kv-cache10m
 for arg in "$@"; do
     case $arg in
@@ -68,6 +72,7 @@ engine_of() {
     leveldb-bloom) bin=$build/bench/kvbench-leveldb ev=KVBENCH_BLOOM_BITS=10 ;;
     rocksdb-cache) bin=$build/bench/kvbench-rocksdb ev=KVBENCH_ROCKSDB_CACHE=1 ;;
     lmdb) bin=$build/bench/kvbench-lmdb ;;
+    09-cache-raw) bin=$build/09-cache/kvbench ev=KV_COMPRESSION=none ;;
     *) bin=$build/$1/kvbench ;;
     esac
 }
@@ -87,7 +92,10 @@ done
 for e in $ran; do
     engine_of "$e"
     stamp="keys $keys; $(env "$ev" "$bin" --describe)"
-    case $e in 0*) stamp="$stamp; KV_COMPRESSION=${KV_COMPRESSION:-}" ;; esac
+    case $e in
+    09-cache-raw) stamp="$stamp; KV_COMPRESSION=none" ;;
+    0*) stamp="$stamp; KV_COMPRESSION=${KV_COMPRESSION:-}" ;;
+    esac
     made=$dbroot/$e.made
     if [ "$refill" = 0 ] && [ -d "$dbroot/$e/main" ] && [ -f "$made" ] &&
         [ "$(head -1 "$made")" = "$stamp" ]; then
@@ -164,10 +172,11 @@ done
     done
     echo
     # shellcheck disable=SC2086 # the engines are words
-    python3 - "$rows" $ran <<'EOF'
+    python3 - "$rows" "$dbroot" $ran <<'EOF'
 import collections, statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-engines = sys.argv[2:]
+dbroot = sys.argv[2]
+engines = sys.argv[3:]
 v = collections.defaultdict(dict)            # (workload, engine) -> {round: value}
 for r, e, w, x in rows:
     v[(w, e)][int(r)] = float(x)
@@ -175,11 +184,13 @@ def fmt(x):
     return "{:,.0f}".format(x)
 targets = [("readzipf", "09-cache", "lmdb", 1.0), ("readrandom", "09-cache", "lmdb", 1.0),
            ("readzipf", "09-cache", "leveldb-bloom", 2.0), ("readzipf", "09-cache", "rocksdb-cache", 1.0),
-           ("readrandom", "09-cache", "08-vlog", 1.0)]
+           ("readrandom", "09-cache", "08-vlog", 1.0),
+           ("readzipf", "09-cache-raw", "lmdb", 1.0), ("readrandom", "09-cache-raw", "lmdb", 1.0)]
 print("### Targets")
 print()
 print("Each target: stage 09's gets per second at least a factor times a peer's, as the median")
-print("of the rounds' ratios (each round's ratio is of two runs minutes apart).")
+print("of the rounds' ratios (each round's ratio is of two runs minutes apart).  09-cache runs")
+print("the stage's defaults, the headline; 09-cache-raw, its blocks stored raw, is a second row.")
 print()
 print("| target | median ratio (range; each round) | |")
 print("|---|---|---|")
@@ -209,6 +220,18 @@ for e in engines:
     xs = list(v.get(("peak_rss_mb", e), {}).values())
     rss.append("%.0f" % statistics.median(xs) if xs else "")
 print("| peak RSS of a round's process, MB | %s |" % " | ".join(rss))
+size = []
+for e in engines:
+    mb = ""
+    try:
+        for line in open("%s/%s.made" % (dbroot, e)):
+            w = line.split()
+            if w[:2] == ["fillrandom", "db"] and "MB" in w:
+                mb = "{:,.0f}".format(float(w[w.index("MB") - 1]))
+    except OSError:
+        pass
+    size.append(mb)
+print("| database on disk after its fill and settle, MB | %s |" % " | ".join(size))
 print()
 print("### Each round")
 print()
