@@ -116,13 +116,13 @@ static int member_raft(struct member *m, int bootstrap)
      * With it, the second member to time out wins, the first granting. */
     raft_set_pre_vote(&m->raft, true);
     /* A snapshot every --raft-snapshot-every entries if told; else sized
-     * to the engine (replica_fsm.h, Z1), never more often than every
-     * 1,024 entries, libraft's own threshold. */
+     * to the engine (snapshot_size.h), never more often than every 1,024
+     * entries, libraft's own threshold. */
     if (m->opt.snapshot_every != 0) {
         raft_set_snapshot_threshold(&m->raft, m->opt.snapshot_every);
         raft_set_snapshot_trailing(&m->raft, m->opt.snapshot_every);
     } else {
-        replica_fsm_size_snapshots(&m->fsm, 1024);
+        m->fsm.size.base = 1024;
     }
     if (bootstrap) {
         struct raft_configuration conf;

@@ -109,9 +109,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     replica_fsm *f = fsm->data;
     uint64_t index = (uint64_t)raft_last_applied(f->raft) + 1;
     int outcome = REPLICA_INVALID;
-    f->since_entries++;
-    f->since_bytes += buf->len;
     *result = (void *)(intptr_t)REPLICA_INVALID;
+    snapshot_size_applied(&f->size, buf->len);
     if (f->nwaiting > 0) /* W1: behind an entry still waiting, in order */
         return fsm_wait(f, index, buf->base, buf->len) == 0 ? 0
                                                              : fsm_failed(f, index, KV_ERR_NOMEM);
@@ -167,60 +166,6 @@ static void fsm_drop_waiting(replica_fsm *f, uint64_t index)
 }
 
 static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
-                              unsigned *n_bufs);
-
-/* Z1: the threshold after a snapshot of `size` bytes, from the entries
- * applied between the one before and it (taking_entries, taking_bytes). */
-static void fsm_size_next(replica_fsm *f, uint64_t size)
-{
-    f->snapshot_bytes = size;
-    if (f->snapshot_base == 0 || f->raft == NULL)
-        return;
-    raft_set_snapshot_threshold(f->raft, replica_fsm_threshold(size, f->taking_entries,
-                                                               f->taking_bytes, f->snapshot_base));
-}
-
-unsigned replica_fsm_threshold(uint64_t size, uint64_t entries, uint64_t bytes, unsigned base)
-{
-    uint64_t mean = entries > 0 ? bytes / entries : 0;
-    uint64_t want = (size < REPLICA_FSM_LOG_BYTES ? size : REPLICA_FSM_LOG_BYTES) /
-                    (mean > 0 ? mean : 1);
-    if (want > REPLICA_FSM_LOG_BYTES) /* a mean under a byte: none is */
-        want = REPLICA_FSM_LOG_BYTES;
-    return want > base ? (unsigned)want : base;
-}
-
-void replica_fsm_size_snapshots(replica_fsm *f, unsigned base)
-{
-    f->snapshot_base = base;
-    raft_set_snapshot_threshold(f->raft, base);
-}
-
-/* A snapshot, in libraft's steps: here, on the loop thread between
- * applies, the engine's kv_snapshot and its applied index; then the
- * contents read and encoded, at once (version 2) or on a thread of
- * libuv's pool (version 3, fsm_snapshot_async), so that a large engine
- * holds up no loop pass; fsm_snapshot_finalize frees both once libraft
- * has written it. */
-static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    replica_fsm *f = fsm->data;
-    *bufs = NULL;
-    *n_bufs = 0;
-    if (f->nwaiting > 0) /* W3: the engine is behind libraft's count: later */
-        return RAFT_BUSY;
-    uint64_t index;
-    int rc = replica_snapshot_begin(f->r, &f->taking, &index);
-    if (rc != KV_OK)
-        return rc == KV_ERR_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
-    f->taking_index = index;
-    f->taking_entries = f->since_entries;
-    f->taking_bytes = f->since_bytes;
-    f->since_entries = f->since_bytes = 0;
-    return fsm->version >= 3 ? 0 : fsm_snapshot_async(fsm, bufs, n_bufs);
-}
-
-static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                               unsigned *n_bufs)
 {
     replica_fsm *f = fsm->data;
@@ -237,20 +182,37 @@ static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
     return 0;
 }
 
+/* A snapshot, in libraft's steps: here, on the loop thread between
+ * applies, the engine's kv_snapshot and its applied index; then the
+ * contents read and encoded, at once (version 2) or on a thread of
+ * libuv's pool (version 3, fsm_snapshot_async), so that a large engine
+ * holds up no loop pass; fsm_snapshot_finalize frees both once libraft
+ * has written it. */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    replica_fsm *f = fsm->data;
+    *bufs = NULL;
+    *n_bufs = 0;
+    if (f->nwaiting > 0) /* W3: the engine is behind libraft's count: later */
+        return RAFT_BUSY;
+    int rc = replica_snapshot_begin(f->r, &f->taking, &f->taking_index);
+    if (rc != KV_OK)
+        return rc == KV_ERR_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
+    snapshot_size_begun(&f->size);
+    return fsm->version >= 3 ? 0 : fsm_snapshot_async(fsm, bufs, n_bufs);
+}
+
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                                  unsigned *n_bufs)
 {
     replica_fsm *f = fsm->data;
     if (*bufs != NULL) {
-        uint64_t size = 0;
-        for (unsigned i = 0; i < *n_bufs; i++) {
-            size += (*bufs)[i].len;
+        snapshot_size_written(&f->size, f->raft, *bufs, *n_bufs);
+        for (unsigned i = 0; i < *n_bufs; i++)
             raft_free((*bufs)[i].base);
-        }
         raft_free(*bufs);
         f->snapshots++;
         f->snapshot_index = f->taking_index;
-        fsm_size_next(f, size);
     }
     *bufs = NULL;
     *n_bufs = 0;

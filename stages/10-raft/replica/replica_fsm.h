@@ -46,23 +46,6 @@
  *       snapshot is taken (it would claim entries it lacks), a restore
  *       drops the ones it covers, and the member answers no read that
  *       needs the engine to be current (replica_fsm_behind).
- *
- * A snapshot holds the whole engine, and libraft takes one each time its
- * threshold of entries has been applied since the last.  At a fixed
- * threshold a large engine is read, encoded and written whole every few
- * thousand entries, so a write costs more the larger the database.  Sized
- * (replica_fsm_size_snapshots, what a member does unless told a
- * threshold):
- *   Z1. after a snapshot of S bytes, the threshold becomes the number of
- *       entries that hold about min(S, REPLICA_FSM_LOG_BYTES) bytes, at
- *       the mean size of the entries applied since the snapshot before,
- *       and never fewer than the base: a snapshot's cost is then about
- *       one byte per byte of log written since the last while the engine
- *       is under REPLICA_FSM_LOG_BYTES, and S / REPLICA_FSM_LOG_BYTES
- *       after that;
- *   Z2. so libraft's log, which it keeps in memory back to its last
- *       snapshot, holds about REPLICA_FSM_LOG_BYTES at most, beyond the
- *       base's entries and the trailing ones it keeps.
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
@@ -70,11 +53,10 @@
 #include <raft.h>
 
 #include "replica.h"
+#include "snapshot_size.h"
 
 #define REPLICA_FSM_WAIT_MAX 65536u
 #define REPLICA_FSM_WAIT_BYTES (256ull << 20)
-/* Z1: the most bytes of log between two sized snapshots, about. */
-#define REPLICA_FSM_LOG_BYTES (64ull << 20)
 
 typedef struct replica_waiting {
     uint64_t index;
@@ -104,12 +86,9 @@ typedef struct replica_fsm {
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
     uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
-    uint64_t snapshot_bytes;       /* ... and its size */
+    snapshot_size size;            /* how often they are taken (snapshot_size.h) */
     replica_snap *taking;          /* the one being taken (begun, not finalized), or NULL */
     uint64_t taking_index;
-    unsigned snapshot_base;        /* Z1's floor; 0: not sized, libraft's threshold kept */
-    uint64_t since_entries, since_bytes;  /* applied since the last snapshot begun */
-    uint64_t taking_entries, taking_bytes; /* ... before the one being taken */
     /* Called (if set) before a restore may replace the engine: whoever
      * holds iterators or transactions on replica_db ends them, or the old
      * engine cannot be closed (include/kv.h, kv_close); and after it,
@@ -147,12 +126,6 @@ void replica_fsm_init(replica_fsm *f, replica *r);
  * (REQUIRES: the raft_io's version is 2 or more, with async_work). */
 void replica_fsm_async(replica_fsm *f);
 void replica_fsm_attach(replica_fsm *f, struct raft *raft);
-/* Sizes snapshots to the engine (Z1, Z2), the threshold never under
- * `base` entries, which it is set to now.  REQUIRES: attached. */
-void replica_fsm_size_snapshots(replica_fsm *f, unsigned base);
-/* Z1's threshold after a snapshot of `size` bytes, when `entries`
- * entries of `bytes` bytes in all were applied since the one before. */
-unsigned replica_fsm_threshold(uint64_t size, uint64_t entries, uint64_t bytes, unsigned base);
 void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):
  * its outcome, REPLICA_* (REPLICA_INVALID for one kept waiting: W1). */

@@ -369,19 +369,19 @@ static void snapshots_are_sized_to_the_engine(void)
 {
     /* The arithmetic of Z1: the entries that hold the snapshot's bytes at
      * their mean size, never under the base, the bytes capped. */
-    CHECK_EQ(replica_fsm_threshold(100000, 10, 10000, 4), 100u);
-    CHECK_EQ(replica_fsm_threshold(1000, 10, 10000, 4), 4u);
-    CHECK_EQ(replica_fsm_threshold(0, 0, 0, 1024), 1024u);
-    CHECK_EQ(replica_fsm_threshold(4 * REPLICA_FSM_LOG_BYTES, 1, 1024, 4),
-             (unsigned)(REPLICA_FSM_LOG_BYTES / 1024));
+    CHECK_EQ(snapshot_size_threshold(100000, 10, 10000, 4), 100u);
+    CHECK_EQ(snapshot_size_threshold(1000, 10, 10000, 4), 4u);
+    CHECK_EQ(snapshot_size_threshold(0, 0, 0, 1024), 1024u);
+    CHECK_EQ(snapshot_size_threshold(4 * SNAPSHOT_SIZE_LOG_BYTES, 1, 1024, 4),
+             (unsigned)(SNAPSHOT_SIZE_LOG_BYTES / 1024));
     /* Wired: members sized from a base of 4, values of 1,000 bytes.  At a
      * fixed 4 they would take a snapshot every 4 entries (10 in 40); sized,
      * each snapshot waits for about as many entries as the engine holds
      * keys, so far fewer are taken, and the threshold is Z1's. */
     group g;
-    group_start(&g, 0);
+    group_start(&g, 4);
     for (int i = 0; i < MEMBERS; i++)
-        replica_fsm_size_snapshots(&g.fsm[i], 4);
+        g.fsm[i].size.base = 4; /* as a member sets it: the threshold it starts at */
     unsigned leader = raft_fixture_leader_index(&g.f);
     proposal *p[40];
     char key[16], val[1001];
@@ -403,11 +403,11 @@ static void snapshots_are_sized_to_the_engine(void)
                   "member %u took between 1 and 6 snapshots in 40 entries (took %llu)", i,
                   (unsigned long long)f->snapshots);
         CHECK_MSG(r->snapshot.threshold > 4 &&
-                      r->snapshot.threshold == replica_fsm_threshold(f->snapshot_bytes,
-                                                                     f->taking_entries,
-                                                                     f->taking_bytes, 4),
+                      r->snapshot.threshold ==
+                          snapshot_size_threshold(f->size.last_bytes, f->size.taken_entries,
+                                                  f->size.taken_bytes, 4),
                   "member %u's threshold follows its last snapshot of %llu bytes (%u)", i,
-                  (unsigned long long)f->snapshot_bytes, r->snapshot.threshold);
+                  (unsigned long long)f->size.last_bytes, r->snapshot.threshold);
     }
     for (int i = 0; i < 40; i++) {
         CHECK_EQ(p[i]->status, 0);
