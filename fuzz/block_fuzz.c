@@ -134,6 +134,44 @@ static void block_fuzz_cell(const uint8_t *v, size_t n)
     free(c);
 }
 
+/* An iterator that stopped (past the last entry, or failed) stays so
+ * through a step, and a failed one through every seek and a get through
+ * the hash index: no call reads on past damage.  key (klen bytes), a key
+ * to seek, or NULL. */
+static void block_fuzz_stays(block_iter *it, const uint8_t *key, size_t klen)
+{
+    int status = it->status;
+    const char *why = it->why;
+    block_iter_next(it);
+    block_fuzz_check(!it->valid && it->status == status, "a step past the end stays there");
+    if (status == KV_OK)
+        return;
+    block_iter_seek_first(it);
+    block_iter_seek_last(it);
+    if (key != NULL) {
+        block_iter_seek(it, key, klen);
+        block_hash_seek(it, key, klen);
+    }
+    block_fuzz_check(!it->valid && it->status == status && it->why == why,
+                     "a failed iterator stays failed, for the same reason");
+}
+
+/* A fresh iterator's seek_last: on the forward walk's last entry (at
+ * offset last) if that walk read the block (status forward); if not,
+ * there or failed with KV_ERR_CORRUPT. */
+static void block_fuzz_last(const block *b, int forward, size_t last)
+{
+    block_iter it = {0};
+    block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
+    block_iter_seek_last(&it);
+    if (forward == KV_OK)
+        block_fuzz_check(it.valid && it.at == last, "seek_last lands on the last entry");
+    else
+        block_fuzz_check(it.valid || it.status == KV_ERR_CORRUPT,
+                         "seek_last of a damaged block: an entry, or KV_ERR_CORRUPT");
+    block_iter_free(&it);
+}
+
 /* Walks the contents both ways and seeks to every key; keeps the keys in
  * *keys if not NULL.  Returns 1 if the block is well formed: its restart
  * array and every entry read, the keys strictly ascending. */
@@ -181,6 +219,9 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
     }
     int forward = it.status;
     block_fuzz_check(forward == KV_OK || forward == KV_ERR_CORRUPT, "only KV_ERR_CORRUPT");
+    block_fuzz_stays(&it, walked.n > 0 ? walked.bytes : NULL,
+                     walked.n > 0 ? walked.ends[0] : 0);
+    block_fuzz_last(&b, forward, count > 0 ? at[count - 1] : 0);
     if (forward == KV_OK) {
         size_t back = count;
         for (block_iter_seek_last(&it); it.valid; block_iter_prev(&it)) {
@@ -190,6 +231,9 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
         }
         block_fuzz_check(it.status == KV_OK && back == 0,
                          "a backward walk reads what a forward walk read");
+        block_iter_prev(&it);
+        block_fuzz_check(!it.valid && it.status == KV_OK, "a step back from before the first "
+                         "entry stays there");
     }
     for (size_t i = 0; forward == KV_OK && ascending && i < count; i++) {
         block_iter_seek_first(&it);

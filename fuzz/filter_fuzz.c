@@ -51,6 +51,8 @@ static void filter_fuzz_decode(const uint8_t *data, size_t size)
 {
     bloom_info info;
     const int well_formed = bloom_check(data, data + size, &info) == KV_OK;
+    filter_fuzz_check((bloom_check(data, data + size, NULL) == KV_OK) == well_formed,
+                      "bloom_check answers the same without the info");
     if (well_formed) {
         filter_fuzz_check(info.bits == (uint64_t)(size - 1) * 8, "bits == (size - 1) * 8");
         filter_fuzz_check(info.k >= 1 && info.k <= BLOOM_MAX_K, "k in 1..30");
@@ -101,6 +103,9 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
     filter_fuzz_check(bloom_check(f, f + len, &info) == KV_OK, "a built filter is well formed");
     double fp = bloom_fp_theory(info.bits, distinct, info.k);
     filter_fuzz_check(fp >= 0.0 && fp <= 1.0, "the rate theory expects is a probability");
+    filter_fuzz_check(bloom_fp_theory(0, distinct, info.k) == 1.0 &&
+                      bloom_fp_theory(info.bits, distinct, 0) == 1.0,
+                      "with no bits or no hashes, every lookup is a false positive");
     bloom_builder_reset(&b);
     filter_fuzz_check(bloom_builder_keys(&b) == 0 && bloom_builder_bytes(&b) == empty_len,
                       "a builder reset holds no key");
@@ -116,8 +121,22 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
     bloom_builder_destroy(&b);
 }
 
+/* No filter (NULL), and a range whose limit is before its start (a length
+ * that wrapped): malformed, so every key may be in them (BF2). */
+static void filter_fuzz_no_filter(const uint8_t *data, size_t size)
+{
+    filter_fuzz_check(bloom_check(NULL, NULL, NULL) == KV_ERR_CORRUPT &&
+                      bloom_may_contain(NULL, NULL, data, size) == 1,
+                      "no filter: malformed, every key may be in it");
+    if (size > 0)
+        filter_fuzz_check(bloom_check(data + 1, data, NULL) == KV_ERR_CORRUPT &&
+                          bloom_may_contain(data + 1, data, data, size) == 1,
+                          "a limit before the start: malformed, every key may be in it");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    filter_fuzz_no_filter(data, size);
     filter_fuzz_decode(data, size);
     filter_fuzz_build(data, size);
     return 0;
