@@ -20,9 +20,10 @@
  *     block cache full after one block, lz4 blocks are searched by steps),
  *     for each of the evenly spread ones the filter asked
  *     (table_inspect_filter_says_absent) and a lookup of a key just after
- *     it (absent, or the next one), kv_inspect's parts, then kv check
- *     (where a read disagreed, and on half of the other inputs, by their
- *     crc32c) or kv dump (the other half);
+ *     it (absent, or the next one); then kv check where a read
+ *     disagreed; and on one input in four (by its crc32c; every input in
+ *     the replays), kv_inspect's parts, then kv check (on half of those
+ *     inputs) or kv dump (the other half; both in the replays);
  * and checks: open, scans, lookups, check and dump fail only with
  * KV_ERR_CORRUPT; if the scan forward reads every entry, the backward one
  * reads the same in reverse; when the scan's keys are internal keys that
@@ -682,11 +683,28 @@ static int table_blocks_get(table *t, const uint8_t *u, size_t ulen, uint64_t se
     return rc;
 }
 
+/* A lookup of the user key [u, u + ulen), with a 0 byte added if after:
+ * whatever it answers, it fails only as table_blocks_get allows. */
+static void table_blocks_probe(table *t, const uint8_t *u, size_t ulen, int after)
+{
+    if (ulen + 1 > KV_MAX_KEY)
+        return;
+    uint8_t *k = malloc(ulen + 1);
+    table_blocks_check(k != NULL, "allocate");
+    memcpy(k, u, ulen);
+    k[ulen] = 0;
+    table_get_result r;
+    table_blocks_get(t, k, ulen + (after != 0), IKEY_MAX_SEQ, &r);
+    free(r.value);
+    free(k);
+}
+
 /* Reads the open table t (the file of size bytes, m its entries as the
  * harness reads them); returns NULL, or what a read of it found wrong (kv
  * check must then fail).  Where m is whole, a scan reads its entries, and
  * (where its filters hold them) every lookup answers as they say. */
-static const char *table_blocks_read(table *t, const table_blocks_model *m, size_t size)
+static const char *table_blocks_read(table *t, const table_blocks_model *m, size_t size,
+                                     int tools)
 {
     uint64_t n = table_entries(t); /* the properties' count: anything */
     size_t cap = 64;
@@ -781,6 +799,14 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                            : !wellformed ? "an entry is not an internal key, or there are more "
                                            "than the properties count"
                                          : NULL;
+    /* Where the scan stopped at damage: lookups of the table's smallest
+     * user key and of the one just after the last key the scan read (the
+     * block after it, where the damage is), which must fail only with
+     * KV_ERR_CORRUPT, whatever they answer. */
+    if (st == KV_ERR_CORRUPT && lo_len >= IKEY_TRAILER_SIZE)
+        table_blocks_probe(t, lo, lo_len - IKEY_TRAILER_SIZE, 0);
+    if (st == KV_ERR_CORRUPT && got > 0)
+        table_blocks_probe(t, keys + e[got - 1].key_at, e[got - 1].key_len - IKEY_TRAILER_SIZE, 1);
     /* The first and last keys of each partition, the last keys of the
      * data blocks (as the harness's walk found them: where a top-level key
      * or a separator out of place shows), and other keys, up to
@@ -851,11 +877,32 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
     }
     free(e);
     free(keys);
+    if (!tools)
+        return disagree;
     kv_error_clear();
     rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_blocks_check(table_blocks_rc(rc), "inspecting the parts fails only with "
                        "KV_ERR_CORRUPT (or KV_ERR_IO where a read failed), with a message");
     return disagree;
+}
+
+/* Whether the tools read this input too (kv_inspect's parts, then kv check
+ * on one half of those inputs and kv dump on the other, by the crc32c of
+ * the input): they walk every block again, ask the filter for every key
+ * and format a line for each, two thirds of an input's time where every
+ * input ran them (callgrind, docs/fuzzing.md "Harness speed").  So one
+ * input in TABLE_BLOCKS_TOOLS, by its crc32c, or 2 (check and dump both)
+ * for every input where the engine reads every input (KV_FUZZ_ENGINE=all,
+ * as the replay drivers set it: what `make test` replays reaches them). */
+#define TABLE_BLOCKS_TOOLS 4u
+static int table_blocks_tools(uint32_t crc)
+{
+    static int every = -1;
+    if (every < 0) {
+        const char *e = getenv("KV_FUZZ_ENGINE");
+        every = e != NULL && strcmp(e, "all") == 0;
+    }
+    return every ? 2 : (crc >> 1) % TABLE_BLOCKS_TOOLS == 0;
 }
 
 /* The I/O layer's mode for this input, from the file header's checksum as
@@ -892,6 +939,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_dbfile_mem_reset();
     table_blocks_check(io_mem_put(table_blocks_path, f, size) == 0, "the input in memory");
     int faults = table_blocks_faults(data, f, size);
+    uint32_t crc = crc32c_value(data, size);
+    int tools = faults ? 2 : table_blocks_tools(crc);
     table *t = NULL;
     kv_error_clear();
     int rc = table_open(table_blocks_ctx, table_blocks_path, &t);
@@ -899,16 +948,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "read failed), with a message");
     const char *disagree = NULL;
     if (rc == KV_OK) {
-        disagree = table_blocks_read(t, &m, size);
+        disagree = table_blocks_read(t, &m, size, tools);
         table_unref(t);
     }
     table_blocks_model_free(&m);
     /* kv check where a read disagreed (it must fail), else on half of the
-     * inputs; kv dump, which walks what kv check walks, on the other half
-     * (by their crc32c, so that a replay does the same); both where the
-     * I/O layer may fail them. */
-    uint32_t pick = crc32c_value(data, size) % 2;
-    if (disagree != NULL || pick == 1 || faults) {
+     * inputs the tools read; kv dump, which walks what kv check walks, on
+     * the other half (by their crc32c, so that a replay does the same);
+     * both where the I/O layer may fail them, and in the replays. */
+    uint32_t pick = crc % 2;
+    if (disagree != NULL || (tools && pick == 1) || tools == 2) {
         kv_error_clear();
         rc = table_check(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_blocks_check(table_blocks_rc(rc), "check: only KV_ERR_CORRUPT (or KV_ERR_IO where "
@@ -919,7 +968,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                "or fail");
         }
     }
-    if (pick == 0 || faults) {
+    if ((tools && pick == 0) || tools == 2) {
         kv_error_clear();
         rc = table_dump(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_blocks_check(table_blocks_rc(rc), "dump: only KV_ERR_CORRUPT (or KV_ERR_IO where "
