@@ -22,7 +22,16 @@
  *   - a block whose values are cells (block_value.h) has every cell
  *     unpacked into a buffer of exactly its length: refused, or read
  *     within the cell; an lz4 block that says so is damage for the whole
- *     block's search (BV3), so its lookups by steps are not compared.
+ *     block's search (BV3), so its lookups by steps are not compared;
+ *     unpacked into another length, a cell is refused, and so is one
+ *     block_value_size refuses;
+ *   - an iterator past its last entry stays there through a step, and a
+ *     failed one stays failed, for the same reason, through every seek
+ *     and step; a fresh one's seek_last lands on the walk's last entry;
+ *   - a well-formed block of plain values, written again by a builder
+ *     (block_builder.h: a restart point every 1 to 4 entries, values in
+ *     cells or not, by the contents' size), reads back the same entries,
+ *     its hash index sound and a get of each key through it landing on it.
  *
  * It is in FUZZ_05-blocks (stages/05-blocks/stage.mk): `make fuzz-smoke`
  * runs it, `make fuzz STAGE=05-blocks TARGET=block` is an AFL++ campaign,

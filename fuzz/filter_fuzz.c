@@ -6,7 +6,9 @@
  * The input is used twice:
  *   1. As a filter's bytes, exactly as a table would hand them over (the
  *      fuzzer's buffer is exactly `size` long, so ASan sees any read past
- *      limit).  bloom_check and the probes must agree (B2 of bloom.h): a
+ *      limit).  bloom_check and the probes must agree (B2 of bloom.h;
+ *      with its info or without, and for no filter at all, NULL, or a
+ *      limit before the start, which are malformed): a
  *      filter bloom_check rejects answers "may contain" for every key; one
  *      it accepts has (size - 1) * 8 bits, k in 1..30, no more bits set
  *      than it has, and, if none is set, rules every key out.  A probe by
@@ -16,8 +18,8 @@
  *      but one whose hash is the previous key's; the filter written must
  *      pass bloom_check, be as long as bloom_builder_bytes said, and
  *      contain every key (B1: no false negative); the false-positive rate
- *      theory expects of it is a probability; reset, the builder holds no
- *      key.
+ *      theory expects of it is a probability (1 with no bits or no
+ *      hashes); reset, the builder holds no key.
  *
  * Seeds (fuzz/seeds/filter/, copied by scripts/fuzz_seeds.sh): filters
  * bloom_builder_finish wrote for the keys "key" + i in 16 digits, i < n
