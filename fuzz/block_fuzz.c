@@ -22,7 +22,16 @@
  *   - a block whose values are cells (block_value.h) has every cell
  *     unpacked into a buffer of exactly its length: refused, or read
  *     within the cell; an lz4 block that says so is damage for the whole
- *     block's search (BV3), so its lookups by steps are not compared.
+ *     block's search (BV3), so its lookups by steps are not compared;
+ *     unpacked into another length, a cell is refused, and so is one
+ *     block_value_size refuses;
+ *   - an iterator past its last entry stays there through a step, and a
+ *     failed one stays failed, for the same reason, through every seek
+ *     and step; a fresh one's seek_last lands on the walk's last entry;
+ *   - a well-formed block of plain values, written again by a builder
+ *     (block_builder.h: a restart point every 1 to 4 entries, values in
+ *     cells or not, by the contents' size), reads back the same entries,
+ *     its hash index sound and a get of each key through it landing on it.
  *
  * It is in FUZZ_05-blocks (stages/05-blocks/stage.mk): `make fuzz-smoke`
  * runs it, `make fuzz STAGE=05-blocks TARGET=block` is an AFL++ campaign,
@@ -35,6 +44,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_builder.h"
 #include "block_hash.h"
 #include "block_value.h"
 #include "crc32c.h"
@@ -126,12 +136,118 @@ static void block_fuzz_cell(const uint8_t *v, size_t n)
     if (why == NULL) {
         block_fuzz_check(len <= BLOCK_VALUE_MAX && (n == 0 || len <= 256 * n + 64),
                          "a cell's length is bounded by its bytes");
-        uint8_t *out = malloc(len ? len : 1);
+        uint8_t *out = malloc(len + 1);
         block_fuzz_check(out != NULL, "allocate");
         block_value_unpack(c, n, out, len);
+        block_fuzz_check(block_value_unpack(c, n, out, len + 1) != NULL,
+                         "a cell unpacked into another length than its own is refused");
         free(out);
+    } else {
+        uint8_t one;
+        block_fuzz_check(block_value_unpack(c, n, &one, 1) != NULL,
+                         "a cell block_value_size refuses, unpack refuses too");
     }
     free(c);
+}
+
+/* An iterator that stopped (past the last entry, or failed) stays so
+ * through a step, and a failed one through every seek and a get through
+ * the hash index: no call reads on past damage.  key (klen bytes), a key
+ * to seek, or NULL. */
+static void block_fuzz_stays(block_iter *it, const uint8_t *key, size_t klen)
+{
+    int status = it->status;
+    const char *why = it->why;
+    block_iter_next(it);
+    block_fuzz_check(!it->valid && it->status == status, "a step past the end stays there");
+    if (status == KV_OK)
+        return;
+    block_iter_seek_first(it);
+    block_iter_seek_last(it);
+    if (key != NULL) {
+        block_iter_seek(it, key, klen);
+        block_hash_seek(it, key, klen);
+    }
+    block_fuzz_check(!it->valid && it->status == status && it->why == why,
+                     "a failed iterator stays failed, for the same reason");
+}
+
+/* A fresh iterator's seek_last: on the forward walk's last entry (at
+ * offset last) if that walk read the block (status forward); if not,
+ * there or failed with KV_ERR_CORRUPT. */
+static void block_fuzz_last(const block *b, int forward, size_t last)
+{
+    block_iter it = {0};
+    block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
+    block_iter_seek_last(&it);
+    if (forward == KV_OK)
+        block_fuzz_check(it.valid && it.at == last, "seek_last lands on the last entry");
+    else
+        block_fuzz_check(it.valid || it.status == KV_ERR_CORRUPT,
+                         "seek_last of a damaged block: an entry, or KV_ERR_CORRUPT");
+    block_iter_free(&it);
+}
+
+/* What a builder writes of the entries of the well-formed block b, whose
+ * values are not cells, with a restart point every `interval` entries, a
+ * hash index where it can have one (not past BLOCK_HASH_MAX_RESTARTS
+ * restart points) and the values in cells if `cells`, reads back the
+ * same: every entry in order, its value (unpacked) the same, a sound hash
+ * index, and a get of each key through it lands on it. */
+static void block_fuzz_rebuild(const block *b, unsigned interval, int cells)
+{
+    block_builder bb;
+    block_builder_init(&bb, interval);
+    block_fuzz_check(block_builder_hash_index(&bb) == KV_OK &&
+                     (!cells || block_builder_value_cells(&bb) == KV_OK), "a builder");
+    block_iter it = {0}, a = {0}, g = {0};
+    block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
+    for (block_iter_seek_first(&it); it.valid; block_iter_next(&it))
+        block_fuzz_check(block_builder_add(&bb, it.key, it.key_len, it.value, it.value_len) ==
+                         KV_OK, "an entry added");
+    const uint8_t *c;
+    size_t n;
+    block_fuzz_check(block_builder_finish(&bb, &c, &n) == KV_OK, "a block finished");
+    uint8_t *copy = malloc(n);
+    block_fuzz_check(copy != NULL, "allocate");
+    memcpy(copy, c, n);
+    block r;
+    size_t at;
+    block_fuzz_check(block_init(&r, copy, n) == NULL && r.cells == cells &&
+                     block_hash_check_buckets(&r, &at) == NULL,
+                     "a block a builder wrote reads, its hash index sound");
+    block_iter_init(&a, &r, TABLE_V2_IKEY_MIN);
+    block_iter_seek_first(&it);
+    for (block_iter_seek_first(&a); a.valid; block_iter_next(&a), block_iter_next(&it)) {
+        block_fuzz_check(it.valid && it.key_len == a.key_len &&
+                         memcmp(it.key, a.key, a.key_len) == 0,
+                         "a block a builder wrote holds the same keys");
+        size_t vlen = a.value_len;
+        const uint8_t *v = a.value;
+        uint8_t *out = NULL;
+        if (cells) {
+            block_fuzz_check(block_value_size(a.value, a.value_len, &vlen) == NULL,
+                             "a cell a builder wrote has a length");
+            out = malloc(vlen + 1);
+            block_fuzz_check(out != NULL && block_value_unpack(a.value, a.value_len, out, vlen) ==
+                             NULL, "a cell a builder wrote unpacks");
+            v = out;
+        }
+        block_fuzz_check(vlen == it.value_len && (vlen == 0 || memcmp(v, it.value, vlen) == 0),
+                         "a block a builder wrote holds the same values");
+        free(out);
+        block_fuzz_check(block_hash_check_entry(&r, a.key, a.key_len, a.restart) == NULL,
+                         "each key's hash bucket is its run or a collision");
+        block_iter_init(&g, &r, TABLE_V2_IKEY_MIN);
+        block_hash_seek(&g, a.key, a.key_len);
+        block_fuzz_check(g.valid && g.at == a.at, "a get through the hash index finds the key");
+    }
+    block_fuzz_check(a.status == KV_OK && !it.valid, "a block a builder wrote holds every entry");
+    block_iter_free(&it);
+    block_iter_free(&a);
+    block_iter_free(&g);
+    free(copy);
+    block_builder_free(&bb);
 }
 
 /* Walks the contents both ways and seeks to every key; keeps the keys in
@@ -181,6 +297,9 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
     }
     int forward = it.status;
     block_fuzz_check(forward == KV_OK || forward == KV_ERR_CORRUPT, "only KV_ERR_CORRUPT");
+    block_fuzz_stays(&it, walked.n > 0 ? walked.bytes : NULL,
+                     walked.n > 0 ? walked.ends[0] : 0);
+    block_fuzz_last(&b, forward, count > 0 ? at[count - 1] : 0);
     if (forward == KV_OK) {
         size_t back = count;
         for (block_iter_seek_last(&it); it.valid; block_iter_prev(&it)) {
@@ -190,6 +309,9 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
         }
         block_fuzz_check(it.status == KV_OK && back == 0,
                          "a backward walk reads what a forward walk read");
+        block_iter_prev(&it);
+        block_fuzz_check(!it.valid && it.status == KV_OK, "a step back from before the first "
+                         "entry stays there");
     }
     for (size_t i = 0; forward == KV_OK && ascending && i < count; i++) {
         block_iter_seek_first(&it);
@@ -224,6 +346,10 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
     free(prev);
     free(at);
     block_iter_free(&it);
+    /* Written again by a builder: one restart point every 1 to 4 entries,
+     * values in cells or not, by the contents' size. */
+    if (forward == KV_OK && ascending && !b.cells)
+        block_fuzz_rebuild(&b, 1 + (unsigned)(n % 4), (n >> 2) & 1);
     return forward == KV_OK && ascending && hash_sound;
 }
 

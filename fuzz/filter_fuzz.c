@@ -6,7 +6,9 @@
  * The input is used twice:
  *   1. As a filter's bytes, exactly as a table would hand them over (the
  *      fuzzer's buffer is exactly `size` long, so ASan sees any read past
- *      limit).  bloom_check and the probes must agree (B2 of bloom.h): a
+ *      limit).  bloom_check and the probes must agree (B2 of bloom.h;
+ *      with its info or without, and for no filter at all, NULL, or a
+ *      limit before the start, which are malformed): a
  *      filter bloom_check rejects answers "may contain" for every key; one
  *      it accepts has (size - 1) * 8 bits, k in 1..30, no more bits set
  *      than it has, and, if none is set, rules every key out.  A probe by
@@ -16,8 +18,8 @@
  *      but one whose hash is the previous key's; the filter written must
  *      pass bloom_check, be as long as bloom_builder_bytes said, and
  *      contain every key (B1: no false negative); the false-positive rate
- *      theory expects of it is a probability; reset, the builder holds no
- *      key.
+ *      theory expects of it is a probability (1 with no bits or no
+ *      hashes); reset, the builder holds no key.
  *
  * Seeds (fuzz/seeds/filter/, copied by scripts/fuzz_seeds.sh): filters
  * bloom_builder_finish wrote for the keys "key" + i in 16 digits, i < n
@@ -51,6 +53,8 @@ static void filter_fuzz_decode(const uint8_t *data, size_t size)
 {
     bloom_info info;
     const int well_formed = bloom_check(data, data + size, &info) == KV_OK;
+    filter_fuzz_check((bloom_check(data, data + size, NULL) == KV_OK) == well_formed,
+                      "bloom_check answers the same without the info");
     if (well_formed) {
         filter_fuzz_check(info.bits == (uint64_t)(size - 1) * 8, "bits == (size - 1) * 8");
         filter_fuzz_check(info.k >= 1 && info.k <= BLOOM_MAX_K, "k in 1..30");
@@ -101,6 +105,9 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
     filter_fuzz_check(bloom_check(f, f + len, &info) == KV_OK, "a built filter is well formed");
     double fp = bloom_fp_theory(info.bits, distinct, info.k);
     filter_fuzz_check(fp >= 0.0 && fp <= 1.0, "the rate theory expects is a probability");
+    filter_fuzz_check(bloom_fp_theory(0, distinct, info.k) == 1.0 &&
+                      bloom_fp_theory(info.bits, distinct, 0) == 1.0,
+                      "with no bits or no hashes, every lookup is a false positive");
     bloom_builder_reset(&b);
     filter_fuzz_check(bloom_builder_keys(&b) == 0 && bloom_builder_bytes(&b) == empty_len,
                       "a builder reset holds no key");
@@ -116,8 +123,22 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
     bloom_builder_destroy(&b);
 }
 
+/* No filter (NULL), and a range whose limit is before its start (a length
+ * that wrapped): malformed, so every key may be in them (BF2). */
+static void filter_fuzz_no_filter(const uint8_t *data, size_t size)
+{
+    filter_fuzz_check(bloom_check(NULL, NULL, NULL) == KV_ERR_CORRUPT &&
+                      bloom_may_contain(NULL, NULL, data, size) == 1,
+                      "no filter: malformed, every key may be in it");
+    if (size > 0)
+        filter_fuzz_check(bloom_check(data + 1, data, NULL) == KV_ERR_CORRUPT &&
+                          bloom_may_contain(data + 1, data, data, size) == 1,
+                          "a limit before the start: malformed, every key may be in it");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    filter_fuzz_no_filter(data, size);
     filter_fuzz_decode(data, size);
     filter_fuzz_build(data, size);
     return 0;

@@ -20,9 +20,10 @@
  *     block cache full after one block, lz4 blocks are searched by steps),
  *     for each of the evenly spread ones the filter asked
  *     (table_inspect_filter_says_absent) and a lookup of a key just after
- *     it (absent, or the next one), kv_inspect's parts, then kv check
- *     (where a read disagreed, and on half of the other inputs, by their
- *     crc32c) or kv dump (the other half);
+ *     it (absent, or the next one); then kv check where a read
+ *     disagreed; and on one input in four (by its crc32c; every input in
+ *     the replays), kv_inspect's parts, then kv check (on half of those
+ *     inputs) or kv dump (the other half; both in the replays);
  * and checks: open, scans, lookups, check and dump fail only with
  * KV_ERR_CORRUPT; if the scan forward reads every entry, the backward one
  * reads the same in reverse; when the scan's keys are internal keys that
@@ -33,6 +34,17 @@
  * check to find), or a lookup does not find what the scan found, or a
  * filter rules out a key the scan found, fails kv check.  ASan and UBSan catch a read
  * outside the bytes.
+ *
+ * The file header's checksum as the input holds it (bytes 12-15, which
+ * the harness writes again) picks how the I/O layer serves the file: the
+ * right one (every table a stage writes) with the file mapped; any other
+ * through io_fault.h, which maps nothing (every block read with a
+ * positioned read), the difference's low byte N the number of the I/O call
+ * that fails with EIO (0: none), once, or from then on if its next bit is
+ * set; then check and dump both run too, and a call may also fail with
+ * KV_ERR_IO once a call failed, always with a message, and the reading
+ * stops comparing at that failure (fuzz/regressions/table_blocks/
+ * *-io-call-N-fails, *-unmapped).
  *
  * Then, for one input in sixteen (fuzz_dbfile_sampled), the table with its
  * checksums made right is the only table of a database of the stage
@@ -62,9 +74,11 @@
 #include "block_hash.h"
 #include "bloom.h"
 #include "crc32c.h"
+#include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "internal_key.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 #include "table.h"
@@ -89,6 +103,26 @@ static void table_blocks_check(int ok, const char *what)
         fprintf(stderr, "table_blocks fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
         abort();
     }
+}
+
+/* Whether io_fault.h is installed for this input (table_blocks_faults). */
+static int table_blocks_fault_armed;
+
+/* Whether the I/O layer has failed a call of this input. */
+static int table_blocks_faulted(void)
+{
+    return table_blocks_fault_armed && io_fault_failures() > 0;
+}
+
+/* Whether rc is what a reading of the table may answer: KV_OK, or
+ * KV_ERR_CORRUPT, or KV_ERR_IO once the I/O layer failed a call; an error
+ * with a message (cleared before each call: table_blocks_call). */
+static int table_blocks_rc(int rc)
+{
+    if (rc == KV_OK)
+        return 1;
+    return (rc == KV_ERR_CORRUPT || (rc == KV_ERR_IO && table_blocks_faulted())) &&
+           kv_errmsg()[0] != '\0';
 }
 
 /* ---- checksums made right ------------------------------------------------------ */
@@ -641,18 +675,36 @@ static int table_blocks_get(table *t, const uint8_t *u, size_t ulen, uint64_t se
 {
     ikey_lookup lk;
     table_blocks_check(ikey_lookup_init(&lk, u, ulen, seq) == KV_OK, "lookup key");
+    kv_error_clear();
     int rc = table_get(t, &lk, r);
-    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "a lookup fails only with "
-                       "KV_ERR_CORRUPT");
+    table_blocks_check(table_blocks_rc(rc), "a lookup fails only with KV_ERR_CORRUPT (or "
+                       "KV_ERR_IO where a read failed), with a message");
     ikey_lookup_free(&lk);
     return rc;
+}
+
+/* A lookup of the user key [u, u + ulen), with a 0 byte added if after:
+ * whatever it answers, it fails only as table_blocks_get allows. */
+static void table_blocks_probe(table *t, const uint8_t *u, size_t ulen, int after)
+{
+    if (ulen + 1 > KV_MAX_KEY)
+        return;
+    uint8_t *k = malloc(ulen + 1);
+    table_blocks_check(k != NULL, "allocate");
+    memcpy(k, u, ulen);
+    k[ulen] = 0;
+    table_get_result r;
+    table_blocks_get(t, k, ulen + (after != 0), IKEY_MAX_SEQ, &r);
+    free(r.value);
+    free(k);
 }
 
 /* Reads the open table t (the file of size bytes, m its entries as the
  * harness reads them); returns NULL, or what a read of it found wrong (kv
  * check must then fail).  Where m is whole, a scan reads its entries, and
  * (where its filters hold them) every lookup answers as they say. */
-static const char *table_blocks_read(table *t, const table_blocks_model *m, size_t size)
+static const char *table_blocks_read(table *t, const table_blocks_model *m, size_t size,
+                                     int tools)
 {
     uint64_t n = table_entries(t); /* the properties' count: anything */
     size_t cap = 64;
@@ -662,7 +714,14 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
     table_blocks_check(e != NULL && keys != NULL, "allocate");
     size_t keys_len = 0;
     iter *it;
-    table_blocks_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
+    kv_error_clear();
+    int rc = table_iter_new(t, &it);
+    table_blocks_check(rc == KV_OK || (rc == KV_ERR_IO && table_blocks_rc(rc)), "table_iter_new");
+    if (rc != KV_OK) {
+        free(e);
+        free(keys);
+        return NULL;
+    }
     uint64_t got = 0;
     int ascending = 1;
     int wellformed = 1;
@@ -694,8 +753,11 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
         keys_len += it->key_len;
     }
     int st = iter_status(it);
-    table_blocks_check(st == KV_OK || st == KV_ERR_CORRUPT, "a scan fails only with "
-                       "KV_ERR_CORRUPT");
+    table_blocks_check(st == KV_OK || table_blocks_rc(st), "a scan fails only with "
+                       "KV_ERR_CORRUPT (or KV_ERR_IO where a read failed), with a message");
+    /* A read the I/O layer failed ends the reading: no answer after it
+     * is compared, but none may crash, leak, or fail otherwise. */
+    int io_failed = st == KV_ERR_IO;
     if (st == KV_OK) {
         uint64_t back = got;
         for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
@@ -706,11 +768,12 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                                crc32c_value(it->value, it->value_len) == e[back].value_crc,
                                "a backward scan reads the same entries");
         }
-        table_blocks_check(iter_status(it) == KV_OK && back == 0,
+        io_failed = iter_status(it) == KV_ERR_IO && table_blocks_rc(KV_ERR_IO);
+        table_blocks_check(io_failed || (iter_status(it) == KV_OK && back == 0),
                            "a backward scan reads what a forward scan read");
     }
     iter_free(it);
-    if (m->whole) {
+    if (m->whole && !io_failed) {
         table_blocks_check(st == KV_OK && got == m->n, "a table the harness reads whole, a "
                            "scan reads whole, as many entries");
         for (size_t i = 0; i < m->n; i++) {
@@ -730,11 +793,20 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                    memcmp(lo, keys + e[0].key_at, lo_len) == 0 &&
                    hi_len == e[got - 1].key_len &&
                    memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
-    const char *disagree = st != KV_OK ? "a scan failed"
+    const char *disagree = io_failed ? NULL
+                           : st != KV_OK ? "a scan failed"
                            : !ascending ? "the keys do not ascend"
                            : !wellformed ? "an entry is not an internal key, or there are more "
                                            "than the properties count"
                                          : NULL;
+    /* Where the scan stopped at damage: lookups of the table's smallest
+     * user key and of the one just after the last key the scan read (the
+     * block after it, where the damage is), which must fail only with
+     * KV_ERR_CORRUPT, whatever they answer. */
+    if (st == KV_ERR_CORRUPT && lo_len >= IKEY_TRAILER_SIZE)
+        table_blocks_probe(t, lo, lo_len - IKEY_TRAILER_SIZE, 0);
+    if (st == KV_ERR_CORRUPT && got > 0)
+        table_blocks_probe(t, keys + e[got - 1].key_at, e[got - 1].key_len - IKEY_TRAILER_SIZE, 1);
     /* The first and last keys of each partition, the last keys of the
      * data blocks (as the harness's walk found them: where a top-level key
      * or a separator out of place shows), and other keys, up to
@@ -744,7 +816,7 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
     for (uint64_t i = 0; m->n == got && i < got; i++)
         edges += m->edge[i] == 1;
     uint64_t edge_step = edges / TABLE_BLOCKS_LOOKUPS + 1;
-    for (uint64_t i = 0; disagree == NULL && range_ok && i < got; i++) {
+    for (uint64_t i = 0; disagree == NULL && !io_failed && range_ok && i < got; i++) {
         int edge = m->n == got && m->edge[i] && (m->edge[i] == 2 || edge_at++ % edge_step == 0);
         if (i % step != 0 && i + 1 != got && !edge)
             continue;
@@ -758,7 +830,11 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
             memcmp(keys + e[i - 1].key_at, key, ulen) == 0)
             want = i - 1;
         table_get_result r;
-        int rc = table_blocks_get(t, key, ulen, e[i].seq, &r);
+        rc = table_blocks_get(t, key, ulen, e[i].seq, &r);
+        if ((io_failed = rc == KV_ERR_IO) != 0) {
+            free(r.value);
+            break;
+        }
         if (rc != KV_OK || r.state != (e[want].type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND) ||
             (r.state == IKEY_FOUND && crc32c_value(r.value, r.value_len) != e[want].value_crc))
             disagree = rc != KV_OK ? "a lookup of a key the scan found failed"
@@ -786,6 +862,11 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
         int next_is_it = next < got && e[next].key_len == e[i].key_len + 1 &&
                          memcmp(keys + e[next].key_at, after, ulen + 1) == 0;
         rc = table_blocks_get(t, after, ulen + 1, IKEY_MAX_SEQ, &r);
+        if ((io_failed = rc == KV_ERR_IO) != 0) {
+            free(r.value);
+            free(after);
+            break;
+        }
         if (rc != KV_OK || (!next_is_it && r.state != IKEY_ABSENT))
             disagree = rc != KV_OK ? "a lookup of a key after one the scan found failed"
                                    : "a lookup of a key the scan did not find found it";
@@ -796,10 +877,54 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
     }
     free(e);
     free(keys);
-    int rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
-    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                       "inspecting the parts fails only with KV_ERR_CORRUPT");
+    if (!tools)
+        return disagree;
+    kv_error_clear();
+    rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
+    table_blocks_check(table_blocks_rc(rc), "inspecting the parts fails only with "
+                       "KV_ERR_CORRUPT (or KV_ERR_IO where a read failed), with a message");
     return disagree;
+}
+
+/* Whether the tools read this input too (kv_inspect's parts, then kv check
+ * on one half of those inputs and kv dump on the other, by the crc32c of
+ * the input): they walk every block again, ask the filter for every key
+ * and format a line for each, two thirds of an input's time where every
+ * input ran them (callgrind, docs/fuzzing.md "Harness speed").  So one
+ * input in TABLE_BLOCKS_TOOLS, by its crc32c, or 2 (check and dump both)
+ * for every input where the engine reads every input (KV_FUZZ_ENGINE=all,
+ * as the replay drivers set it: what `make test` replays reaches them). */
+#define TABLE_BLOCKS_TOOLS 4u
+static int table_blocks_tools(uint32_t crc)
+{
+    static int every = -1;
+    if (every < 0) {
+        const char *e = getenv("KV_FUZZ_ENGINE");
+        every = e != NULL && strcmp(e, "all") == 0;
+    }
+    return every ? 2 : (crc >> 1) % TABLE_BLOCKS_TOOLS == 0;
+}
+
+/* The I/O layer's mode for this input, from the file header's checksum as
+ * the input holds it (bytes 12-15, which table_blocks_repair writes
+ * again): the right one, as in every table a stage writes, for the
+ * reading with the file mapped; else their difference says the reading
+ * without a mapping (io_fault.h, wrapped around the files in memory, maps
+ * nothing: every block is read with a positioned read), with its low byte
+ * N the number of the I/O call that fails with EIO (0: none), once, or
+ * from then on if the next bit is set.  Returns 1 if it installed it. */
+static int table_blocks_faults(const uint8_t *data, const uint8_t *f, size_t size)
+{
+    if (size < FILE_HEADER_SIZE + TABLE_V2_FOOTER)
+        return 0;
+    uint32_t diff = coding_get_u32(data + 12) ^ coding_get_u32(f + 12);
+    if (diff == 0)
+        return 0;
+    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = (long)(diff & 0xff),
+                          .persistent = (diff >> 8) & 1};
+    io_fault_install(&plan);
+    table_blocks_fault_armed = 1;
+    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -813,31 +938,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     table_blocks_model_read(f, size, &m);
     fuzz_dbfile_mem_reset();
     table_blocks_check(io_mem_put(table_blocks_path, f, size) == 0, "the input in memory");
+    int faults = table_blocks_faults(data, f, size);
+    uint32_t crc = crc32c_value(data, size);
+    int tools = faults ? 2 : table_blocks_tools(crc);
     table *t = NULL;
+    kv_error_clear();
     int rc = table_open(table_blocks_ctx, table_blocks_path, &t);
-    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "open: only KV_ERR_CORRUPT");
+    table_blocks_check(table_blocks_rc(rc), "open: only KV_ERR_CORRUPT (or KV_ERR_IO where a "
+                       "read failed), with a message");
     const char *disagree = NULL;
     if (rc == KV_OK) {
-        disagree = table_blocks_read(t, &m, size);
+        disagree = table_blocks_read(t, &m, size, tools);
         table_unref(t);
     }
     table_blocks_model_free(&m);
     /* kv check where a read disagreed (it must fail), else on half of the
-     * inputs; kv dump, which walks what kv check walks, on the other half
-     * (by their crc32c, so that a replay does the same). */
-    uint32_t pick = crc32c_value(data, size) % 2;
-    if (disagree != NULL || pick == 1) {
+     * inputs the tools read; kv dump, which walks what kv check walks, on
+     * the other half (by their crc32c, so that a replay does the same);
+     * both where the I/O layer may fail them, and in the replays. */
+    uint32_t pick = crc % 2;
+    if (disagree != NULL || (tools && pick == 1) || tools == 2) {
+        kv_error_clear();
         rc = table_check(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
-        table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
-        if (disagree != NULL && rc != KV_ERR_CORRUPT) {
+        table_blocks_check(table_blocks_rc(rc), "check: only KV_ERR_CORRUPT (or KV_ERR_IO where "
+                           "a read failed), with a message");
+        if (disagree != NULL && rc != KV_ERR_CORRUPT && rc != KV_ERR_IO) {
             fprintf(stderr, "table_blocks fuzz: %s\n", disagree);
             table_blocks_check(0, "kv check fails a table whose reads disagree with its scan "
                                "or fail");
         }
     }
-    if (pick == 0) {
+    if ((tools && pick == 0) || tools == 2) {
+        kv_error_clear();
         rc = table_dump(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
-        table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+        table_blocks_check(table_blocks_rc(rc), "dump: only KV_ERR_CORRUPT (or KV_ERR_IO where "
+                           "a read failed), with a message");
+    }
+    if (faults) {
+        io_fault_uninstall();
+        table_blocks_fault_armed = 0;
     }
     /* One input in sixteen: the table, its checksums made right, as a
      * database's only table, through the engine, kv check, kv dump and
