@@ -33,6 +33,7 @@
 #include "crc32c.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io.h"
@@ -177,6 +178,51 @@ static void lsm_wal_fuzz_read(const uint8_t *p, size_t n, const char *name)
     free(want);
 }
 
+/* The repaired log through the whole engine (fuzz_dbfile.h): as the only
+ * log, then as the log before another (an empty one, for the writes from
+ * LSM_WAL_FUZZ_NEXT on), which it must end with its seal for kv_open to
+ * take it; and, for one input in FUZZ_DBFILE_SAMPLE * 16 (every one of
+ * the replays), kv check and kv dump, kv repair and an open with each of
+ * their I/O calls failing in turn (fuzz_faults.h). */
+#define LSM_WAL_FUZZ_NEXT 1000000000000ull
+static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size,
+                                const char *name)
+{
+    fuzz_dbfile_run(name, fixed, size);
+    fuzz_dbfile_repair(name, fixed, size);
+    char next[LSM_NAME_MAX];
+    lsm_wal_name(next, LSM_WAL_FUZZ_NEXT);
+    uint8_t header[FILE_HEADER_SIZE];
+    file_header_encode(header, FILE_MAGIC_LOG04, LSM_WAL_VERSION);
+    fuzz_dbfile two[2] = {{name, fixed, size}, {next, header, sizeof header}};
+    int opened = fuzz_dbfile_run_files(two, 2);
+    fuzz_dbfile_repair_files(two, 2);
+    /* The same beside files whose names are not a log's or a table's
+     * (lsm_files.h): those of an unfinished write (.tmp), which an open
+     * that may write removes, and others, which it leaves; it answers as
+     * without them. */
+    static const char *const strays[] = {
+        "000000000001.log.tmp", "000000000001-000000000002.tbl.tmp", /* unfinished */
+        "00000000001.log", "000000000000.log", "123456789012345678.log",
+        "99999999999999999.log", "000000000002-000000000001.tbl", "000000000001-x.tbl",
+        "000000000001-000000000002.tbx", "000000000001.lgx", "000000000001-"};
+    enum { LSM_WAL_FUZZ_STRAYS = sizeof strays / sizeof strays[0] };
+    fuzz_dbfile with[2 + LSM_WAL_FUZZ_STRAYS] = {two[0], two[1]};
+    for (size_t i = 0; i < LSM_WAL_FUZZ_STRAYS; i++)
+        with[2 + i] = (fuzz_dbfile){strays[i], header, 0};
+    lsm_wal_fuzz_check(fuzz_dbfile_run_files(with, 2 + LSM_WAL_FUZZ_STRAYS) == opened,
+                       "files not the stage's change nothing kv_open answers", 0);
+    for (size_t i = 0; opened && i < LSM_WAL_FUZZ_STRAYS; i++)
+        lsm_wal_fuzz_check(fuzz_dbfile_exists(strays[i]) == (i >= 2),
+                           "an open removes the unfinished files and leaves the others", i);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+        return;
+    uint32_t seed = crc32c_value(data, size);
+    fuzz_faults_tools(two, 2, seed);
+    fuzz_faults_repair(two, 2, seed);
+    fuzz_faults_open(two, 1, seed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char name[LSM_NAME_MAX];
@@ -189,10 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_wal_fragments(fixed, size, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         lsm_wal_fuzz_read(fixed, size, name);
-    if (fuzz_dbfile_sampled(data, size)) {
-        fuzz_dbfile_run(name, fixed, size);
-        fuzz_dbfile_repair(name, fixed, size);
-    }
+    if (fuzz_dbfile_sampled(data, size))
+        lsm_wal_fuzz_engine(data, fixed, size, name);
     free(fixed);
     fuzz_dbfile_mem_done();
     return 0;
