@@ -141,6 +141,8 @@ static int faults_open_op(void *ctx)
     if (rc != KV_OK)
         return rc;
     rc = kv_put(db, "fuzz", 4, "value", 5);
+    if (rc == KV_OK)
+        rc = kv_compact(db);
     if (rc == KV_OK) {
         void *got = NULL;
         size_t len = 0;

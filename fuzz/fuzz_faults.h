@@ -59,8 +59,8 @@ long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, u
  * short by a failing disk leaves what a repair mends). */
 long fuzz_faults_repair(const fuzz_dbfile *files, size_t n, uint32_t seed);
 
-/* fuzz_faults_each_call of an open with the defaults, a put read back and
- * a close: after one that failed, an open with no failure succeeds if the
+/* fuzz_faults_each_call of an open with the defaults, a put, kv_compact,
+ * the put read back and a close: after one that failed, an open with no failure succeeds if the
  * reference's did (a failed open, write or close damages nothing that was
  * there), and its iterator and kv_get agree. */
 long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);

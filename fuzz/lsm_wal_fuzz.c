@@ -37,6 +37,7 @@
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "lsm_files.h"
 #include "lsm_wal.h"
@@ -178,6 +179,47 @@ static void lsm_wal_fuzz_read(const uint8_t *p, size_t n, const char *name)
     free(want);
 }
 
+/* A table of the stage holding one put (a key at sequence 1), as kv_flush
+ * writes it, made once by the engine in memory; *n gets its size. */
+static uint8_t *lsm_wal_fuzz_table_bytes;
+static void lsm_wal_fuzz_table_free(void)
+{
+    free(lsm_wal_fuzz_table_bytes);
+}
+
+static const uint8_t *lsm_wal_fuzz_table(size_t *n)
+{
+    static size_t len;
+    if (lsm_wal_fuzz_table_bytes == NULL) {
+        fuzz_faults_place(NULL, 0);
+        kv_db *db = NULL;
+        lsm_wal_fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK &&
+                               kv_put(db, "a", 1, "1", 1) == KV_OK && kv_flush(db) == KV_OK &&
+                               kv_close(db) == KV_OK, "a table made by kv_flush", 0);
+        char **names = NULL;
+        size_t k = 0;
+        lsm_wal_fuzz_check(io_list(FUZZ_DBFILE_DIR, &names, &k) == KV_OK, "io_list", 0);
+        for (size_t i = 0; i < k && lsm_wal_fuzz_table_bytes == NULL; i++) {
+            uint64_t lo, hi;
+            char path[256];
+            const uint8_t *bytes;
+            if (lsm_file_parse(names[i], &lo, &hi) != LSM_FILE_TABLE)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", FUZZ_DBFILE_DIR, names[i]);
+            lsm_wal_fuzz_check(io_mem_get(path, &bytes, &len) == 0 &&
+                                   (lsm_wal_fuzz_table_bytes = malloc(len)) != NULL,
+                               "a table's bytes", 0);
+            memcpy(lsm_wal_fuzz_table_bytes, bytes, len);
+            atexit(lsm_wal_fuzz_table_free);
+        }
+        io_list_free(names, k);
+        lsm_wal_fuzz_check(lsm_wal_fuzz_table_bytes != NULL, "kv_flush wrote a table", 0);
+        fuzz_dbfile_mem_done();
+    }
+    *n = len;
+    return lsm_wal_fuzz_table_bytes;
+}
+
 /* The repaired log through the whole engine (fuzz_dbfile.h): as the only
  * log, then as the log before another (an empty one, for the writes from
  * LSM_WAL_FUZZ_NEXT on), which it must end with its seal for kv_open to
@@ -215,6 +257,31 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
     for (size_t i = 0; opened && i < LSM_WAL_FUZZ_STRAYS; i++)
         lsm_wal_fuzz_check(fuzz_dbfile_exists(strays[i]) == (i >= 2),
                            "an open removes the unfinished files and leaves the others", i);
+    /* Beside tables (lsm_files.h F1-F4; their writes by their names, the
+     * table itself one put at sequence 1): 1-2, and 2-2, which 1-2
+     * contains, so that the log's records up to 2 are in the tables
+     * (skipped by the replay) and 2-2 is removed unread; 1-999999999999,
+     * which covers the log (removed unread); 1-3 and 2-4, which overlap
+     * (refused); and 1-2 with the input as log 3, the log the tables owe
+     * their next writes to (F4: one that holds not even its header is
+     * damage, which kv_repair replaces with an empty log). */
+    size_t tlen;
+    const uint8_t *t = lsm_wal_fuzz_table(&tlen);
+    fuzz_dbfile contained[4] = {two[0], {"000000000001-000000000002.tbl", t, tlen},
+                                {"000000000002-000000000002.tbl", t, tlen}, two[1]};
+    fuzz_dbfile_run_files(contained, 4);
+    fuzz_dbfile_repair_files(contained, 4);
+    fuzz_dbfile covered[3] = {two[0], {"000000000001-999999999999.tbl", t, tlen}, two[1]};
+    fuzz_dbfile_run_files(covered, 3);
+    fuzz_dbfile overlap[4] = {two[0], {"000000000001-000000000003.tbl", t, tlen},
+                              {"000000000002-000000000004.tbl", t, tlen}, two[1]};
+    lsm_wal_fuzz_check(!fuzz_dbfile_run_files(overlap, 4), "tables whose writes overlap are "
+                       "refused", 0);
+    char owed_name[LSM_NAME_MAX];
+    lsm_wal_name(owed_name, 3);
+    fuzz_dbfile owed[2] = {{"000000000001-000000000002.tbl", t, tlen}, {owed_name, fixed, size}};
+    fuzz_dbfile_run_files(owed, 2);
+    fuzz_dbfile_repair_files(owed, 2);
     if (!fuzz_dbfile_sampled_rarely(data, size, 16))
         return;
     uint32_t seed = crc32c_value(data, size);
