@@ -15,6 +15,9 @@
  *     damage;
  *   - a file that decodes is the one its counters encode to, byte for
  *     byte (when none is zero: a writer leaves zeros out);
+ *   - stats_file_load of the file in a directory in memory (beside the
+ *     same bytes as STATS.tmp, which it removes) answers as the decoder,
+ *     and sets exactly the values it handed out;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file in
  * a database directory through the whole engine (fuzz_dbfile.h): whatever
  * it holds, kv_open, kv_check and kv_dump neither crash nor hang (a
@@ -110,6 +113,33 @@ static void stats_fuzz_counter(void *ctx, const char *name, uint64_t value, size
     c->i++;
 }
 
+/* stats_file_load from a directory in memory holding the file as STATS
+ * and as STATS.tmp (a save that did not finish), with the counters the
+ * decoder handed out bound: the decoder's answer, every value it handed
+ * out (none set from a file it refuses), STATS.tmp removed (it may
+ * write). */
+static void stats_fuzz_load(const uint8_t *p, size_t n, const stats_fuzz_ctx *c, int valid)
+{
+    fuzz_dbfile files[2] = {{"STATS", p, n}, {"STATS.tmp", p, n}};
+    fuzz_faults_place(files, 2);
+    stats_counters *s = calloc(1, sizeof *s);
+    uint64_t *values = calloc(STATS_FILE_MAX, sizeof *values);
+    stats_fuzz_check(s != NULL && values != NULL, "calloc");
+    for (size_t i = 0; i < c->i; i++)
+        stats_counters_add(s, &values[i], "%s", c->s.c[i].name);
+    int found = 0;
+    int rc = stats_file_load(FUZZ_DBFILE_DIR, s, 1, &found);
+    stats_fuzz_check(rc == (valid ? KV_OK : KV_ERR_CORRUPT) && found,
+                     "stats_file_load answers as stats_file_decode");
+    for (size_t i = 0; i < c->i; i++)
+        stats_fuzz_check(values[i] == (valid ? c->values[i] : 0),
+                         "stats_file_load sets the values decoded, and only from a whole file");
+    stats_fuzz_check(!fuzz_dbfile_exists("STATS.tmp"), "stats_file_load removes STATS.tmp");
+    free(values);
+    free(s);
+    fuzz_dbfile_mem_done();
+}
+
 static void stats_fuzz_decode(const uint8_t *p, size_t n)
 {
     stats_fuzz_ctx *c = calloc(1, sizeof *c);
@@ -134,6 +164,7 @@ static void stats_fuzz_decode(const uint8_t *p, size_t n)
             free(again);
         }
     }
+    stats_fuzz_load(p, n, c, rc == KV_OK);
     free(m);
     free(c);
 }
