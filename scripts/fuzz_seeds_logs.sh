@@ -141,11 +141,37 @@ wal_seeds() {
     { varint 1; u8 1; varint 1; varint 32739; printf k; fill 32739 v; } | rec past-the-block
     { whead; full "$t/past-the-block"; full "$t/put"; } | put fragment-one-past-its-block
     { varint 1; u8 1; varint 1; varint 32732; printf k; fill 32732 v; } | rec leaves-a-trailer
-    { whead; full "$t/leaves-a-trailer"; full "$t/put"; } | put trailer-of-6-bytes
+    { whead; full "$t/leaves-a-trailer"; zeros 6; full "$t/put"; } | put trailer-of-6-bytes
     { whead; full "$t/leaves-a-trailer"; u8 1 2 3 4 5 6; full "$t/put"; } | put trailer-not-zeros
-    # Many records: more lines than kv_inspect shows of a part.
-    { whead; i=0; while [ $i -lt 150 ]; do full "$t/put-then-del"; i=$((i + 1)); done; } |
-        put many-records
+    # A record across a trailer: its FIRST fragment leaves 3 bytes of its
+    # block, its LAST starts the next.
+    { varint 1; u8 1; varint 1; varint 32800; printf k; fill 32800 v; } >"$t/across"
+    head -c 32742 "$t/across" >"$t/across-first"
+    tail -c +32743 "$t/across" >"$t/across-last"
+    { whead; frag 2 "$t/across-first"; zeros 3; frag 4 "$t/across-last"; full "$t/put"; } |
+        put record-across-a-trailer
+    # A FIRST fragment, then one whose length runs past its block (damage
+    # inside a record), zeros to the block's end, then in the next block a
+    # LAST fragment without its start (skipped: the rest of the damaged
+    # record) and a record.
+    { whead; frag 2 "$t/half"; u32 0; u16 33000; u8 3; } >"$t/past"
+    { cat "$t/past"; zeros $((32768 - $(wc -c <"$t/past"))); frag 4 "$t/half"; full "$t/put"; } |
+        put first-then-a-fragment-past-its-block-then-its-last
+    # A batch of 17 ops (more than kv_inspect's first room for them).
+    { varint 17; i=0; while [ $i -lt 17 ]; do put_op "k$i" v; i=$((i + 1)); done; } | rec ops17
+    { whead; full "$t/ops17"; } | put batch-of-17-ops
+    # More lines than kv_inspect shows of a part (KV_INSPECT_DETAIL_MAX,
+    # 256: a block line, then per record a fragment, the record and each
+    # op), the 257th a fragment (records of one op), a record (two of two
+    # ops first), a block (85 records filling the first block exactly).
+    { whead; i=0; while [ $i -lt 100 ]; do full "$t/put"; i=$((i + 1)); done; } |
+        put inspect-cut-at-a-fragment
+    { whead; full "$t/put-then-del"; full "$t/put-then-del"; i=0
+      while [ $i -lt 90 ]; do full "$t/put"; i=$((i + 1)); done; } | put inspect-cut-at-a-record
+    { varint 1; u8 1; varint 1; varint 372; printf k; fill 372 v; } | rec f385
+    { varint 1; u8 1; varint 1; varint 399; printf k; fill 399 v; } | rec f412
+    { whead; i=0; while [ $i -lt 84 ]; do full "$t/f385"; i=$((i + 1)); done; full "$t/f412"
+      full "$t/put"; full "$t/put"; } | put inspect-cut-at-a-block
     # The header alone, and cut inside it; another stage's header.
     whead | put header-only
     whead | head -c 9 | put header-cut
