@@ -198,7 +198,21 @@ static int faults_tools_op(void *ctx)
     if (rc < 0 && rc != KV_ERR_CORRUPT)
         return rc;
     int dumped = kv_dump_with(FUZZ_DBFILE_DIR, KV_DUMP_FRAMES, fuzz_dbfile_ignore_line, NULL);
-    return dumped < 0 && dumped != KV_ERR_CORRUPT ? dumped : rc;
+    if (dumped < 0 && dumped != KV_ERR_CORRUPT)
+        return dumped;
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    kv_db *db = NULL;
+    if (kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK) {
+        int inspected = kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL);
+        int closed = kv_close(db);
+        if (inspected < 0 && inspected != KV_ERR_CORRUPT)
+            return inspected;
+        if (closed != KV_OK)
+            return closed;
+    }
+    return rc;
 }
 
 static void faults_tools_check(void *ctx, int rc, int clean, long call)

@@ -65,8 +65,9 @@ long fuzz_faults_repair(const fuzz_dbfile *files, size_t n, uint32_t seed);
  * there), and its iterator and kv_get agree. */
 long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);
 
-/* fuzz_faults_each_call of kv_check and kv_dump_with(KV_DUMP_FRAMES), the
- * reads failing: KV_OK or an error with a message, each. */
+/* fuzz_faults_each_call of kv_check, kv_dump_with(KV_DUMP_FRAMES) and a
+ * read-only open's kv_inspect with KV_INSPECT_DETAIL: each answers as
+ * without the failure, or with an error (and its message). */
 long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed);
 
 #endif

@@ -116,6 +116,12 @@ wal_seeds() {
         put middle-last-without-first
     { whead; full "$t/put"; frag 5 "$t/half"; full "$t/put-then-del"; } | put fragment-type-5
     { whead; full "$t/put"; frag 0 "$t/half"; full "$t/put-then-del"; } | put fragment-type-0
+    # A whole record that is not a batch, at the end (a torn tail: a
+    # read-only open keeps it, and kv_inspect meets it); a fragment of no
+    # bytes.
+    { whead; full "$t/put"; full "$t/count-0"; } | put batch-count-0-at-the-end
+    : >"$t/nothing"
+    { whead; full "$t/put"; full "$t/nothing"; full "$t/put-then-del"; } | put fragment-of-no-bytes
     # Zeros where a fragment header should be, then a record; zeros to the end.
     { whead; full "$t/put"; zeros 7; full "$t/put-then-del"; } | put zeros-then-a-record
     { whead; full "$t/put"; zeros 100; } | put zeros-to-the-end
@@ -166,6 +172,8 @@ wal_seeds() {
     # ops first), a block (85 records filling the first block exactly).
     { whead; i=0; while [ $i -lt 100 ]; do full "$t/put"; i=$((i + 1)); done; } |
         put inspect-cut-at-a-fragment
+    { whead; i=0; while [ $i -lt 70 ]; do full "$t/put-then-del"; i=$((i + 1)); done; } |
+        put inspect-cut-at-an-op
     { whead; full "$t/put-then-del"; full "$t/put-then-del"; i=0
       while [ $i -lt 90 ]; do full "$t/put"; i=$((i + 1)); done; } | put inspect-cut-at-a-record
     { varint 1; u8 1; varint 1; varint 372; printf k; fill 372 v; } | rec f385
