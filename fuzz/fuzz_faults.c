@@ -26,6 +26,21 @@ static void faults_check(int ok, const char *what, long call)
     }
 }
 
+/* The call failing in the run under way (0: none), for the messages. */
+static long faults_failing;
+
+/* rc, checked: an error comes with a message, read at once (a later call
+ * that succeeds may clear it). */
+static int faults_said(int rc)
+{
+    if (rc < 0)
+        faults_check(kv_errmsg()[0] != '\0', "an error comes with a message", faults_failing);
+    return rc;
+}
+
+/* A kv call, the message cleared before it and checked after it. */
+#define FAULTS_CALL(call) (kv_error_clear(), faults_said(call))
+
 static void faults_free_identity(void)
 {
     free(faults_identity);
@@ -68,12 +83,10 @@ static int faults_run(const fuzz_dbfile *files, size_t n, unsigned kinds, long f
     fuzz_faults_place(files, n);
     io_fault_plan plan = {.kinds = kinds, .fail_at = fail};
     io_fault_install(&plan);
-    kv_error_clear();
+    faults_failing = fail;
     int rc = op(ctx);
     *calls = io_fault_calls();
     *failures = io_fault_failures();
-    if (rc < 0)
-        faults_check(kv_errmsg()[0] != '\0', "an error comes with a message", fail);
     io_fault_uninstall();
     return rc;
 }
@@ -102,7 +115,7 @@ long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, u
 static int faults_repair_op(void *ctx)
 {
     (void)ctx;
-    return kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    return FAULTS_CALL(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
 }
 
 static void faults_repair_check(void *ctx, int rc, int clean, long call)
@@ -137,21 +150,21 @@ static int faults_open_op(void *ctx)
 {
     (void)ctx;
     kv_db *db = NULL;
-    int rc = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    int rc = FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
     if (rc != KV_OK)
         return rc;
-    rc = kv_put(db, "fuzz", 4, "value", 5);
+    rc = FAULTS_CALL(kv_put(db, "fuzz", 4, "value", 5));
     if (rc == KV_OK)
-        rc = kv_compact(db);
+        rc = FAULTS_CALL(kv_compact(db));
     if (rc == KV_OK) {
         void *got = NULL;
         size_t len = 0;
-        rc = kv_get(db, "fuzz", 4, &got, &len);
+        rc = FAULTS_CALL(kv_get(db, "fuzz", 4, &got, &len));
         if (rc == KV_OK && (len != 5 || memcmp(got, "value", 5) != 0))
             faults_check(0, "a put reads back", io_fault_calls());
         kv_free(got);
     }
-    int closed = kv_close(db);
+    int closed = FAULTS_CALL(kv_close(db));
     return rc != KV_OK ? rc : closed;
 }
 
@@ -194,19 +207,21 @@ long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed)
 static int faults_tools_op(void *ctx)
 {
     (void)ctx;
-    int rc = kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    int rc = FAULTS_CALL(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
     if (rc < 0 && rc != KV_ERR_CORRUPT)
         return rc;
-    int dumped = kv_dump_with(FUZZ_DBFILE_DIR, KV_DUMP_FRAMES, fuzz_dbfile_ignore_line, NULL);
+    int dumped = FAULTS_CALL(kv_dump_with(FUZZ_DBFILE_DIR, KV_DUMP_FRAMES,
+                                          fuzz_dbfile_ignore_line, NULL));
     if (dumped < 0 && dumped != KV_ERR_CORRUPT)
         return dumped;
     kv_options opt;
     kv_options_init(&opt);
     opt.read_only = 1;
     kv_db *db = NULL;
-    if (kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK) {
-        int inspected = kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL);
-        int closed = kv_close(db);
+    if (FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, &opt, &db)) == KV_OK) {
+        int inspected = FAULTS_CALL(kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line,
+                                               NULL));
+        int closed = FAULTS_CALL(kv_close(db));
         if (inspected < 0 && inspected != KV_ERR_CORRUPT)
             return inspected;
         if (closed != KV_OK)
