@@ -170,21 +170,25 @@ static void stats_fuzz_decode(const uint8_t *p, size_t n)
 }
 
 /* The repaired file in a database directory through the whole engine
- * (fuzz_dbfile.h): as STATS, then beside the same bytes as STATS.tmp (a
- * save that did not finish, which an open that may write removes and a
- * read-only one leaves), then as STATS.tmp alone; and, for one input in FUZZ_DBFILE_SAMPLE * 16
- * (every one of the replays), kv check and kv dump, kv repair and an open
- * with each of their I/O calls failing in turn (fuzz_faults.h). */
+ * (fuzz_dbfile.h): as STATS; for one input in FUZZ_DBFILE_SAMPLE * 4,
+ * beside the same bytes as STATS.tmp (a save that did not finish, which an
+ * open that may write removes and a read-only one leaves), then as
+ * STATS.tmp alone; for one in FUZZ_DBFILE_SAMPLE * 64, kv check, kv dump,
+ * kv_inspect, kv_repair and an open with a quarter of their I/O calls
+ * failing in turn (fuzz_faults.h).  Every input of a replay takes all of
+ * them. */
 static void stats_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size)
 {
     fuzz_dbfile_run("STATS", fixed, size);
     fuzz_dbfile_repair("STATS", fixed, size);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 4))
+        return;
     fuzz_dbfile two[2] = {{"STATS", fixed, size}, {"STATS.tmp", fixed, size}};
     for (size_t from = 0; from < 2; from++)
         if (fuzz_dbfile_run_files(two + from, 2 - from))
             stats_fuzz_check(!fuzz_dbfile_exists("STATS.tmp"), "an open that may write "
                              "removes STATS.tmp");
-    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+    if (!fuzz_dbfile_sampled_rarely(data, size, 64))
         return;
     uint32_t seed = crc32c_value(data, size);
     fuzz_faults_tools(two, 2, seed);

@@ -391,14 +391,23 @@ static void wal_fuzz_dump(const uint8_t *p, size_t n)
     free(framed.text);
 }
 
-/* The engine's tools on the segment: kv dump with frames and without,
- * and, for one input in FUZZ_DBFILE_SAMPLE * 16 (every one of the
- * replays), kv check, kv dump, kv repair and an open with each of their
- * I/O calls failing in turn (fuzz_faults.h). */
+/* For one input in FUZZ_DBFILE_SAMPLE * 4 (the segment harness hands the
+ * engine the same file already), the segment through the engine
+ * (fuzz_dbfile.h) and kv dump with frames and without; for one in
+ * FUZZ_DBFILE_SAMPLE * 16, the segment before an empty second one, and
+ * kv_repair with a hint of it beside it; for one in FUZZ_DBFILE_SAMPLE *
+ * 64, kv check, kv dump, kv_inspect, kv_repair and an open with a quarter
+ * of their I/O calls failing in turn (fuzz_faults.h).  Every input of a
+ * replay takes all of them. */
 static void wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size)
 {
     fuzz_dbfile_run(WAL_FUZZ_SEGMENT, fixed, size);
     fuzz_dbfile_repair(WAL_FUZZ_SEGMENT, fixed, size);
+    wal_fuzz_dump(data, size);
+    if (memcmp(fixed, data, size) != 0)
+        wal_fuzz_dump(fixed, size);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+        return;
     uint8_t header[FILE_HEADER_SIZE];
     file_header_encode(header, record_file_magic, RECORD_FILE_VERSION);
     fuzz_dbfile two[2] = {{WAL_FUZZ_SEGMENT, fixed, size}, {"0000000002.log", header, sizeof header}};
@@ -409,10 +418,7 @@ static void wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t si
      * segment's damage or as not describing it. */
     fuzz_dbfile hinted[3] = {two[0], {"0000000001.hint", data, size}, two[1]};
     fuzz_dbfile_repair_files(hinted, 3);
-    wal_fuzz_dump(data, size);
-    if (memcmp(fixed, data, size) != 0)
-        wal_fuzz_dump(fixed, size);
-    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+    if (!fuzz_dbfile_sampled_rarely(data, size, 64))
         return;
     uint32_t seed = crc32c_value(data, size);
     fuzz_faults_tools(two, 1, seed);
@@ -431,7 +437,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_wal_fragments(fixed, size, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         wal_fuzz_read(fixed, size, 0, &m);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled_rarely(data, size, 4))
         wal_fuzz_engine(data, fixed, size);
     free(fixed);
     free(m.v);
