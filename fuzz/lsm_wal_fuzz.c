@@ -19,7 +19,10 @@
  *     it found keeps no byte past the file;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired log as
  * the only log of a database through the whole engine (fuzz_dbfile.h):
- * kv_open replays it into the memtable, and what it keeps opens again.
+ * kv_open replays it into the memtable, and what it keeps opens again;
+ * rarer, the log before another, beside stray files and beside tables, and
+ * the engine's tools with I/O calls failing (fuzz_faults.h; see
+ * lsm_wal_fuzz_engine).
  * Half the mutations are the harness's own (LLVMFuzzerCustomMutator): a
  * fragment's length or type, or a record's sequence number, set at a
  * bound (fuzz_formats.h).

@@ -22,7 +22,9 @@
  * a database directory through the whole engine (fuzz_dbfile.h): whatever
  * it holds, kv_open, kv_check and kv_dump neither crash nor hang (a
  * damaged STATS never stops kv_open: stats_file.h SF2), and what kv_close
- * writes opens again.  A broken promise aborts.
+ * writes opens again; rarer, beside STATS.tmp and as STATS.tmp alone, and
+ * the engine's tools with I/O calls failing (fuzz_faults.h; see
+ * stats_fuzz_engine).  A broken promise aborts.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -24,7 +24,14 @@
  *   - every record: wal_marker_decode, and wal_batch_decode, which accepts
  *     exactly the payloads the byte table of wal_batch.h allows and hands
  *     out their ops (keys and values read whole).
- * The database around the segment is segment_fuzz.c's (stage 03 lists both).
+ * Then, for one input in 64 (every one in a replay; segment_fuzz.c hands
+ * the engine the same file one in 16), the repaired segment through the
+ * engine (fuzz_dbfile.h), and kv dump with its frames held to kv dump
+ * without them (the same answer; the same lines but those about frames;
+ * every fragment of a record shown with its checksum ok); rarer, the
+ * segment before an empty second one, kv_repair with a hint of it beside
+ * it, and the engine's tools with I/O calls failing (fuzz_faults.h; see
+ * wal_fuzz_engine).
  * One mutation in four is the harness's own (LLVMFuzzerCustomMutator): a
  * fragment's length or type set at a bound, a length that ends at its
  * block's end or crosses it among them (fuzz_mutate_wal_fragment).
