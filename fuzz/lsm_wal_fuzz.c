@@ -182,8 +182,9 @@ static void lsm_wal_fuzz_read(const uint8_t *p, size_t n, const char *name)
     free(want);
 }
 
-/* A table of the stage holding one put (a key at sequence 1), as kv_flush
- * writes it, made once by the engine in memory; *n gets its size. */
+/* A table of the stage holding a put and a delete (sequences 1 and 2), as
+ * kv_flush writes it, made once by the engine in memory; *n gets its
+ * size. */
 static uint8_t *lsm_wal_fuzz_table_bytes;
 static void lsm_wal_fuzz_table_free(void)
 {
@@ -197,7 +198,8 @@ static const uint8_t *lsm_wal_fuzz_table(size_t *n)
         fuzz_faults_place(NULL, 0);
         kv_db *db = NULL;
         lsm_wal_fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK &&
-                               kv_put(db, "a", 1, "1", 1) == KV_OK && kv_flush(db) == KV_OK &&
+                               kv_put(db, "a", 1, "1", 1) == KV_OK &&
+                               kv_delete(db, "b", 1) == KV_OK && kv_flush(db) == KV_OK &&
                                kv_close(db) == KV_OK, "a table made by kv_flush", 0);
         char **names = NULL;
         size_t k = 0;
@@ -265,7 +267,7 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
         lsm_wal_fuzz_check(fuzz_dbfile_exists(strays[i]) == (i >= 2),
                            "an open removes the unfinished files and leaves the others", i);
     /* Beside tables (lsm_files.h F1-F4; their writes by their names, the
-     * table itself one put at sequence 1): 1-2, and 2-2, which 1-2
+     * table itself a put and a delete at sequences 1 and 2): 1-2, and 2-2, which 1-2
      * contains, so that the log's records up to 2 are in the tables
      * (skipped by the replay) and 2-2 is removed unread; 1-999999999999,
      * which covers the log (removed unread); 1-3 and 2-4, which overlap
@@ -295,6 +297,8 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
     fuzz_faults_tools(two, 2, seed);
     fuzz_faults_repair(two, 2, seed);
     fuzz_faults_open(two, 1, seed);
+    fuzz_faults_open(contained, 4, seed);
+    fuzz_faults_repair(owed, 2, seed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
