@@ -256,7 +256,8 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
         "000000000001.log.tmp", "000000000001-000000000002.tbl.tmp", /* unfinished */
         "00000000001.log", "000000000000.log", "123456789012345678.log",
         "99999999999999999.log", "000000000002-000000000001.tbl", "000000000001-x.tbl",
-        "000000000001-000000000002.tbx", "000000000001.lgx", "000000000001-"};
+        "000000000001-000000000002.tbx", "000000000001.lgx", "000000000001-",
+        "IDENTITY.tmp" /* a create cut short, beside the IDENTITY it did write */};
     enum { LSM_WAL_FUZZ_STRAYS = sizeof strays / sizeof strays[0] };
     fuzz_dbfile with[2 + LSM_WAL_FUZZ_STRAYS] = {two[0], two[1]};
     for (size_t i = 0; i < LSM_WAL_FUZZ_STRAYS; i++)
@@ -270,7 +271,7 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
      * table itself a put and a delete at sequences 1 and 2): 1-2, and 2-2, which 1-2
      * contains, so that the log's records up to 2 are in the tables
      * (skipped by the replay) and 2-2 is removed unread; 1-999999999999,
-     * which covers the log (removed unread); 1-3 and 2-4, which overlap
+     * which covers the log (removed unread) and 2-3 (removed unread too); 1-3 and 2-4, which overlap
      * (refused); and 1-2 with the input as log 3, the log the tables owe
      * their next writes to (F4: one that holds not even its header is
      * damage, which kv_repair replaces with an empty log). */
@@ -280,8 +281,9 @@ static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_
                                 {"000000000002-000000000002.tbl", t, tlen}, two[1]};
     fuzz_dbfile_run_files(contained, 4);
     fuzz_dbfile_repair_files(contained, 4);
-    fuzz_dbfile covered[3] = {two[0], {"000000000001-999999999999.tbl", t, tlen}, two[1]};
-    fuzz_dbfile_run_files(covered, 3);
+    fuzz_dbfile covered[4] = {two[0], {"000000000001-999999999999.tbl", t, tlen},
+                              {"000000000002-000000000003.tbl", t, tlen}, two[1]};
+    fuzz_dbfile_run_files(covered, 4);
     fuzz_dbfile overlap[4] = {two[0], {"000000000001-000000000003.tbl", t, tlen},
                               {"000000000002-000000000004.tbl", t, tlen}, two[1]};
     lsm_wal_fuzz_check(!fuzz_dbfile_run_files(overlap, 4), "tables whose writes overlap are "
