@@ -102,9 +102,9 @@ STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
 FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
 # What every file-format harness links besides itself: the database in
-# memory it drives (fuzz_dbfile.c) and the checksums it makes right
-# (fuzz_formats.c).  Common code only, so one object serves every stage.
-FUZZ_HELPER_SRCS := fuzz/fuzz_dbfile.c fuzz/fuzz_formats.c
+# memory it drives (fuzz_dbfile.c), the checksums it makes right
+# (fuzz_formats.c) and the I/O calls it fails (fuzz_faults.c).  Common code only, so one object serves every stage.
+FUZZ_HELPER_SRCS := fuzz/fuzz_dbfile.c fuzz/fuzz_formats.c fuzz/fuzz_faults.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for

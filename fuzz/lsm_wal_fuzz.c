@@ -19,7 +19,10 @@
  *     it found keeps no byte past the file;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired log as
  * the only log of a database through the whole engine (fuzz_dbfile.h):
- * kv_open replays it into the memtable, and what it keeps opens again.
+ * kv_open replays it into the memtable, and what it keeps opens again;
+ * rarer, the log before another, beside stray files and beside tables, and
+ * the engine's tools with I/O calls failing (fuzz_faults.h; see
+ * lsm_wal_fuzz_engine).
  * Half the mutations are the harness's own (LLVMFuzzerCustomMutator): a
  * fragment's length or type, or a record's sequence number, set at a
  * bound (fuzz_formats.h).
@@ -33,9 +36,11 @@
 #include "crc32c.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "lsm_files.h"
 #include "lsm_wal.h"
@@ -177,6 +182,127 @@ static void lsm_wal_fuzz_read(const uint8_t *p, size_t n, const char *name)
     free(want);
 }
 
+/* A table of the stage holding a put and a delete (sequences 1 and 2), as
+ * kv_flush writes it, made once by the engine in memory; *n gets its
+ * size. */
+static uint8_t *lsm_wal_fuzz_table_bytes;
+static void lsm_wal_fuzz_table_free(void)
+{
+    free(lsm_wal_fuzz_table_bytes);
+}
+
+static const uint8_t *lsm_wal_fuzz_table(size_t *n)
+{
+    static size_t len;
+    if (lsm_wal_fuzz_table_bytes == NULL) {
+        fuzz_faults_place(NULL, 0);
+        kv_db *db = NULL;
+        lsm_wal_fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK &&
+                               kv_put(db, "a", 1, "1", 1) == KV_OK &&
+                               kv_delete(db, "b", 1) == KV_OK && kv_flush(db) == KV_OK &&
+                               kv_close(db) == KV_OK, "a table made by kv_flush", 0);
+        char **names = NULL;
+        size_t k = 0;
+        lsm_wal_fuzz_check(io_list(FUZZ_DBFILE_DIR, &names, &k) == KV_OK, "io_list", 0);
+        for (size_t i = 0; i < k && lsm_wal_fuzz_table_bytes == NULL; i++) {
+            uint64_t lo, hi;
+            char path[256];
+            const uint8_t *bytes;
+            if (lsm_file_parse(names[i], &lo, &hi) != LSM_FILE_TABLE)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", FUZZ_DBFILE_DIR, names[i]);
+            lsm_wal_fuzz_check(io_mem_get(path, &bytes, &len) == 0 &&
+                                   (lsm_wal_fuzz_table_bytes = malloc(len)) != NULL,
+                               "a table's bytes", 0);
+            memcpy(lsm_wal_fuzz_table_bytes, bytes, len);
+            atexit(lsm_wal_fuzz_table_free);
+        }
+        io_list_free(names, k);
+        lsm_wal_fuzz_check(lsm_wal_fuzz_table_bytes != NULL, "kv_flush wrote a table", 0);
+        fuzz_dbfile_mem_done();
+    }
+    *n = len;
+    return lsm_wal_fuzz_table_bytes;
+}
+
+/* The repaired log through the whole engine (fuzz_dbfile.h): as the only
+ * log; for one input in FUZZ_DBFILE_SAMPLE * 16, as the log before another
+ * (an empty one, for the writes from LSM_WAL_FUZZ_NEXT on), which it must
+ * end with its seal for kv_open to take it, beside stray files, and
+ * beside tables; for one in FUZZ_DBFILE_SAMPLE * 64, kv check, kv dump,
+ * kv_inspect, kv_repair and an open with a quarter of their I/O calls
+ * failing in turn (fuzz_faults.h).  Every input of a replay takes all of
+ * them. */
+#define LSM_WAL_FUZZ_NEXT 1000000000000ull
+static void lsm_wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size,
+                                const char *name)
+{
+    fuzz_dbfile_run(name, fixed, size);
+    fuzz_dbfile_repair(name, fixed, size);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+        return;
+    char next[LSM_NAME_MAX];
+    lsm_wal_name(next, LSM_WAL_FUZZ_NEXT);
+    uint8_t header[FILE_HEADER_SIZE];
+    file_header_encode(header, FILE_MAGIC_LOG04, LSM_WAL_VERSION);
+    fuzz_dbfile two[2] = {{name, fixed, size}, {next, header, sizeof header}};
+    int opened = fuzz_dbfile_run_files(two, 2);
+    fuzz_dbfile_repair_files(two, 2);
+    /* The same beside files whose names are not a log's or a table's
+     * (lsm_files.h): those of an unfinished write (.tmp), which an open
+     * that may write removes, and others, which it leaves; it answers as
+     * without them. */
+    static const char *const strays[] = {
+        "000000000001.log.tmp", "000000000001-000000000002.tbl.tmp", /* unfinished */
+        "00000000001.log", "000000000000.log", "123456789012345678.log",
+        "99999999999999999.log", "000000000002-000000000001.tbl", "000000000001-x.tbl",
+        "000000000001-000000000002.tbx", "000000000001.lgx", "000000000001-",
+        "IDENTITY.tmp" /* a create cut short, beside the IDENTITY it did write */};
+    enum { LSM_WAL_FUZZ_STRAYS = sizeof strays / sizeof strays[0] };
+    fuzz_dbfile with[2 + LSM_WAL_FUZZ_STRAYS] = {two[0], two[1]};
+    for (size_t i = 0; i < LSM_WAL_FUZZ_STRAYS; i++)
+        with[2 + i] = (fuzz_dbfile){strays[i], header, 0};
+    lsm_wal_fuzz_check(fuzz_dbfile_run_files(with, 2 + LSM_WAL_FUZZ_STRAYS) == opened,
+                       "files not the stage's change nothing kv_open answers", 0);
+    for (size_t i = 0; opened && i < LSM_WAL_FUZZ_STRAYS; i++)
+        lsm_wal_fuzz_check(fuzz_dbfile_exists(strays[i]) == (i >= 2),
+                           "an open removes the unfinished files and leaves the others", i);
+    /* Beside tables (lsm_files.h F1-F4; their writes by their names, the
+     * table itself a put and a delete at sequences 1 and 2): 1-2, and 2-2, which 1-2
+     * contains, so that the log's records up to 2 are in the tables
+     * (skipped by the replay) and 2-2 is removed unread; 1-999999999999,
+     * which covers the log (removed unread) and 2-3 (removed unread too); 1-3 and 2-4, which overlap
+     * (refused); and 1-2 with the input as log 3, the log the tables owe
+     * their next writes to (F4: one that holds not even its header is
+     * damage, which kv_repair replaces with an empty log). */
+    size_t tlen;
+    const uint8_t *t = lsm_wal_fuzz_table(&tlen);
+    fuzz_dbfile contained[4] = {two[0], {"000000000001-000000000002.tbl", t, tlen},
+                                {"000000000002-000000000002.tbl", t, tlen}, two[1]};
+    fuzz_dbfile_run_files(contained, 4);
+    fuzz_dbfile_repair_files(contained, 4);
+    fuzz_dbfile covered[4] = {two[0], {"000000000001-999999999999.tbl", t, tlen},
+                              {"000000000002-000000000003.tbl", t, tlen}, two[1]};
+    fuzz_dbfile_run_files(covered, 4);
+    fuzz_dbfile overlap[4] = {two[0], {"000000000001-000000000003.tbl", t, tlen},
+                              {"000000000002-000000000004.tbl", t, tlen}, two[1]};
+    lsm_wal_fuzz_check(!fuzz_dbfile_run_files(overlap, 4), "tables whose writes overlap are "
+                       "refused", 0);
+    char owed_name[LSM_NAME_MAX];
+    lsm_wal_name(owed_name, 3);
+    fuzz_dbfile owed[2] = {{"000000000001-000000000002.tbl", t, tlen}, {owed_name, fixed, size}};
+    fuzz_dbfile_run_files(owed, 2);
+    fuzz_dbfile_repair_files(owed, 2);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 64))
+        return;
+    uint32_t seed = crc32c_value(data, size);
+    fuzz_faults_tools(two, 2, seed);
+    fuzz_faults_repair(two, 2, seed);
+    fuzz_faults_open(two, 1, seed);
+    fuzz_faults_open(contained, 4, seed);
+    fuzz_faults_repair(owed, 2, seed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char name[LSM_NAME_MAX];
@@ -189,10 +315,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_wal_fragments(fixed, size, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         lsm_wal_fuzz_read(fixed, size, name);
-    if (fuzz_dbfile_sampled(data, size)) {
-        fuzz_dbfile_run(name, fixed, size);
-        fuzz_dbfile_repair(name, fixed, size);
-    }
+    if (fuzz_dbfile_sampled(data, size))
+        lsm_wal_fuzz_engine(data, fixed, size, name);
     free(fixed);
     fuzz_dbfile_mem_done();
     return 0;

@@ -24,7 +24,14 @@
  *   - every record: wal_marker_decode, and wal_batch_decode, which accepts
  *     exactly the payloads the byte table of wal_batch.h allows and hands
  *     out their ops (keys and values read whole).
- * The database around the segment is segment_fuzz.c's (stage 03 lists both).
+ * Then, for one input in 64 (every one in a replay; segment_fuzz.c hands
+ * the engine the same file one in 16), the repaired segment through the
+ * engine (fuzz_dbfile.h), and kv dump with its frames held to kv dump
+ * without them (the same answer; the same lines but those about frames;
+ * every fragment of a record shown with its checksum ok); rarer, the
+ * segment before an empty second one, kv_repair with a hint of it beside
+ * it, and the engine's tools with I/O calls failing (fuzz_faults.h; see
+ * wal_fuzz_engine).
  * One mutation in four is the harness's own (LLVMFuzzerCustomMutator): a
  * fragment's length or type set at a bound, a length that ends at its
  * block's end or crosses it among them (fuzz_mutate_wal_fragment).
@@ -40,8 +47,10 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "io.h"
 #include "kv.h"
+#include "record_io.h"
 #include "wal_batch.h"
 #include "wal_format.h"
 #include "wal_reader.h"
@@ -50,7 +59,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
-#define WAL_FUZZ_PATH "/kvfuzz/0000000001.log"
+#define WAL_FUZZ_SEGMENT "0000000001.log"
+#define WAL_FUZZ_PATH "/kvfuzz/" WAL_FUZZ_SEGMENT
 #define WAL_FUZZ_MAX_STEPS 100000 /* answers compared per reading */
 
 static void wal_fuzz_check(int ok, const char *what, uint64_t at)
@@ -315,6 +325,114 @@ static void wal_fuzz_read(const uint8_t *p, size_t n, size_t window, wal_model *
         wal_fuzz_resync(p, n, first_damage + 1);
 }
 
+/* ---- the engine's tools over the segment --------------------------------------- */
+
+/* A kv dump's lines: those about frames apart, the others kept in order. */
+typedef struct wal_fuzz_lines {
+    char *text; /* the lines not about frames, each ended by '\n' */
+    size_t len, cap;
+    int in_record; /* the last item was a record or a sync marker */
+    size_t frames; /* lines about frames */
+} wal_fuzz_lines;
+
+/* A line KV_DUMP_FRAMES adds (wal_dump.c): a fragment, a trailer, bytes
+ * between fragments, where a block begins. */
+static int wal_fuzz_frame_line(const char *line)
+{
+    static const char pad[] = "            ";
+    if (strncmp(line, pad, 12) == 0)
+        return strncmp(line + 12, "frame  ", 7) == 0 || strncmp(line + 12, "trailer  ", 9) == 0 ||
+               (line[12] >= '0' && line[12] <= '9');
+    return strstr(line, "  ---- block ") != NULL;
+}
+
+static void wal_fuzz_line(void *ctx, const char *line)
+{
+    wal_fuzz_lines *l = ctx;
+    if (line[0] == '#')
+        return; /* the heading, which says whether frames are shown */
+    if (wal_fuzz_frame_line(line)) {
+        l->frames++;
+        /* The reader checked every fragment of a record it returned: the
+         * dump's own reading of their checksums must agree. */
+        if (l->in_record && strncmp(line + 12, "frame  ", 7) == 0) {
+            size_t n = strlen(line);
+            wal_fuzz_check(n > 3 && strcmp(line + n - 3, " ok") == 0,
+                           "a fragment of a record is dumped with its checksum ok", 0);
+        }
+        return;
+    }
+    if (strstr(line, "  record: ") != NULL || strstr(line, "  sync marker: ") != NULL)
+        l->in_record = 1;
+    else if (strstr(line, "  DAMAGED: ") != NULL)
+        l->in_record = 0;
+    size_t n = strlen(line);
+    if (l->len + n + 1 > l->cap) {
+        l->cap = 2 * (l->len + n + 1);
+        l->text = realloc(l->text, l->cap);
+        wal_fuzz_check(l->text != NULL, "realloc", 0);
+    }
+    memcpy(l->text + l->len, line, n);
+    l->text[l->len + n] = '\n';
+    l->len += n + 1;
+}
+
+/* kv_dump of the segment, with its frames and without: the same answer,
+ * and the same lines but for those about frames, which a segment with a
+ * record has. */
+static void wal_fuzz_dump(const uint8_t *p, size_t n)
+{
+    fuzz_dbfile f = {WAL_FUZZ_SEGMENT, p, n};
+    fuzz_faults_place(&f, 1);
+    wal_fuzz_lines plain = {0}, framed = {0};
+    int rc = kv_dump(FUZZ_DBFILE_DIR, wal_fuzz_line, &plain);
+    int rc_framed = kv_dump_with(FUZZ_DBFILE_DIR, KV_DUMP_FRAMES, wal_fuzz_line, &framed);
+    wal_fuzz_check(rc == rc_framed, "kv_dump answers the same with frames", n);
+    wal_fuzz_check(plain.frames == 0, "no frames without KV_DUMP_FRAMES", n);
+    wal_fuzz_check(plain.len == framed.len &&
+                       (plain.len == 0 || memcmp(plain.text, framed.text, plain.len) == 0),
+                   "frames only add lines to kv_dump", n);
+    wal_fuzz_check(framed.frames > 0 || rc != KV_OK || n <= FILE_HEADER_SIZE,
+                   "a segment's frames are dumped", n);
+    free(plain.text);
+    free(framed.text);
+}
+
+/* For one input in FUZZ_DBFILE_SAMPLE * 4 (the segment harness hands the
+ * engine the same file already), the segment through the engine
+ * (fuzz_dbfile.h) and kv dump with frames and without; for one in
+ * FUZZ_DBFILE_SAMPLE * 16, the segment before an empty second one, and
+ * kv_repair with a hint of it beside it; for one in FUZZ_DBFILE_SAMPLE *
+ * 64, kv check, kv dump, kv_inspect, kv_repair and an open with a quarter
+ * of their I/O calls failing in turn (fuzz_faults.h).  Every input of a
+ * replay takes all of them. */
+static void wal_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size)
+{
+    fuzz_dbfile_run(WAL_FUZZ_SEGMENT, fixed, size);
+    fuzz_dbfile_repair(WAL_FUZZ_SEGMENT, fixed, size);
+    wal_fuzz_dump(data, size);
+    if (memcmp(fixed, data, size) != 0)
+        wal_fuzz_dump(fixed, size);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 16))
+        return;
+    uint8_t header[FILE_HEADER_SIZE];
+    file_header_encode(header, record_file_magic, RECORD_FILE_VERSION);
+    fuzz_dbfile two[2] = {{WAL_FUZZ_SEGMENT, fixed, size}, {"0000000002.log", header, sizeof header}};
+    fuzz_dbfile_run_files(two, 2);
+    fuzz_dbfile_repair_files(two, 2);
+    /* With a hint of segment 1 (the input's bytes, as they are: no hint
+     * of the segment but by chance), which kv_repair removes, with the
+     * segment's damage or as not describing it. */
+    fuzz_dbfile hinted[3] = {two[0], {"0000000001.hint", data, size}, two[1]};
+    fuzz_dbfile_repair_files(hinted, 3);
+    if (!fuzz_dbfile_sampled_rarely(data, size, 64))
+        return;
+    uint32_t seed = crc32c_value(data, size);
+    fuzz_faults_tools(two, 1, seed);
+    fuzz_faults_repair(hinted, 3, seed);
+    fuzz_faults_open(two, 2, seed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     wal_model m = {0};
@@ -322,9 +440,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *fixed = malloc(size ? size : 1);
     wal_fuzz_check(fixed != NULL, "malloc", 0);
     memcpy(fixed, data, size);
+    fuzz_fix_file_header(fixed, size);
     fuzz_fix_wal_fragments(fixed, size, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         wal_fuzz_read(fixed, size, 0, &m);
+    if (fuzz_dbfile_sampled_rarely(data, size, 4))
+        wal_fuzz_engine(data, fixed, size);
     free(fixed);
     free(m.v);
     fuzz_dbfile_mem_done();

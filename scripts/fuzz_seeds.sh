@@ -524,6 +524,11 @@ compact"
     f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
+    # The logs' and STATS's seeds written field by field (their byte tables:
+    # a damaged field, a length at its largest and one past, ...).
+    case $target in
+    wal | lsm_wal | stats) sh scripts/fuzz_seeds_logs.sh "$dest" "$target" ;;
+    esac
     if [ "$target" = table ] || [ "$target" = table_blocks ] && [ "$stage" = 09-cache ]; then
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables

@@ -91,6 +91,39 @@ static void repair_drops_a_record_whose_numbers_go_back(void)
     CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
 }
 
+/* A log before the last that is whole but ends without its seal (cut
+ * after it was closed exactly at a record's end, or never sealed) is
+ * refused by kv_open, strict or not; kv_repair rewrites it with every
+ * record and its seal (it used to leave it, being free of damage), so that
+ * kv_open opens the database, strict too, and kv_check finds it intact. */
+static void repair_seals_a_whole_log_before_the_last(void)
+{
+    const char *dir = lt_empty_db();
+    static const lt_op ops1[] = {{"a", "1"}, {"b", "2"}};
+    lt_write_log(dir, 1, ops1, (const size_t[]){0, 1, 2}, (const uint64_t[]){1, 2}, 2, 0);
+    static const lt_op ops3[] = {{"c", "3"}};
+    lt_write_log(dir, 3, ops3, (const size_t[]){0, 1}, (const uint64_t[]){3}, 1, 0);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.strict_recovery = 1;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, NULL, &db), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), WAL1) != NULL &&
+                  strstr(kv_errmsg(), "does not end with its seal") != NULL, "%s", kv_errmsg());
+    lt_lines out = {0};
+    CHECK_KV(kv_repair(dir, lt_collect, &out), KV_OK);
+    CHECK_MSG(strstr(out.text, "kept 2 intact records") != NULL &&
+                  strstr(out.text, "repair: 1 log rewritten (0 bytes lost)") != NULL, "%s",
+              out.text);
+    out.len = 0;
+    CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    lt_expect(db, "a", "1");
+    lt_expect(db, "b", "2");
+    lt_expect(db, "c", "3");
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
 /* kv_repair names a directory that does not exist, and makes nothing. */
 static void repair_of_a_missing_directory_makes_nothing(void)
 {
@@ -106,6 +139,7 @@ static void repair_of_a_missing_directory_makes_nothing(void)
 static const harness_test lsm_repair_tests[] = {
     HARNESS_TEST(torn_tail_of_a_log_before_the_last_is_damage),
     HARNESS_TEST(repair_drops_a_record_whose_numbers_go_back),
+    HARNESS_TEST(repair_seals_a_whole_log_before_the_last),
     HARNESS_TEST(repair_of_a_missing_directory_makes_nothing),
 };
 

@@ -50,9 +50,10 @@ void repair_end(repair_run *r);
  * `more` (NULL: none) is what else the stage did (its manifest). */
 void repair_say_done(const repair_run *r, const char *more);
 
-/* Rewrites dir's log `start` if it has any damage (*rewritten = 1);
- * `next_log` is the next log's start (0: it is the last), which bounds the
- * sequence numbers a damaged end took.  KV_OK or an error. */
+/* Rewrites dir's log `start` if a strict kv_open would not keep it as it
+ * is (*rewritten = 1): damage anywhere, or, before the last log, no seal
+ * at its end; `next_log` is the next log's start (0: it is the last), which
+ * bounds the sequence numbers a damaged end took.  KV_OK or an error. */
 int  repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten);
 
 /* F4 (lsm_files.h): if the log the tables owe (they hold every write up to

@@ -259,8 +259,14 @@ int repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten)
     int rc = lsm_wal_open(r->dir, start, IO_READ, &w);
     if (rc == KV_OK)
         rc = lsm_wal_scan_file(w->file, w->size, w->start, NULL, NULL, &s);
+    /* What a strict kv_open would do with it: a log it keeps as it is
+     * stays; any other (damage anywhere, a torn tail, or a log before the
+     * last that does not end with its seal) is rewritten, and sealed. */
+    lsm_wal_verdict v = {.action = LSM_WAL_KEEP};
+    if (rc == KV_OK)
+        lsm_wal_judge(w->size, &s, next_log == 0, 1, &v);
     lsm_wal_free(w);
-    if (rc != KV_OK || !s.damaged)
+    if (rc != KV_OK || v.action == LSM_WAL_KEEP)
         return rc;
     if ((rc = repair_log_rewrite(r, start, next_log)) == KV_OK) {
         *rewritten = 1;

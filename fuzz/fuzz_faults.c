@@ -1,0 +1,244 @@
+/*
+ * fuzz_faults.c: a database operation run with each I/O call failing in
+ * turn (see fuzz_faults.h).
+ */
+#include "fuzz_faults.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "io.h"
+#include "io_fault.h"
+#include "io_mem.h"
+#include "kv.h"
+
+static uint8_t *faults_identity; /* the stage's IDENTITY, as kv_open wrote it */
+static size_t faults_identity_len;
+
+static void faults_check(int ok, const char *what, long call)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz invariant broken with I/O call %ld failing: %s (%s)\n", call,
+                what, kv_errmsg());
+        abort();
+    }
+}
+
+/* The call failing in the run under way (0: none), for the messages. */
+static long faults_failing;
+
+/* rc, checked: an error comes with a message, read at once (a later call
+ * that succeeds may clear it). */
+static int faults_said(int rc)
+{
+    if (rc < 0)
+        faults_check(kv_errmsg()[0] != '\0', "an error comes with a message", faults_failing);
+    return rc;
+}
+
+/* A kv call, the message cleared before it and checked after it. */
+#define FAULTS_CALL(call) (kv_error_clear(), faults_said(call))
+
+static void faults_free_identity(void)
+{
+    free(faults_identity);
+}
+
+void fuzz_faults_place(const fuzz_dbfile *files, size_t n)
+{
+    if (io_get_ops() != &io_mem_ops)
+        io_set_ops(&io_mem_ops);
+    if (faults_identity == NULL) {
+        io_mem_reset();
+        kv_db *db = NULL;
+        faults_check(io_mkdir("/kvfuzz") == KV_OK, "mkdir", 0);
+        faults_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK && kv_close(db) == KV_OK,
+                     "create an empty database", 0);
+        const uint8_t *id;
+        faults_check(io_mem_get(FUZZ_DBFILE_DIR "/IDENTITY", &id, &faults_identity_len) == 0,
+                     "read IDENTITY", 0);
+        faults_identity = malloc(faults_identity_len);
+        faults_check(faults_identity != NULL, "malloc", 0);
+        memcpy(faults_identity, id, faults_identity_len);
+        atexit(faults_free_identity);
+    }
+    io_mem_reset();
+    faults_check(io_mem_put(FUZZ_DBFILE_DIR "/IDENTITY", faults_identity,
+                            faults_identity_len) == 0, "write IDENTITY", 0);
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", FUZZ_DBFILE_DIR, files[i].name);
+        faults_check(io_mem_put(path, files[i].data, files[i].size) == 0, "write an input file",
+                     0);
+    }
+}
+
+/* One run of op with call `fail` of `kinds` failing (0: none); *calls gets
+ * how many calls it made. */
+static int faults_run(const fuzz_dbfile *files, size_t n, unsigned kinds, long fail,
+                      fuzz_faults_op op, void *ctx, long *calls, long *failures)
+{
+    fuzz_faults_place(files, n);
+    io_fault_plan plan = {.kinds = kinds, .fail_at = fail};
+    io_fault_install(&plan);
+    faults_failing = fail;
+    int rc = op(ctx);
+    *calls = io_fault_calls();
+    *failures = io_fault_failures();
+    io_fault_uninstall();
+    return rc;
+}
+
+long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, uint32_t seed,
+                           fuzz_faults_op op, fuzz_faults_check check, void *ctx)
+{
+    long calls = 0, failures = 0, failed_runs = 0;
+    int clean = faults_run(files, n, kinds, 0, op, ctx, &calls, &failures);
+    faults_check(failures == 0, "no call fails in the reference run", 0);
+    long total = calls;
+    for (long k = 1 + (long)(seed % FUZZ_FAULTS_STEP); k <= total && failed_runs < FUZZ_FAULTS_MAX;
+         k += FUZZ_FAULTS_STEP) {
+        int rc = faults_run(files, n, kinds, k, op, ctx, &calls, &failures);
+        if (failures == 0)
+            break; /* this run made fewer calls */
+        failed_runs++;
+        check(ctx, rc, clean, k);
+    }
+    io_mem_reset();
+    return failed_runs;
+}
+
+/* ---- kv_repair --------------------------------------------------------------- */
+
+static int faults_repair_op(void *ctx)
+{
+    (void)ctx;
+    return FAULTS_CALL(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
+}
+
+static void faults_repair_check(void *ctx, int rc, int clean, long call)
+{
+    (void)ctx;
+    faults_check(rc == KV_OK || rc < 0, "kv_repair: KV_OK or an error", call);
+    int again = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    faults_check(again == clean || (clean < 0 && again < 0),
+                 "a repair after one a failing call cut short answers as the first did", call);
+    if (again != KV_OK)
+        return;
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.strict_recovery = 1;
+    kv_db *db = NULL;
+    faults_check(kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK,
+                 "a strict open after the repair that followed a failed one", call);
+    faults_check(kv_close(db) == KV_OK, "a close after the repair", call);
+    faults_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
+                 "kv_check after the repair that followed a failed one", call);
+}
+
+long fuzz_faults_repair(const fuzz_dbfile *files, size_t n, uint32_t seed)
+{
+    return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_repair_op, faults_repair_check,
+                                 NULL);
+}
+
+/* ---- an open, a write, a close ------------------------------------------------ */
+
+static int faults_open_op(void *ctx)
+{
+    (void)ctx;
+    kv_db *db = NULL;
+    int rc = FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
+    if (rc != KV_OK)
+        return rc;
+    rc = FAULTS_CALL(kv_put(db, "fuzz", 4, "value", 5));
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_compact(db));
+    if (rc == KV_OK) {
+        void *got = NULL;
+        size_t len = 0;
+        rc = FAULTS_CALL(kv_get(db, "fuzz", 4, &got, &len));
+        if (rc == KV_OK && (len != 5 || memcmp(got, "value", 5) != 0))
+            faults_check(0, "a put reads back", io_fault_calls());
+        kv_free(got);
+    }
+    int closed = FAULTS_CALL(kv_close(db));
+    return rc != KV_OK ? rc : closed;
+}
+
+static void faults_open_check(void *ctx, int rc, int clean, long call)
+{
+    (void)ctx;
+    (void)rc;
+    kv_db *db = NULL;
+    int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    faults_check(again == KV_OK || clean != KV_OK,
+                 "an open after a failed open, write or close succeeds as the first did", call);
+    if (again != KV_OK)
+        return;
+    kv_iter *it = NULL;
+    if (kv_iter_new(db, &it) == KV_OK) {
+        for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+            size_t klen, vlen, got_len = 0;
+            const void *key = kv_iter_key(it, &klen);
+            const void *val = kv_iter_value(it, &vlen);
+            void *got = NULL;
+            if (val != NULL && kv_get(db, key, klen, &got, &got_len) == KV_OK)
+                faults_check(got_len == vlen && memcmp(got, val, vlen) == 0,
+                             "kv_get answers as the iterator after a failed open", call);
+            kv_free(got);
+        }
+        kv_iter_free(it);
+    }
+    faults_check(kv_close(db) == KV_OK, "a close after the open that followed a failed one",
+                 call);
+}
+
+long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed)
+{
+    return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_open_op, faults_open_check,
+                                 NULL);
+}
+
+/* ---- kv_check, kv_dump ---------------------------------------------------------- */
+
+static int faults_tools_op(void *ctx)
+{
+    (void)ctx;
+    int rc = FAULTS_CALL(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
+    if (rc < 0 && rc != KV_ERR_CORRUPT)
+        return rc;
+    int dumped = FAULTS_CALL(kv_dump_with(FUZZ_DBFILE_DIR, KV_DUMP_FRAMES,
+                                          fuzz_dbfile_ignore_line, NULL));
+    if (dumped < 0 && dumped != KV_ERR_CORRUPT)
+        return dumped;
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    kv_db *db = NULL;
+    if (FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, &opt, &db)) == KV_OK) {
+        int inspected = FAULTS_CALL(kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line,
+                                               NULL));
+        int closed = FAULTS_CALL(kv_close(db));
+        if (inspected < 0 && inspected != KV_ERR_CORRUPT)
+            return inspected;
+        if (closed != KV_OK)
+            return closed;
+    }
+    return rc;
+}
+
+static void faults_tools_check(void *ctx, int rc, int clean, long call)
+{
+    (void)ctx;
+    faults_check(rc == clean || rc < 0, "kv_check and kv_dump with a failing read: the "
+                 "answer without it, or an error", call);
+}
+
+long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed)
+{
+    return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_tools_op, faults_tools_check,
+                                 NULL);
+}

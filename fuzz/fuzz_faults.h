@@ -1,0 +1,73 @@
+/*
+ * fuzz_faults.h: an operation on a database directory in memory, run again
+ * with each of its I/O calls failing in turn, for the harnesses whose code
+ * under test has failure paths no bytes can take (a read, an append, a
+ * sync, a rename or a removal that fails).
+ *
+ * The directory is fuzz_dbfile.h's (FUZZ_DBFILE_DIR, in common/io_mem.h's
+ * backend), made afresh before every run from the files given and the
+ * stage's IDENTITY.  The operation runs once with its calls counted and
+ * none failing (the reference), then once with call n failing (EIO, once:
+ * common/io_fault.h over the backend in memory), for every
+ * FUZZ_FAULTS_STEP-th n from 1 + seed % FUZZ_FAULTS_STEP up to the
+ * reference's count of calls (at most FUZZ_FAULTS_MAX runs): a quarter of
+ * the calls an input, a seed (the input's crc32c) choosing which, so that
+ * the replay of a few dozen inputs fails each call of each operation at a
+ * quarter of the cost of failing every call of every input.  After each
+ * run with a failure, the harness's check gets what the operation returned
+ * and the reference's answer, with the failure removed and the directory
+ * as the failed run left it.  The rules every run keeps, checked here:
+ *   - the operation returns KV_OK or an error, and an error comes with a
+ *     message (kv_errmsg, cleared before each run);
+ *   - no crash, no sanitizer report, nothing left allocated (the fuzzer's
+ *     LeakSanitizer).
+ * REQUIRES: no database open, the in-memory backend installed
+ * (fuzz_dbfile_run_files or fuzz_dbfile_mem_reset before).
+ */
+#ifndef KV_FUZZ_FAULTS_H
+#define KV_FUZZ_FAULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz_dbfile.h"
+
+/* Empties FUZZ_DBFILE_DIR (installing the in-memory backend if it is not
+ * the current one), then puts the stage's IDENTITY and files[0..n) in it. */
+void fuzz_faults_place(const fuzz_dbfile *files, size_t n);
+
+/* Every FUZZ_FAULTS_STEP-th call fails in turn; at most FUZZ_FAULTS_MAX
+ * runs with a failure per operation. */
+#define FUZZ_FAULTS_STEP 4
+#define FUZZ_FAULTS_MAX 64
+
+/* The operation: kv calls on FUZZ_DBFILE_DIR.  Returns KV_OK or an error. */
+typedef int (*fuzz_faults_op)(void *ctx);
+
+/* After a run in which call `failed_call` failed and the operation returned
+ * rc: the reference run's answer was `clean`.  Aborts on a broken promise. */
+typedef void (*fuzz_faults_check)(void *ctx, int rc, int clean, long failed_call);
+
+/* Runs op over files[0..n) as above, check after each failed run.  Returns
+ * how many runs had a call failing. */
+long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, uint32_t seed,
+                           fuzz_faults_op op, fuzz_faults_check check, void *ctx);
+
+/* fuzz_faults_each_call of kv_repair: after a repair that failed, a repair
+ * with no failure answers what the reference did, and if that is KV_OK a
+ * strict open succeeds and kv_check finds the database intact (a repair cut
+ * short by a failing disk leaves what a repair mends). */
+long fuzz_faults_repair(const fuzz_dbfile *files, size_t n, uint32_t seed);
+
+/* fuzz_faults_each_call of an open with the defaults, a put, kv_compact,
+ * the put read back and a close: after one that failed, an open with no failure succeeds if the
+ * reference's did (a failed open, write or close damages nothing that was
+ * there), and its iterator and kv_get agree. */
+long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);
+
+/* fuzz_faults_each_call of kv_check, kv_dump_with(KV_DUMP_FRAMES) and a
+ * read-only open's kv_inspect with KV_INSPECT_DETAIL: each answers as
+ * without the failure, or with an error (and its message). */
+long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed);
+
+#endif
