@@ -83,9 +83,10 @@
 # minutes, two thirds of them waiting: members electing a leader,
 # clients writing for the fixed length of a history), runs from the
 # start in a lane of its own beside them, so that it holds no core's
-# lane while it waits, and the three lanes share out the rest.  Their "== LABEL" lines
-# interleave; the table lists the binaries in the order above (BUILD_DIR,
-# the smoke run, TSAN_BUILD_DIR, ASAN_BUILD_DIR), whichever lane ran them.
+# lane while it waits, and the three lanes share out the rest.  Their
+# "== LABEL" lines interleave; the table lists the binaries in the order
+# above (BUILD_DIR, the smoke run, TSAN_BUILD_DIR, ASAN_BUILD_DIR),
+# whichever lane ran them.
 # KV_TEST_LANES=1 runs everything in one lane, in the table's order.
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
