@@ -124,11 +124,13 @@ quote() {
 
 # add_job FLAVOUR LABEL COMMAND...: queues a binary (FLAVOUR release, asan,
 # tsan, smoke or long picks its environment and its place in the queue).
+# (Its variables are its own, job_*: queue_flavour's $flavour must
+# outlive the cluster test it queues as "long".)
 add_job() {
     njobs=$((njobs + 1))
-    flavour=$1 label=$2
+    job_flavour=$1 job_label=$2
     shift 2
-    printf '%s\t%s\t%s\t%s\n' "$njobs" "$flavour" "$label" "$(quote "$@")" >>"$work/jobs"
+    printf '%s\t%s\t%s\t%s\n' "$njobs" "$job_flavour" "$job_label" "$(quote "$@")" >>"$work/jobs"
 }
 
 missing_binary() {
