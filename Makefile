@@ -401,30 +401,26 @@ test: deps
 	  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)" sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 # What make test's tests need, made under one make, whose TEST_JOBS
-# compiles go on from one build to the next: the release build and the
-# tools of the pages' examples; ASan+UBSan with the libFuzzer harnesses,
-# which share their objects with its replay drivers (so one make builds
-# both); ThreadSanitizer; the fuzz seeds, made with the release build's
-# tools, one process, while a sanitizer build takes the other core; and
-# the test's packages (npm's ioredis, on a fresh clone, waits on the
-# network meanwhile).  As separate makes, one after another, each left a
-# core idle at its end and while the seeds were made.
-.PHONY: test-builds test-builds-release test-builds-asan test-builds-tsan test-builds-seeds \
-        test-builds-deps
-# (The order is the order make starts them in, two at a time: the seeds
-# as soon as the release build is done.)
-test-builds: test-builds-release test-builds-deps test-builds-asan test-builds-seeds \
-             test-builds-tsan
+# compiles go on from one build to the next: the release build, the
+# tools of the pages' examples, then the fuzz seeds, made with the
+# release build's tools (one process, while a compile of the ASan build
+# takes the other core); ASan+UBSan with the libFuzzer harnesses, which
+# share their objects with its replay drivers (so one make builds both);
+# ThreadSanitizer; and the test's packages (npm's ioredis, on a fresh
+# clone, waits on the network meanwhile).  As separate makes, one after
+# another, each left a core idle at its end, and the seeds and npm one or
+# both.  (The order is the order make starts them in, two at a time.)
+.PHONY: test-builds test-builds-release test-builds-asan test-builds-tsan test-builds-deps
+test-builds: test-builds-release test-builds-deps test-builds-asan test-builds-tsan
 test-builds-release: | $(DEPS_STAMP)
 	+@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	+@$(MAKE) --no-print-directory docs-example-tools FLAVOUR=release
+	+@$(MAKE) --no-print-directory fuzz-seeds
 test-builds-asan: | $(DEPS_STAMP)
 	+@$(MAKE) --no-print-directory test-build $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) \
 	  $(FINDINGS_BINS) FLAVOUR=asan
 test-builds-tsan: | $(DEPS_STAMP)
 	+@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
-test-builds-seeds: test-builds-release
-	+@$(MAKE) --no-print-directory fuzz-seeds
 test-builds-deps: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=metrics
