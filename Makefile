@@ -396,18 +396,36 @@ TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
-	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=release
-	@$(MAKE) --no-print-directory $(TEST_J) docs-example-tools FLAVOUR=release
-	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=asan
-	@$(MAKE) --no-print-directory $(TEST_J) test-race-build FLAVOUR=tsan
-	@$(MAKE) --no-print-directory fuzz-seeds
+	@$(MAKE) --no-print-directory $(TEST_J) test-builds
+	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
+	  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)" sh tests/run.sh build "$(STAGES)" build/asan build/tsan
+
+# What make test's tests need, made under one make, whose TEST_JOBS
+# compiles go on from one build to the next: the release build, the
+# tools of the pages' examples, then the fuzz seeds, made with the
+# release build's tools (one process, while a compile of the ASan build
+# takes the other core); ASan+UBSan with the libFuzzer harnesses, which
+# share their objects with its replay drivers (so one make builds both);
+# ThreadSanitizer; and the test's packages (npm's ioredis, on a fresh
+# clone, waits on the network meanwhile).  As separate makes, one after
+# another, each left a core idle at its end, and the seeds and npm one or
+# both.  (The order is the order make starts them in, two at a time.)
+.PHONY: test-builds test-builds-release test-builds-asan test-builds-tsan test-builds-deps
+test-builds: test-builds-release test-builds-deps test-builds-asan test-builds-tsan
+test-builds-release: | $(DEPS_STAMP)
+	+@$(MAKE) --no-print-directory test-build FLAVOUR=release
+	+@$(MAKE) --no-print-directory docs-example-tools FLAVOUR=release
+	+@$(MAKE) --no-print-directory fuzz-seeds
+test-builds-asan: | $(DEPS_STAMP)
+	+@$(MAKE) --no-print-directory test-build $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) \
+	  $(FINDINGS_BINS) FLAVOUR=asan
+test-builds-tsan: | $(DEPS_STAMP)
+	+@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
+test-builds-deps: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=metrics
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory deps DEPS=kvgrade
-	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) $(FINDINGS_BINS)
-	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
-	  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)" sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 test-build: $(TEST_BINS)
 

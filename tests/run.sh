@@ -76,12 +76,17 @@
 # third lane fills a core the other two leave idle.  They share one
 # queue: each lane takes the next binary no lane has taken, so none
 # waits idle while another has a backlog.  The queue starts with the
-# longest single entries (the cluster test, the fuzz smoke run, which
-# takes a fixed time, and the grade's self-check), then the ASan+UBSan
-# flavour (the slowest), then TSAN_BUILD_DIR and BUILD_DIR, so that what
-# is left at the end is short.  Their "== LABEL" lines
-# interleave; the table lists the binaries in the order above (BUILD_DIR,
-# the smoke run, TSAN_BUILD_DIR, ASAN_BUILD_DIR), whichever lane ran them.
+# longest single entries (the fuzz smoke run, which takes a fixed time,
+# and the grade's self-check), then the ASan+UBSan flavour (the
+# slowest), then TSAN_BUILD_DIR and BUILD_DIR, so that what is left at
+# the end is short.  The cluster test, the longest of all (about five
+# minutes, two thirds of them waiting: members electing a leader,
+# clients writing for the fixed length of a history), runs from the
+# start in a lane of its own beside them, so that it holds no core's
+# lane while it waits, and the three lanes share out the rest.  Their
+# "== LABEL" lines interleave; the table lists the binaries in the order
+# above (BUILD_DIR, the smoke run, TSAN_BUILD_DIR, ASAN_BUILD_DIR),
+# whichever lane ran them.
 # KV_TEST_LANES=1 runs everything in one lane, in the table's order.
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
@@ -119,11 +124,13 @@ quote() {
 
 # add_job FLAVOUR LABEL COMMAND...: queues a binary (FLAVOUR release, asan,
 # tsan, smoke or long picks its environment and its place in the queue).
+# (Its variables are its own, job_*: queue_flavour's $flavour must
+# outlive the cluster test it queues as "long".)
 add_job() {
     njobs=$((njobs + 1))
-    flavour=$1 label=$2
+    job_flavour=$1 job_label=$2
     shift 2
-    printf '%s\t%s\t%s\t%s\n' "$njobs" "$flavour" "$label" "$(quote "$@")" >>"$work/jobs"
+    printf '%s\t%s\t%s\t%s\n' "$njobs" "$job_flavour" "$job_label" "$(quote "$@")" >>"$work/jobs"
 }
 
 missing_binary() {
@@ -510,7 +517,8 @@ fi
 touch "$work/jobs"
 
 # The order the lanes take them in: with one lane, the table's; with more,
-# the cluster test, the smoke run, ASan, TSan, then the rest.
+# the smoke run, ASan, TSan, then the rest, and the cluster test in a
+# lane of its own.
 lanes=${KV_TEST_LANES:-3}
 case $lanes in
 '' | *[!0-9]*) echo "run.sh: KV_TEST_LANES must be a number, not '$lanes'" >&2; exit 2 ;;
@@ -518,16 +526,21 @@ esac
 if [ "$lanes" -le 1 ]; then
     lanes=1
     cp "$work/jobs" "$work/queue"
+    : >"$work/queue.long"
 else
-    for f in long smoke asan tsan release; do
+    for f in smoke asan tsan release; do
         awk -F '\t' -v f="$f" '$2 == f' "$work/jobs"
     done >"$work/queue"
+    # The long jobs (the cluster test): a lane of their own (above).
+    awk -F '\t' '$2 == "long"' "$work/jobs" >"$work/queue.long"
 fi
 
-# run_lane L: takes jobs off the queue until none is left; a job is taken
-# by making its directory $work/taken.N (mkdir is atomic: one lane wins).
+# run_lane L [QUEUE]: takes jobs off QUEUE ($work/queue) until none is
+# left; a job is taken by making its directory $work/taken.N (mkdir is
+# atomic: one lane wins).
 run_lane() {
     lane_id=$1
+    queue=${2:-$work/queue}
     log=$work/log.$lane_id
     tab=$(printf '\t')
     ran=0 busy=0
@@ -546,7 +559,7 @@ run_lane() {
         esac
         run_binary "$n" "$label" "$@"
         ran=$((ran + 1)) busy=$((busy + seconds))
-    done <"$work/queue"
+    done <"$queue"
     echo "lane $lane_id: $ran binaries, $busy s, done $(($(date +%s) - lanes_started)) s after the start" \
         >"$work/lane.$lane_id"
 }
@@ -559,6 +572,10 @@ while [ "$lane" -le "$lanes" ]; do
     pids="$pids $!"
     lane=$((lane + 1))
 done
+if [ -s "$work/queue.long" ]; then
+    run_lane "$lane" "$work/queue.long" &
+    pids="$pids $!"
+fi
 for pid in $pids; do
     wait "$pid"
 done
