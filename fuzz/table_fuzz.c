@@ -78,6 +78,7 @@
 #include "lsm_files.h"
 #include "lsm_wal.h"
 #include "table.h"
+#include "table_batch.h"
 #include "table_inspect.h"
 /* From stage 06 on a manifest says which tables a database is made of
  * (stage 09 is the one of those that lists this harness). */
@@ -188,6 +189,33 @@ static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, 
     return want;
 }
 
+/* A lookup in two steps, kv_multi_get's (table_batch.h): the first answers,
+ * or names the one read it needs, which is made (io_read_batch) and handed
+ * to the second; or, when give_back, the lookup is given back unread
+ * (*released: *r says nothing then).  last: table_get_last's lookup. */
+static int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_back,
+                                  table_get_result *r, int *released)
+{
+    table_pending p;
+    int pending = 0;
+    *released = 0;
+    int rc = table_get_start(t, lk, last, r, &p, &pending);
+    if (rc != KV_OK || !pending)
+        return rc;
+    if (give_back) {
+        table_pending_release(&p);
+        *released = 1;
+        return KV_OK;
+    }
+    io_read_req req = p.read;
+    req.buf = malloc(req.len ? req.len : 1);
+    table_fuzz_check(req.buf != NULL, "allocate");
+    io_read_batch(&req, 1);
+    rc = table_get_finish(&p, &req, lk, r);
+    free(req.buf);
+    return rc;
+}
+
 /* The table read whole (its scan, the lookups) is opened again, its file
  * is cut short under it (a disk or another program that truncated it),
  * and read through positioned reads only: every lookup answers as before
@@ -212,18 +240,26 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
         table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
                                           e[i].seq) == KV_OK, "lookup key");
         uint64_t want = table_fuzz_want(e, keys, i);
-        table_get_result r;
-        int rc = table_get(t, &lk, &r);
-        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                         "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
-        if (rc == KV_OK) {
-            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
-                                                                     : IKEY_DELETED),
-                             "a lookup in a file cut short finds what it found before");
-            if (r.state == IKEY_FOUND)
-                table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
-                                 "a lookup in a file cut short returns the value it did");
-            free(r.value);
+        /* table_get, then the same lookup in two steps (TB1: the same
+         * answers), as the last table a lookup reaches for every other
+         * key, and given back unread for one in four. */
+        for (int batched = 0; batched < 2; batched++) {
+            table_get_result r;
+            int released = 0;
+            int rc = batched ? table_fuzz_get_batched(t, &lk, (int)(i & 1), i % 4 == 3, &r,
+                                                      &released)
+                             : table_get(t, &lk, &r);
+            table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                             "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
+            if (rc == KV_OK && !released) {
+                table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
+                                                                         : IKEY_DELETED),
+                                 "a lookup in a file cut short finds what it found before");
+                if (r.state == IKEY_FOUND)
+                    table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
+                                     "a lookup in a file cut short returns the value it did");
+                free(r.value);
+            }
         }
         ikey_lookup_free(&lk);
         if (i == 0)
@@ -243,6 +279,40 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
     iter_free(it);
     table_unref(t);
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
+}
+
+/* A lookup of the key right after record i's user key (a zero byte
+ * appended: no user key lies between them) in a table that reads whole:
+ * it finds nothing unless the next user key the scan gave is that key
+ * (each record's last version of its user key only). */
+static void table_fuzz_absent(table *t, const table_fuzz_entry *e, const uint8_t *keys,
+                              uint64_t got, uint64_t i)
+{
+    size_t ulen = e[i].key_len - 8;
+    const uint8_t *ukey = keys + e[i].key_at;
+    if (i + 1 < got && e[i + 1].key_len - 8 == ulen &&
+        memcmp(keys + e[i + 1].key_at, ukey, ulen) == 0)
+        return; /* (not the last version of the key) */
+    if (ulen >= KV_MAX_KEY)
+        return;
+    uint8_t probe[KV_MAX_KEY];
+    memcpy(probe, ukey, ulen);
+    probe[ulen] = 0;
+    int held = i + 1 < got && e[i + 1].key_len - 8 == ulen + 1 &&
+               memcmp(keys + e[i + 1].key_at, probe, ulen + 1) == 0;
+    ikey_lookup lk;
+    table_fuzz_check(ikey_lookup_init(&lk, probe, ulen + 1, IKEY_MAX_SEQ) == KV_OK,
+                     "lookup key");
+    table_get_result r;
+    int rc = table_get(t, &lk, &r);
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                     "a lookup fails only with KV_ERR_CORRUPT");
+    if (rc == KV_OK) {
+        table_fuzz_check(held || r.state == IKEY_ABSENT,
+                         "a lookup of a key the table lacks finds nothing");
+        free(r.value);
+    }
+    ikey_lookup_free(&lk);
 }
 
 /* What a read under a failing disk may answer: what the bytes say (KV_OK,
@@ -278,11 +348,15 @@ static void table_fuzz_io_reads(void)
             ikey_lookup lk;
             table_fuzz_check(ikey_lookup_init(&lk, k.user_key, k.user_len, k.seq) == KV_OK,
                              "lookup key");
-            table_get_result r;
-            rc = table_get(t, &lk, &r);
-            table_fuzz_io_answer(rc, "a lookup under a failing disk");
-            if (rc == KV_OK)
-                free(r.value);
+            for (int batched = 0; batched < 2; batched++) {
+                table_get_result r;
+                int released = 0;
+                rc = batched ? table_fuzz_get_batched(t, &lk, 0, 0, &r, &released)
+                             : table_get(t, &lk, &r);
+                table_fuzz_io_answer(rc, "a lookup under a failing disk");
+                if (rc == KV_OK)
+                    free(r.value);
+            }
             ikey_lookup_free(&lk);
         }
         table_fuzz_io_answer(iter_status(it), "a scan under a failing disk");
@@ -423,6 +497,12 @@ static int table_fuzz_one(const uint8_t *data, size_t size, table_fuzz_whole *w,
             free(r.value);
             ikey_lookup_free(&lk);
         }
+        /* Keys the table lacks: each user key with a zero byte after it
+         * (the next user key there is, bytewise), at the newest sequence,
+         * finds nothing, unless the table holds that very key. */
+        for (uint64_t i = 0; scan_ok && ascending && range_ok && !lookup_failed && i < got;
+             i++)
+            table_fuzz_absent(t, e, keys, got, i);
         rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
