@@ -336,18 +336,30 @@ int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
     return rc;
 }
 
-long fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, const io_fault_plan *plan)
+/* What a tool on a failing disk may answer (fuzz_dbfile_tools_faulted). */
+static void fuzz_faulted_answer(int rc, const char *what)
+{
+    fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT ||
+               (io_fault_failures() > 0 && kv_errmsg()[0] != '\0'), what);
+}
+
+long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_fault_plan *plan)
 {
     const io_ops *prev = io_set_ops(&io_mem_ops);
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
     io_fault_install(plan);
-    int rc = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
-    long calls = io_fault_calls(), failed = io_fault_failures();
+    fuzz_faulted_answer(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_check on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    fuzz_faulted_answer(kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_dump on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    fuzz_faulted_answer(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_repair on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    long calls = io_fault_calls();
     io_fault_uninstall();
-    fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT || (failed > 0 && kv_errmsg()[0] != '\0'),
-               "kv_repair under a failing disk answers KV_OK, KV_ERR_CORRUPT, or the error "
-               "with a message");
     io_set_ops(prev);
     return calls;
 }

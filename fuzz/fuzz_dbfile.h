@@ -77,14 +77,15 @@ void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
                             void (*line)(void *ctx, const char *line), void *ctx);
 
-/* kv_repair of the database files[0..n) make (REQUIRES: a
- * fuzz_dbfile_run_files before) with the I/O layer failing as plan says
- * (common/io_fault.h): it must answer KV_OK, or KV_ERR_CORRUPT, or, once
- * a call failed, an error with a message; aborts if not.  Returns how
- * many calls of the kinds plan counts the repair made. */
+/* kv_check, kv_dump, then kv_repair of the database files[0..n) make
+ * (REQUIRES: a fuzz_dbfile_run_files before), with the I/O layer failing
+ * as plan says (common/io_fault.h): each must answer KV_OK, or
+ * KV_ERR_CORRUPT, or, once a call failed, an error with a message;
+ * aborts if not.  Returns how many calls of the kinds plan counts the
+ * three made. */
 struct io_fault_plan;
-long fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n,
-                                const struct io_fault_plan *plan);
+long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n,
+                               const struct io_fault_plan *plan);
 
 /* kv_compact of the database files[0..n) make, opened with the defaults
  * (REQUIRES: a fuzz_dbfile_run_files before; nothing is done if it does

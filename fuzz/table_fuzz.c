@@ -469,6 +469,15 @@ static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_f
             table_fuzz_check(iter_status(it) == KV_OK && back == 0,
                              "a backward scan reads what a forward scan read");
         }
+        /* A seek to a few of the keys the scan gave, in ascending keys,
+         * lands on each (or meets damage: KV_ERR_CORRUPT). */
+        for (uint64_t i = 0; scan_ok && ascending && i < got; i += got / 4 + 1) {
+            iter_seek(it, keys + e[i].key_at, e[i].key_len);
+            table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT ||
+                             (iter_valid(it) && crc32c_value(it->key, it->key_len) ==
+                                                    e[i].key_crc),
+                             "a seek to a key the scan gave lands on it");
+        }
         iter_free(it);
         /* Lookups trust the footer's key range (kv check verifies it). */
         size_t lo_len, hi_len;
@@ -670,15 +679,16 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
     for (size_t i = n - leftovers; repaired && i < n; i++)
         table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
                          "an open after kv_repair removes what a compaction left");
-    /* kv repair on a failing disk (table_fuzz_fault_plan: one input in
-     * four of those while fuzzing, each a repair or two more), which must
-     * say what failed and free what it took (fuzz_dbfile_repair_faulted). */
+    /* kv check, kv dump and kv repair on a failing disk
+     * (table_fuzz_fault_plan: one input in four of those while fuzzing,
+     * each the three or two times more), which must say what failed and
+     * free what they took (fuzz_dbfile_tools_faulted). */
     if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
         io_fault_plan plan = {.kinds = IO_FAULT_ALL};
-        long calls = fuzz_dbfile_repair_faulted(files, n, &plan);
+        long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
         for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
             table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
-            fuzz_dbfile_repair_faulted(files, n, &plan);
+            fuzz_dbfile_tools_faulted(files, n, &plan);
         }
     }
     if (!twice_too)
