@@ -115,6 +115,41 @@ static void table_fuzz_remove(void)
     table_ctx_free(table_fuzz_cut_ctx);
 }
 
+/* Once a process: each option of a table context (kv.h) past its bounds
+ * is refused (KV_ERR_INVALID, with a message) by a format that has it,
+ * and taken by one that has not (format v1 has none). */
+static void table_fuzz_options_refused(void)
+{
+    for (int i = 0; i < 14; i++) {
+        kv_options opt;
+        kv_options_init(&opt);
+        switch (i) {
+        case 0: opt.block_bytes = 1; break;
+        case 1: opt.block_bytes = (size_t)1 << 40; break;
+        case 2: opt.block_restart_interval = -1; break;
+        case 3: opt.block_restart_interval = 1 << 30; break;
+        case 4: opt.block_hash_index = 2; break;
+        case 5: opt.bloom_bits_per_key = KV_NO_BLOOM - 1; break;
+        case 6: opt.bloom_bits_per_key = 1 << 30; break;
+        case 7: opt.filters_for_hits = 2; break;
+        case 8: opt.compression = 99; break;
+        case 9: opt.map_tables = 2; break;
+        case 10: opt.max_open_files = -1; break;
+        case 11: opt.max_open_files = 1 << 30; break;
+        case 12: opt.record_cache_percent = 101; break;
+        default: opt.table_partitions = 2; break;
+        }
+        /* Format v2 (stage 05 on) has the first twelve; stage 09 all. */
+        int has = strncmp(kv_stage(), i < 12 ? "05" : "09", 2) >= 0;
+        table_ctx *ctx = NULL;
+        int rc = table_ctx_new(&opt, &ctx);
+        table_fuzz_check(has ? rc == KV_ERR_INVALID && ctx == NULL && kv_errmsg()[0] != '\0'
+                             : rc == KV_OK,
+                         "an option out of range is refused, with a message");
+        table_ctx_free(ctx);
+    }
+}
+
 static void table_fuzz_setup(void)
 {
     if (table_fuzz_ctx != NULL)
@@ -132,6 +167,7 @@ static void table_fuzz_setup(void)
     opt.map_tables = KV_NO_MAP;
     table_fuzz_check(table_ctx_new(&opt, &table_fuzz_cut_ctx) == KV_OK, "table_ctx_new");
     atexit(table_fuzz_remove);
+    table_fuzz_options_refused();
 }
 
 /* What a table that reads whole holds (table_fuzz_one), for the manifest
@@ -232,6 +268,10 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
     table *t = NULL;
     table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
                      "a table that opened opens again");
+    /* Held to the file it has (table_retire: kv_compact's output about to
+     * take its name), which the cut then shortens under it. */
+    table_fuzz_check(table_retire(t) == KV_OK && table_retire(t) == KV_OK,
+                     "a table that opened keeps its file");
     /* Where the cut falls: a point of the file the middle key picks. */
     uint64_t cut = e[got / 2].key_crc % size;
     io_file *f = NULL;
@@ -414,6 +454,10 @@ static void table_fuzz_faults(const uint8_t *data, size_t size)
         table_fuzz_io_reads();
         io_fault_uninstall();
     }
+    /* What the context counted of all that (kv_stats's lines, then
+     * kv_inspect's). */
+    table_ctx_describe(table_fuzz_cut_ctx, 0, fuzz_dbfile_ignore_line, NULL);
+    table_ctx_describe(table_fuzz_cut_ctx, 1, fuzz_dbfile_ignore_line, NULL);
 }
 
 /* Returns whether the table reads whole: it opens, its scan reads every
