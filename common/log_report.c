@@ -20,11 +20,12 @@ void log_report_line(kv_line_fn line, void *ctx, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
+    if (line == NULL)
+        return; /* (no one to tell: a repair's check of a table, say) */
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (line)
-        line(ctx, buf);
+    line(ctx, buf);
 }
 
 /* Walks the file; calls on_record for each record, and reports damage.

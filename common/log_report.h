@@ -36,7 +36,8 @@ int log_report_check(const char *path, const char *label, const char *magic, uin
 int log_report_dump(const char *path, const char *label, const char *magic, uint32_t version,
                     kv_line_fn line, void *ctx);
 
-/* Formats one line (printf-style) and hands it to `line`. */
+/* Formats one line (printf-style) and hands it to `line`; with no `line`
+ * (NULL: a caller that wants only the verdict) formats nothing. */
 void log_report_line(kv_line_fn line, void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

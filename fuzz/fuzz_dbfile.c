@@ -10,6 +10,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "io.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 
@@ -54,14 +55,19 @@ int fuzz_dbfile_sampled(const uint8_t *data, size_t size)
     return fuzz_dbfile_sampled_rarely(data, size, 1);
 }
 
-int fuzz_dbfile_sampled_rarely(const uint8_t *data, size_t size, unsigned n)
+int fuzz_dbfile_every(void)
 {
     static int every = -1;
     if (every < 0) {
         const char *e = getenv("KV_FUZZ_ENGINE");
         every = e != NULL && strcmp(e, "all") == 0;
     }
-    return every || crc32c_value(data, size) % (FUZZ_DBFILE_SAMPLE * n) == 0;
+    return every;
+}
+
+int fuzz_dbfile_sampled_rarely(const uint8_t *data, size_t size, unsigned n)
+{
+    return fuzz_dbfile_every() || crc32c_value(data, size) % (FUZZ_DBFILE_SAMPLE * n) == 0;
 }
 
 const char *fuzz_dbfile_table_name(void)
@@ -317,6 +323,45 @@ int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_dige
     }
     io_set_ops(prev);
     return repaired;
+}
+
+int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
+                            void (*line)(void *ctx, const char *line), void *ctx)
+{
+    const io_ops *prev = io_set_ops(&io_mem_ops);
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
+    fuzz_dbfile_place(files, n);
+    int rc = kv_check(FUZZ_DBFILE_DIR, line, ctx);
+    io_set_ops(prev);
+    return rc;
+}
+
+/* What a tool on a failing disk may answer (fuzz_dbfile_tools_faulted). */
+static void fuzz_faulted_answer(int rc, const char *what)
+{
+    fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT ||
+               (io_fault_failures() > 0 && kv_errmsg()[0] != '\0'), what);
+}
+
+long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_fault_plan *plan)
+{
+    const io_ops *prev = io_set_ops(&io_mem_ops);
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
+    fuzz_dbfile_place(files, n);
+    io_fault_install(plan);
+    fuzz_faulted_answer(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_check on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    fuzz_faulted_answer(kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_dump on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    fuzz_faulted_answer(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+                        "kv_repair on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
+                        "error with a message");
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    io_set_ops(prev);
+    return calls;
 }
 
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n)

@@ -71,6 +71,22 @@ int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_dige
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
 void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 
+/* kv_check of the database files[0..n) make (REQUIRES: a
+ * fuzz_dbfile_run_files before), its lines to line(ctx, ...); returns
+ * what kv_check returned. */
+int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
+                            void (*line)(void *ctx, const char *line), void *ctx);
+
+/* kv_check, kv_dump, then kv_repair of the database files[0..n) make
+ * (REQUIRES: a fuzz_dbfile_run_files before), with the I/O layer failing
+ * as plan says (common/io_fault.h): each must answer KV_OK, or
+ * KV_ERR_CORRUPT, or, once a call failed, an error with a message;
+ * aborts if not.  Returns how many calls of the kinds plan counts the
+ * three made. */
+struct io_fault_plan;
+long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n,
+                               const struct io_fault_plan *plan);
+
 /* kv_compact of the database files[0..n) make, opened with the defaults
  * (REQUIRES: a fuzz_dbfile_run_files before; nothing is done if it does
  * not open), after a key written twice (something to reclaim): it returns
@@ -140,6 +156,9 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line);
  * inputs a minute. */
 #define FUZZ_DBFILE_SAMPLE 16
 int fuzz_dbfile_sampled(const uint8_t *data, size_t size);
+/* Whether every input goes through the engine (KV_FUZZ_ENGINE=all: a
+ * replay), for a harness that then does more of what it samples. */
+int fuzz_dbfile_every(void);
 /* The same for work that costs several engine runs: one input in
  * FUZZ_DBFILE_SAMPLE * n, each of them one fuzz_dbfile_sampled takes too
  * (every input under KV_FUZZ_ENGINE=all). */

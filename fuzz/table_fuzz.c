@@ -19,7 +19,11 @@
  *     KV_ERR_CORRUPT where it reads what no scan does (stage 09's filter
  *     partitions);
  *   - a table whose scan fails, whose keys do not ascend, or one of whose
- *     lookups failed, fails table_check;
+ *     lookups failed, fails table_check; one whose scan reads every
+ *     record but whose keys do not ascend (every checksum right: a lookup
+ *     may miss a key the scan shows, and only a check sees it) fails it
+ *     with a line that names the table and a place in it (an offset past
+ *     the file header), and so does kv check of a database holding it;
  *   - a table that reads whole, opened again without mapping and its file
  *     cut short under it (where the middle key's crc32c points), answers
  *     each lookup as before or fails it with KV_ERR_CORRUPT (a read that
@@ -43,9 +47,11 @@
  * table_v1_salvage.c in stage 04, table_v2_salvage.c in 05,
  * parted_salvage.c in 09, whose repair first rebuilds the levels from the
  * tables, no manifest naming them), and the repaired database must open
- * strictly, take a write newer than what it kept, and check clean.  In
- * stages 04 and 05 the log the writes after it go to lies beside it (its
- * header alone: without it kv_open refuses the directory), and what an
+ * strictly, take a write newer than what it kept, and check clean.  For
+ * a table that reads whole, in stages 04 and 05 the log the writes after
+ * it go to lies beside it (its header alone: without it kv_open refuses
+ * the directory), and in stage 09 a manifest naming it, and CURRENT (the
+ * repair goes without them, and makes the levels again); and what an
  * interrupted compaction leaves, which an open that may write must
  * remove, as the repair's strict open must; from stage 06 the table is
  * also repaired written twice (one input in four of those), as two
@@ -66,12 +72,23 @@
 #include "fuzz_dbfile.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 #include "lsm_files.h"
 #include "lsm_wal.h"
 #include "table.h"
+#include "table_batch.h"
 #include "table_inspect.h"
+/* From stage 06 on a manifest says which tables a database is made of
+ * (stage 09 is the one of those that lists this harness). */
+#if __has_include("manifest.h")
+#include "current_file.h"
+#include "manifest.h"
+#include "version_edit.h"
+#include "wal_writer.h"
+#define TABLE_FUZZ_MANIFEST 1
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -80,6 +97,9 @@ static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
 static table_ctx *table_fuzz_ctx, *table_fuzz_cut_ctx;
 /* Lookups in a table whose file was cut short after it opened, at most. */
 #define TABLE_FUZZ_CUT_LOOKUPS 8u
+/* Lookups of the keys a scan gave, about, on an input the engine does not
+ * run on (table_fuzz_one; every key on the others). */
+#define TABLE_FUZZ_LOOKUPS 32u
 
 static void table_fuzz_check(int ok, const char *what)
 {
@@ -93,6 +113,41 @@ static void table_fuzz_remove(void)
 {
     table_ctx_free(table_fuzz_ctx);
     table_ctx_free(table_fuzz_cut_ctx);
+}
+
+/* Once a process: each option of a table context (kv.h) past its bounds
+ * is refused (KV_ERR_INVALID, with a message) by a format that has it,
+ * and taken by one that has not (format v1 has none). */
+static void table_fuzz_options_refused(void)
+{
+    for (int i = 0; i < 14; i++) {
+        kv_options opt;
+        kv_options_init(&opt);
+        switch (i) {
+        case 0: opt.block_bytes = 1; break;
+        case 1: opt.block_bytes = (size_t)1 << 40; break;
+        case 2: opt.block_restart_interval = -1; break;
+        case 3: opt.block_restart_interval = 1 << 30; break;
+        case 4: opt.block_hash_index = 2; break;
+        case 5: opt.bloom_bits_per_key = KV_NO_BLOOM - 1; break;
+        case 6: opt.bloom_bits_per_key = 1 << 30; break;
+        case 7: opt.filters_for_hits = 2; break;
+        case 8: opt.compression = 99; break;
+        case 9: opt.map_tables = 2; break;
+        case 10: opt.max_open_files = -1; break;
+        case 11: opt.max_open_files = 1 << 30; break;
+        case 12: opt.record_cache_percent = 101; break;
+        default: opt.table_partitions = 2; break;
+        }
+        /* Format v2 (stage 05 on) has the first twelve; stage 09 all. */
+        int has = strncmp(kv_stage(), i < 12 ? "05" : "09", 2) >= 0;
+        table_ctx *ctx = NULL;
+        int rc = table_ctx_new(&opt, &ctx);
+        table_fuzz_check(has ? rc == KV_ERR_INVALID && ctx == NULL && kv_errmsg()[0] != '\0'
+                             : rc == KV_OK,
+                         "an option out of range is refused, with a message");
+        table_ctx_free(ctx);
+    }
 }
 
 static void table_fuzz_setup(void)
@@ -112,6 +167,43 @@ static void table_fuzz_setup(void)
     opt.map_tables = KV_NO_MAP;
     table_fuzz_check(table_ctx_new(&opt, &table_fuzz_cut_ctx) == KV_OK, "table_ctx_new");
     atexit(table_fuzz_remove);
+    table_fuzz_options_refused();
+}
+
+/* What a table that reads whole holds (table_fuzz_one), for the manifest
+ * that names it (table_fuzz_manifest): its key range, as many entries as
+ * its footer counts, and its newest sequence number. */
+typedef struct table_fuzz_whole {
+    uint8_t *smallest, *largest;
+    size_t smallest_len, largest_len;
+    uint64_t entries, last_seq;
+} table_fuzz_whole;
+
+/* What a check said of a table (table_fuzz_said_line): whether a line
+ * names it (its label first) and a place inside it, an offset from the
+ * end of its file header to its end ("offset N" or "at N"). */
+typedef struct table_fuzz_said {
+    const char *label;
+    uint64_t size;
+    int placed;
+} table_fuzz_said;
+
+static void table_fuzz_said_line(void *ctx, const char *line)
+{
+    table_fuzz_said *s = ctx;
+    size_t n = strlen(s->label);
+    if (strncmp(line, s->label, n) != 0 || line[n] != ':')
+        return;
+    for (const char *p = line + n; (p = strpbrk(p, "0123456789")) != NULL;) {
+        char *end;
+        unsigned long long at = strtoull(p, &end, 10);
+        size_t before = (size_t)(p - line);
+        if (((before >= 7 && memcmp(p - 7, "offset ", 7) == 0) ||
+             (before >= 4 && memcmp(p - 4, " at ", 4) == 0)) &&
+            at >= FILE_HEADER_SIZE && at < s->size)
+            s->placed = 1;
+        p = end;
+    }
 }
 
 /* What the forward scan saw of each record. */
@@ -136,6 +228,33 @@ static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, 
     return want;
 }
 
+/* A lookup in two steps, kv_multi_get's (table_batch.h): the first answers,
+ * or names the one read it needs, which is made (io_read_batch) and handed
+ * to the second; or, when give_back, the lookup is given back unread
+ * (*released: *r says nothing then).  last: table_get_last's lookup. */
+static int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_back,
+                                  table_get_result *r, int *released)
+{
+    table_pending p;
+    int pending = 0;
+    *released = 0;
+    int rc = table_get_start(t, lk, last, r, &p, &pending);
+    if (rc != KV_OK || !pending)
+        return rc;
+    if (give_back) {
+        table_pending_release(&p);
+        *released = 1;
+        return KV_OK;
+    }
+    io_read_req req = p.read;
+    req.buf = malloc(req.len ? req.len : 1);
+    table_fuzz_check(req.buf != NULL, "allocate");
+    io_read_batch(&req, 1);
+    rc = table_get_finish(&p, &req, lk, r);
+    free(req.buf);
+    return rc;
+}
+
 /* The table read whole (its scan, the lookups) is opened again, its file
  * is cut short under it (a disk or another program that truncated it),
  * and read through positioned reads only: every lookup answers as before
@@ -149,6 +268,10 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
     table *t = NULL;
     table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
                      "a table that opened opens again");
+    /* Held to the file it has (table_retire: kv_compact's output about to
+     * take its name), which the cut then shortens under it. */
+    table_fuzz_check(table_retire(t) == KV_OK && table_retire(t) == KV_OK,
+                     "a table that opened keeps its file");
     /* Where the cut falls: a point of the file the middle key picks. */
     uint64_t cut = e[got / 2].key_crc % size;
     io_file *f = NULL;
@@ -160,18 +283,26 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
         table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
                                           e[i].seq) == KV_OK, "lookup key");
         uint64_t want = table_fuzz_want(e, keys, i);
-        table_get_result r;
-        int rc = table_get(t, &lk, &r);
-        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                         "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
-        if (rc == KV_OK) {
-            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
-                                                                     : IKEY_DELETED),
-                             "a lookup in a file cut short finds what it found before");
-            if (r.state == IKEY_FOUND)
-                table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
-                                 "a lookup in a file cut short returns the value it did");
-            free(r.value);
+        /* table_get, then the same lookup in two steps (TB1: the same
+         * answers), as the last table a lookup reaches for every other
+         * key, and given back unread for one in four. */
+        for (int batched = 0; batched < 2; batched++) {
+            table_get_result r;
+            int released = 0;
+            int rc = batched ? table_fuzz_get_batched(t, &lk, (int)(i & 1), i % 4 == 3, &r,
+                                                      &released)
+                             : table_get(t, &lk, &r);
+            table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                             "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
+            if (rc == KV_OK && !released) {
+                table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
+                                                                         : IKEY_DELETED),
+                                 "a lookup in a file cut short finds what it found before");
+                if (r.state == IKEY_FOUND)
+                    table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
+                                     "a lookup in a file cut short returns the value it did");
+                free(r.value);
+            }
         }
         ikey_lookup_free(&lk);
         if (i == 0)
@@ -193,10 +324,151 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
 }
 
+/* A lookup of the key right after record i's user key (a zero byte
+ * appended: no user key lies between them) in a table that reads whole:
+ * it finds nothing unless the next user key the scan gave is that key
+ * (each record's last version of its user key only). */
+static void table_fuzz_absent(table *t, const table_fuzz_entry *e, const uint8_t *keys,
+                              uint64_t got, uint64_t i)
+{
+    size_t ulen = e[i].key_len - 8;
+    const uint8_t *ukey = keys + e[i].key_at;
+    if (i + 1 < got && e[i + 1].key_len - 8 == ulen &&
+        memcmp(keys + e[i + 1].key_at, ukey, ulen) == 0)
+        return; /* (not the last version of the key) */
+    if (ulen >= KV_MAX_KEY)
+        return;
+    uint8_t probe[KV_MAX_KEY];
+    memcpy(probe, ukey, ulen);
+    probe[ulen] = 0;
+    int held = i + 1 < got && e[i + 1].key_len - 8 == ulen + 1 &&
+               memcmp(keys + e[i + 1].key_at, probe, ulen + 1) == 0;
+    ikey_lookup lk;
+    table_fuzz_check(ikey_lookup_init(&lk, probe, ulen + 1, IKEY_MAX_SEQ) == KV_OK,
+                     "lookup key");
+    /* (Every other one as the last table a lookup reaches: where the
+     * context says so, past the filter, to the block's end.) */
+    table_get_result r;
+    int rc = i % 2 ? table_get_last(t, &lk, &r) : table_get(t, &lk, &r);
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                     "a lookup fails only with KV_ERR_CORRUPT");
+    if (rc == KV_OK) {
+        table_fuzz_check(held || r.state == IKEY_ABSENT,
+                         "a lookup of a key the table lacks finds nothing");
+        free(r.value);
+    }
+    ikey_lookup_free(&lk);
+}
+
+/* What a read under a failing disk may answer: what the bytes say (KV_OK,
+ * KV_ERR_CORRUPT), or, once a call of the I/O layer failed, KV_ERR_IO,
+ * with a message. */
+static void table_fuzz_io_answer(int rc, const char *what)
+{
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT ||
+                     (rc == KV_ERR_IO && io_fault_failures() > 0 && kv_errmsg()[0] != '\0'),
+                     what);
+}
+
+/* The table's reads (an open through positioned reads, a scan with a
+ * lookup of its first keys, the parts kv_inspect shows, kv check's and kv
+ * dump's walks) on the I/O layer as it is (io_fault.h, installed by the
+ * caller), each answer held to table_fuzz_io_answer. */
+static void table_fuzz_io_reads(void)
+{
+    table *t = NULL;
+    int rc = table_open(table_fuzz_cut_ctx, table_fuzz_path, &t);
+    table_fuzz_io_answer(rc, "an open under a failing disk");
+    iter *it = NULL;
+    if (rc == KV_OK) {
+        rc = table_iter_new(t, &it);
+        table_fuzz_io_answer(rc, "an iterator under a failing disk");
+    }
+    if (it != NULL) {
+        unsigned looked = 0;
+        for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+            ikey_parsed k;
+            if (looked++ >= 4 || !ikey_decode(it->key, it->key + it->key_len, &k))
+                continue;
+            ikey_lookup lk;
+            table_fuzz_check(ikey_lookup_init(&lk, k.user_key, k.user_len, k.seq) == KV_OK,
+                             "lookup key");
+            for (int batched = 0; batched < 2; batched++) {
+                table_get_result r;
+                int released = 0;
+                rc = batched ? table_fuzz_get_batched(t, &lk, 0, 0, &r, &released)
+                             : table_get(t, &lk, &r);
+                table_fuzz_io_answer(rc, "a lookup under a failing disk");
+                if (rc == KV_OK)
+                    free(r.value);
+            }
+            ikey_lookup_free(&lk);
+        }
+        table_fuzz_io_answer(iter_status(it), "a scan under a failing disk");
+        iter_free(it);
+    }
+    if (t != NULL) {
+        table_fuzz_io_answer(table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL),
+                             "kv_inspect's parts under a failing disk");
+        table_unref(t);
+    }
+    table_fuzz_io_answer(table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
+                         "check under a failing disk");
+    table_fuzz_io_answer(table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
+                         "dump under a failing disk");
+}
+
+/* How many failing disks an input meets (TABLE_FUZZ_FAULTS in a replay,
+ * where every input goes through the engine, one while fuzzing), and the
+ * ith of them: of the `calls` calls of the I/O layer a run makes, the Nth
+ * fails, N picked by the input's bytes (`pick`) and spread over them,
+ * alone (a read that fails once) or with every call after it (a disk
+ * gone). */
+#define TABLE_FUZZ_FAULTS 6
+static long table_fuzz_fault_tries(void)
+{
+    return fuzz_dbfile_every() ? TABLE_FUZZ_FAULTS : 1;
+}
+
+static void table_fuzz_fault_plan(io_fault_plan *plan, uint32_t pick, long i, long calls)
+{
+    uint64_t tries = (uint64_t)table_fuzz_fault_tries();
+    plan->fail_at = 1 + (long)((pick + (uint64_t)i * (uint64_t)calls / tries) % (uint64_t)calls);
+    plan->persistent = (int)(((pick >> 16) + (uint32_t)i) & 1);
+}
+
+/* The table's reads with one call of the I/O layer failing
+ * (table_fuzz_fault_plan).  What fails must say so (table_fuzz_io_reads)
+ * and free what it took. */
+static void table_fuzz_faults(const uint8_t *data, size_t size)
+{
+    io_fault_plan plan = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&plan);
+    table_fuzz_io_reads();
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    uint32_t pick = crc32c_value(data, size);
+    for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
+        table_fuzz_fault_plan(&plan, pick, i, calls);
+        io_fault_install(&plan);
+        table_fuzz_io_reads();
+        io_fault_uninstall();
+    }
+    /* What the context counted of all that (kv_stats's lines, then
+     * kv_inspect's). */
+    table_ctx_describe(table_fuzz_cut_ctx, 0, fuzz_dbfile_ignore_line, NULL);
+    table_ctx_describe(table_fuzz_cut_ctx, 1, fuzz_dbfile_ignore_line, NULL);
+}
+
 /* Returns whether the table reads whole: it opens, its scan reads every
  * record, in ascending order, from the footer's smallest key to its
- * largest, and every lookup finds what the scan found. */
-static int table_fuzz_one(const uint8_t *data, size_t size)
+ * largest, and every lookup finds what the scan found; *w then says what
+ * it holds (free its keys).  *disordered says whether the scan read every
+ * record but their keys do not ascend (every checksum right): kv check
+ * must name the table and the place.  sampled: the input goes through
+ * the engine too (fuzz_dbfile_sampled). */
+static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_fuzz_whole *w,
+                          int *disordered)
 {
     fuzz_dbfile_mem_reset();
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
@@ -243,6 +515,15 @@ static int table_fuzz_one(const uint8_t *data, size_t size)
             table_fuzz_check(iter_status(it) == KV_OK && back == 0,
                              "a backward scan reads what a forward scan read");
         }
+        /* A seek to a few of the keys the scan gave, in ascending keys,
+         * lands on each (or meets damage: KV_ERR_CORRUPT). */
+        for (uint64_t i = 0; scan_ok && ascending && i < got; i += got / 4 + 1) {
+            iter_seek(it, keys + e[i].key_at, e[i].key_len);
+            table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT ||
+                             (iter_valid(it) && crc32c_value(it->key, it->key_len) ==
+                                                    e[i].key_crc),
+                             "a seek to a key the scan gave lands on it");
+        }
         iter_free(it);
         /* Lookups trust the footer's key range (kv check verifies it). */
         size_t lo_len, hi_len;
@@ -251,7 +532,12 @@ static int table_fuzz_one(const uint8_t *data, size_t size)
                        memcmp(lo, keys + e[0].key_at, lo_len) == 0 &&
                        hi_len == e[got - 1].key_len &&
                        memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
-        for (uint64_t i = 0; scan_ok && ascending && range_ok && i < got; i++) {
+        /* Every key on the inputs the engine runs on (every input in a
+         * replay), about TABLE_FUZZ_LOOKUPS spread over the table on the
+         * others: the lookups of a table of 600 keys took a third of the
+         * harness's time, and each takes the same steps. */
+        uint64_t stride = sampled ? 1 : got / TABLE_FUZZ_LOOKUPS + 1;
+        for (uint64_t i = 0; scan_ok && ascending && range_ok && i < got; i += stride) {
             ikey_lookup lk;
             table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
                                               e[i].seq) == KV_OK, "lookup key");
@@ -275,13 +561,29 @@ static int table_fuzz_one(const uint8_t *data, size_t size)
             free(r.value);
             ikey_lookup_free(&lk);
         }
+        /* Keys the table lacks: each user key with a zero byte after it
+         * (the next user key there is, bytewise), at the newest sequence,
+         * finds nothing, unless the table holds that very key. */
+        for (uint64_t i = 0; scan_ok && ascending && range_ok && !lookup_failed && i < got;
+             i += stride)
+            table_fuzz_absent(t, e, keys, got, i);
         rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
         whole = scan_ok && ascending && range_ok && !lookup_failed;
-        if (whole)
+        if (whole) {
             table_fuzz_cut(data, size, e, keys, got);
+            free(w->smallest);
+            free(w->largest);
+            *w = (table_fuzz_whole){malloc(e[0].key_len), malloc(e[got - 1].key_len),
+                                    e[0].key_len, e[got - 1].key_len, n, 0};
+            table_fuzz_check(w->smallest != NULL && w->largest != NULL, "allocate");
+            memcpy(w->smallest, keys + e[0].key_at, e[0].key_len);
+            memcpy(w->largest, keys + e[got - 1].key_at, e[got - 1].key_len);
+            for (uint64_t i = 0; i < got; i++)
+                w->last_seq = e[i].seq > w->last_seq ? e[i].seq : w->last_seq;
+        }
         free(e);
         free(keys);
     }
@@ -290,14 +592,59 @@ static int table_fuzz_one(const uint8_t *data, size_t size)
     if (scan_ok)
         table_fuzz_check(fuzz_table_v1_spans_exact(data, size) != 0,
                          "a scan reads a v1 record whose lengths disagree with its span");
-    rc = table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
+    table_fuzz_said said = {"t.tbl", size, 0};
+    rc = table_check(table_fuzz_path, said.label, table_fuzz_said_line, &said);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
     if (!scan_ok || !ascending || lookup_failed)
         table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
-    rc = table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
-    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+    /* Keys out of order where every record reads: a lookup may miss a key
+     * the scan shows, and only check sees it, so it must say where. */
+    *disordered = scan_ok && !ascending;
+    if (*disordered)
+        table_fuzz_check(said.placed, "check names the table and the place of keys out of "
+                         "order");
+    /* The dump on the inputs the engine runs on (every one in a replay):
+     * it walks the blocks as check has just done, and formatting the
+     * lines of every entry, which no one reads here, took a quarter of
+     * the harness's time. */
+    if (sampled) {
+        rc = table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
+        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+    }
     return whole;
 }
+
+#ifdef TABLE_FUZZ_MANIFEST
+/* CURRENT and MANIFEST-000002 of a database whose only table is w's,
+ * fuzz_dbfile_table_name (number 1), at level 0, as manifest_create
+ * writes them (manifest.h): the file header, then one record, a snapshot
+ * of the version (version_edit.h) framed as stage 03's WAL frames it;
+ * every write the table holds is in tables (log_seq), and the next file
+ * number is 3.  *man is the caller's to free. */
+static void table_fuzz_manifest(const table_fuzz_whole *w, size_t file_bytes,
+                                char current[CURRENT_MAX_BYTES], size_t *current_len,
+                                uint8_t **man, size_t *man_len)
+{
+    version_edit e;
+    version_edit_init(&e);
+    version_edit_set_log_seq(&e, w->last_seq);
+    version_edit_set_next_file(&e, 3);
+    version_edit_set_last_seq(&e, w->last_seq);
+    uint8_t *rec = NULL;
+    size_t rec_len = 0;
+    table_fuzz_check(version_edit_add_file(&e, 0, 1, file_bytes, w->entries, w->smallest,
+                                           w->smallest_len, w->largest, w->largest_len) ==
+                         KV_OK && version_edit_encode(&e, &rec, &rec_len) == KV_OK,
+                     "the manifest's snapshot");
+    version_edit_free(&e);
+    *man = malloc(MANIFEST_START + (size_t)wal_framed_max(rec_len));
+    table_fuzz_check(*man != NULL, "allocate");
+    file_header_encode(*man, FILE_MAGIC_MAN06, MANIFEST_VERSION);
+    *man_len = MANIFEST_START + wal_frame(*man + MANIFEST_START, MANIFEST_START, rec, rec_len);
+    free(rec);
+    *current_len = current_line_encode(current, 2);
+}
+#endif
 
 /* The table as a database's only table, through the engine, kv check,
  * kv dump and kv repair (fuzz_dbfile.h).  Beside it, in stages 04 and 05,
@@ -309,7 +656,8 @@ static int table_fuzz_one(const uint8_t *data, size_t size)
  * tables whose keys overlap, which kv repair merges (level_rebuild.c): it
  * must say KV_OK exactly when it does for the table once, and the
  * database it leaves must hold the same entries. */
-static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size, int whole)
+static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size, int whole,
+                              const table_fuzz_whole *w, int disordered)
 {
     fuzz_dbfile files[5] = {{fuzz_dbfile_table_name(), fixed, size}};
     size_t n = 1, leftovers = 0;
@@ -330,10 +678,42 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
     }
     for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++, leftovers++)
         files[n++] = (fuzz_dbfile){fuzz_dbfile_leftover_name(i), NULL, 0};
-    if (fuzz_dbfile_run_files(files, n))
+    /* From stage 06: for a table that reads whole, a manifest naming it
+     * (and CURRENT naming the manifest), without which kv_open refuses
+     * the directory, so that the engine reads the table as in a running
+     * database (its opens, lookups, iterator, kv_inspect).  The repair
+     * below goes without it: kv repair makes the levels again from the
+     * tables (level_rebuild.c). */
+    fuzz_dbfile run[7];
+    size_t run_n = n;
+    memcpy(run, files, n * sizeof *files);
+#ifdef TABLE_FUZZ_MANIFEST
+    char current[CURRENT_MAX_BYTES], man_name[MANIFEST_NAME_MAX];
+    uint8_t *man = NULL;
+    size_t current_len = 0, man_len = 0;
+    if (whole) {
+        table_fuzz_manifest(w, size, current, &current_len, &man, &man_len);
+        run[run_n++] = (fuzz_dbfile){CURRENT_FILE_NAME, (const uint8_t *)current, current_len};
+        run[run_n++] = (fuzz_dbfile){manifest_file_name(man_name, 2), man, man_len};
+    }
+#else
+    (void)w;
+#endif
+    if (fuzz_dbfile_run_files(run, run_n))
         for (size_t i = n - leftovers; i < n; i++)
             table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
                              "an open that may write removes what a compaction left");
+#ifdef TABLE_FUZZ_MANIFEST
+    free(man);
+#endif
+    /* A table whose keys are out of order, every record read: kv check
+     * of the database names it and the place (table_fuzz_one). */
+    if (disordered) {
+        table_fuzz_said said = {fuzz_dbfile_table_name(), size, 0};
+        table_fuzz_check(fuzz_dbfile_check_files(files, n, table_fuzz_said_line, &said) ==
+                             KV_ERR_CORRUPT && said.placed,
+                         "kv check names the table and the place of keys out of order");
+    }
     /* The table written twice: one input in four of those through the
      * engine (each such repair costs as much as the rest of the run). */
     int twice_too = fuzz_dbfile_second_table_name() != NULL &&
@@ -345,6 +725,18 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
     for (size_t i = n - leftovers; repaired && i < n; i++)
         table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
                          "an open after kv_repair removes what a compaction left");
+    /* kv check, kv dump and kv repair on a failing disk
+     * (table_fuzz_fault_plan: one input in four of those while fuzzing,
+     * each the three or two times more), which must say what failed and
+     * free what they took (fuzz_dbfile_tools_faulted). */
+    if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL};
+        long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
+        for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
+            table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
+            fuzz_dbfile_tools_faulted(files, n, &plan);
+        }
+    }
     if (!twice_too)
         return;
     files[n++] = (fuzz_dbfile){fuzz_dbfile_second_table_name(), fixed, size};
@@ -359,18 +751,24 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     table_fuzz_setup();
-    int whole = table_fuzz_one(data, size);
+    table_fuzz_whole w = {0};
+    int disordered, sampled = fuzz_dbfile_sampled(data, size);
+    int whole = table_fuzz_one(data, size, sampled, &w, &disordered);
     uint8_t *fixed = malloc(size ? size : 1);
     table_fuzz_check(fixed != NULL, "malloc");
     memcpy(fixed, data, size);
     fuzz_fix_table_v1(fixed, size);
     if (memcmp(fixed, data, size) != 0)
-        whole = table_fuzz_one(fixed, size);
+        whole = table_fuzz_one(fixed, size, sampled, &w, &disordered);
     /* One input in sixteen: the table as a database's only table, through
      * the engine, kv check, kv dump and kv repair, whose salvage reads what
      * a damaged table still holds (fuzz_dbfile.h). */
-    if (fuzz_dbfile_sampled(data, size))
-        table_fuzz_engine(data, fixed, size, whole);
+    if (sampled) {
+        table_fuzz_faults(data, size); /* (the input last read is fixed) */
+        table_fuzz_engine(data, fixed, size, whole, &w, disordered);
+    }
+    free(w.smallest);
+    free(w.largest);
     free(fixed);
     fuzz_dbfile_mem_done();
     return 0;
