@@ -55,6 +55,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_io_sweep.h"
 #include "hint.h"
 #include "io_mem.h"
 #include "kv.h"
@@ -243,6 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * indexes it from the hint and reads none of it, so kv_compact is
          * the first to read its records, and meets the damage half-way
          * through a merge, which it must undo (merge.c). */
+        if (fuzz_dbfile_sampled_rarely(data, size, 16))
+            fuzz_io_sweep(files, 3, FUZZ_IO_SWEEP_ALL);
         if (memcmp(s, seg, seg_len) != 0) {
             files[0].data = seg;
             fuzz_dbfile_compact_files(files, 3);
