@@ -244,47 +244,81 @@ static int faults_one(const fuzz_dbfile *files, size_t n, unsigned work, long at
     return rc;
 }
 
-static void faults_sweep_work(const fuzz_dbfile *files, size_t n, unsigned work)
+/* files[0..n) without the one named `gone`; *m gets how many are left.
+ * REQUIRES: n <= FUZZ_IO_SWEEP_FILES. */
+static void faults_without(const fuzz_dbfile *files, size_t n, const char *gone,
+                           fuzz_dbfile *out, size_t *m)
+{
+    *m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(files[i].name, gone) != 0)
+            out[(*m)++] = files[i];
+}
+
+static void faults_sweep_work(const fuzz_dbfile *files, size_t n, const char *optional,
+                              unsigned work, uint32_t seed)
 {
     const char *name = faults_work_name(work);
     int writes = work == FUZZ_IO_SWEEP_WRITE || work == FUZZ_IO_SWEEP_COMPACT;
     long calls = 0;
     int put_ok = 0, reads_back = 0;
     uint32_t before = 0;
+    /* The answers without a failure: with every file, and (if a file is
+     * optional) without that one, as the engine reads the directory when
+     * it cannot read that file. */
+    long ignored;
+    int clean_fewer = KV_OK;
+    faults_held want_fewer = {0};
+    if (optional != NULL) {
+        fuzz_dbfile fewer[FUZZ_IO_SWEEP_FILES];
+        size_t nfewer = 0;
+        faults_without(files, n, optional, fewer, &nfewer);
+        clean_fewer = faults_one(fewer, nfewer, work, 0, 0, &ignored, &put_ok, &before);
+        want_fewer = faults_reopen(&reads_back);
+    }
     int clean = faults_one(files, n, work, 0, 0, &calls, &put_ok, &before);
     faults_held want = faults_reopen(&reads_back);
     const char *eio = strerror(EIO);
-    for (long at = 1; at <= calls && at <= FUZZ_IO_SWEEP_MOST; at++) {
-        for (int persistent = 0; persistent < 2; persistent++) {
-            long ignored;
-            int rc = faults_one(files, n, work, at, persistent, &ignored, &put_ok, &before);
-            if (!(rc == clean || (rc == KV_ERR_IO && strstr(kv_errmsg(), eio) != NULL)))
-                fprintf(stderr, "fuzz_io_sweep: %s answered %s, and %s with nothing failing\n",
-                        name, kv_strerror(rc), kv_strerror(clean));
-            faults_check(rc == clean || (rc == KV_ERR_IO && strstr(kv_errmsg(), eio) != NULL),
-                         "a run with a failing I/O call answers as the run without it did, "
-                         "or KV_ERR_IO with that call's message", name, at, persistent);
-            if (!writes) {
-                faults_check(faults_dir_digest() == before,
-                             "a work that writes nothing leaves the files as they were", name,
-                             at, persistent);
-                continue;
-            }
-            faults_held got = faults_reopen(&reads_back);
-            faults_check(got.rc == want.rc && got.entries == want.entries &&
-                             got.crc == want.crc,
-                         "after a failed write, an open finds what it finds after the same "
-                         "work without a failure", name, at, persistent);
-            faults_check(!put_ok || reads_back,
-                         "a put that said KV_OK (and its close) reads back after a reopen",
-                         name, at, persistent);
+    for (long at = 1 + seed % FUZZ_IO_SWEEP_STRIDE; at <= calls && at <= FUZZ_IO_SWEEP_MOST;
+         at += FUZZ_IO_SWEEP_STRIDE) {
+        int persistent = (int)((seed / FUZZ_IO_SWEEP_STRIDE + (uint32_t)at) % 2);
+        int rc = faults_one(files, n, work, at, persistent, &ignored, &put_ok, &before);
+        int as_clean = rc == clean || (optional != NULL && rc == clean_fewer);
+        if (!as_clean && !(rc == KV_ERR_IO && strstr(kv_errmsg(), eio) != NULL))
+            fprintf(stderr, "fuzz_io_sweep: %s answered %s; with nothing failing %s%s%s\n",
+                    name, kv_strerror(rc), kv_strerror(clean), optional ? ", without " : "",
+                    optional ? kv_strerror(clean_fewer) : "");
+        faults_check(as_clean || (rc == KV_ERR_IO && strstr(kv_errmsg(), eio) != NULL),
+                     "a run with a failing I/O call answers as the run without it did "
+                     "(or without the optional file), or KV_ERR_IO with that call's message",
+                     name, at, persistent);
+        if (!writes) {
+            faults_check(faults_dir_digest() == before,
+                         "a work that writes nothing leaves the files as they were", name, at,
+                         persistent);
+            continue;
         }
+        faults_held got = faults_reopen(&reads_back);
+        int same = got.rc == want.rc && got.entries == want.entries && got.crc == want.crc;
+        int same_fewer = optional != NULL && got.rc == want_fewer.rc &&
+                         got.entries == want_fewer.entries && got.crc == want_fewer.crc;
+        faults_check(same || same_fewer,
+                     "after a failed write, an open finds what it finds after the same work "
+                     "without a failure (or without the optional file)", name, at, persistent);
+        faults_check(!put_ok || reads_back,
+                     "a put that said KV_OK (and its close) reads back after a reopen", name,
+                     at, persistent);
     }
 }
 
-void fuzz_io_sweep(const fuzz_dbfile *files, size_t n, unsigned works)
+void fuzz_io_sweep(const fuzz_dbfile *files, size_t n, const char *optional, unsigned works)
 {
+    faults_check(n <= FUZZ_IO_SWEEP_FILES, "at most FUZZ_IO_SWEEP_FILES files", "the sweep",
+                 0, 0);
+    uint32_t seed = 0;
+    for (size_t i = 0; i < n; i++)
+        seed = crc32c_extend(seed, files[i].data, files[i].size);
     for (unsigned work = 1; work <= FUZZ_IO_SWEEP_COMPACT; work <<= 1)
         if (works & work)
-            faults_sweep_work(files, n, work);
+            faults_sweep_work(files, n, optional, work, seed);
 }

@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * the first to read its records, and meets the damage half-way
          * through a merge, which it must undo (merge.c). */
         if (fuzz_dbfile_sampled_rarely(data, size, 16))
-            fuzz_io_sweep(files, 3, FUZZ_IO_SWEEP_ALL);
+            fuzz_io_sweep(files, 3, "0000000001.hint", FUZZ_IO_SWEEP_ALL);
         if (memcmp(s, seg, seg_len) != 0) {
             files[0].data = seg;
             fuzz_dbfile_compact_files(files, 3);

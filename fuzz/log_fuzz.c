@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (fuzz_dbfile_sampled_rarely(data, size, 16)) {
         fuzz_dbfile f = {"data.log", fixed, size};
-        fuzz_io_sweep(&f, 1, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
+        fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
                                      FUZZ_IO_SWEEP_WRITE);
     }
     free(fixed);

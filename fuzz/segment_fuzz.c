@@ -175,7 +175,7 @@ static void segment_fuzz_among_others(const uint8_t *p, size_t n)
     size_t nfiles = sizeof files / sizeof files[0];
     fuzz_dbfile_run_files(files, nfiles);
     if (fuzz_dbfile_sampled_rarely(p, n, 16))
-        fuzz_io_sweep(files, nfiles, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_WRITE);
+        fuzz_io_sweep(files, nfiles, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_WRITE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -198,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (fuzz_dbfile_sampled_rarely(data, size, 16)) {
         fuzz_dbfile f = {"0000000001.log", fixed, size};
-        fuzz_io_sweep(&f, 1, FUZZ_IO_SWEEP_ALL);
+        fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_ALL);
     }
     free(fixed);
     fuzz_dbfile_mem_done();
