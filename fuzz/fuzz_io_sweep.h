@@ -53,8 +53,9 @@ enum {
     FUZZ_IO_SWEEP_READ = 1 << 2,    /* a read-only open, every key read, close */
     FUZZ_IO_SWEEP_WRITE = 1 << 3,   /* an open that may write, every key read,
                                      a put read back, close */
-    FUZZ_IO_SWEEP_COMPACT = 1 << 4, /* an open, a key written twice, kv_compact,
-                                     every key read again, close */
+    FUZZ_IO_SWEEP_COMPACT = 1 << 4, /* an open, a key written twice, kv_compact
+                                       (again if it failed), every key read
+                                       again, close */
     FUZZ_IO_SWEEP_ALL = 0x1f
 };
 

@@ -7,7 +7,8 @@
  * its hint).  An input too short for that is a hint with no segment.
  *
  * The hint is loaded with hint_load from memory (common/io_mem.h), for the
- * segment id and size its own header names, twice: as it is, and with its
+ * segment id and size its own header names (and for the next id, and one
+ * byte more, which it must refuse), twice: as it is, and with its
  * checksum made right (fuzz_formats.h), so that mutations reach the
  * entries.  The harness reads the hint itself by the byte table and
  * aborts unless hint_load agrees: it accepts exactly the hints that pass
@@ -141,11 +142,10 @@ static int hint_fuzz_entry_fn(void *ctx, const uint8_t *key, size_t klen, uint64
     return 0;
 }
 
-/* hint_load of p[0, n), against the model. */
-static void hint_fuzz_load(const uint8_t *p, size_t n)
+/* hint_load of p[0, n) for segment `id` of seg_bytes bytes, against the
+ * model. */
+static void hint_fuzz_load_for(const uint8_t *p, size_t n, uint32_t id, uint64_t seg_bytes)
 {
-    uint32_t id = n >= 16 ? coding_get_u32(p + 12) : 1;
-    uint64_t seg_bytes = n >= 24 ? coding_get_u64(p + 16) : 0;
     hint_fuzz_model m;
     hint_fuzz_model_read(p, n, id, seg_bytes, &m);
     fuzz_dbfile_mem_reset();
@@ -158,6 +158,19 @@ static void hint_fuzz_load(const uint8_t *p, size_t n)
     hint_fuzz_check(!m.valid || c.i == m.n, "every entry handed out");
     hint_fuzz_check(file_bytes == n, "the hint's size");
     free(m.e);
+}
+
+/* hint_load of p[0, n) for the segment its header names, then for the
+ * next segment and for one byte more (a hint of another segment, or of
+ * the segment before a write cut short was cut off): each against the
+ * model. */
+static void hint_fuzz_load(const uint8_t *p, size_t n)
+{
+    uint32_t id = n >= 16 ? coding_get_u32(p + 12) : 1;
+    uint64_t seg_bytes = n >= 24 ? coding_get_u64(p + 16) : 0;
+    hint_fuzz_load_for(p, n, id, seg_bytes);
+    hint_fuzz_load_for(p, n, id + 1, seg_bytes);
+    hint_fuzz_load_for(p, n, id, seg_bytes + 1);
 }
 
 /* kv_get's read of each key a valid hint names, where the hint puts its

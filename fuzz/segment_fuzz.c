@@ -159,7 +159,9 @@ static void segment_fuzz_read(const uint8_t *p, size_t n)
  * segment after it (0000000002.log), then an active segment of a header
  * and nothing more (its first 16 bytes: a header whole or torn), beside
  * what an interrupted merge leaves (a segment being written, a hint whose
- * segment is gone) and a file of no stage.  kv_open judges the closed
+ * segment is gone) and files of no stage (names a segment's almost has:
+ * id 0, an id past 32 bits, nine digits, another suffix); then those
+ * leftovers alone.  kv_open judges the closed
  * segment by the rule for segments that are not the last (it must end
  * with its seal, and a torn tail there is damage), drops or keeps the
  * empty active one, and removes the leftovers; kv_check says the same. */
@@ -171,9 +173,15 @@ static void segment_fuzz_among_others(const uint8_t *p, size_t n)
                            {"0000000003.log", p, n < FILE_HEADER_SIZE ? n : FILE_HEADER_SIZE},
                            {"0000000004.log.tmp", p, n},
                            {"0000000009.hint", hint, sizeof hint - 1},
-                           {"notes.txt", hint, sizeof hint - 1}};
+                           {"notes.txt", hint, sizeof hint - 1},
+                           {"0000000000.log", hint, sizeof hint - 1},
+                           {"9999999999.log", hint, sizeof hint - 1},
+                           {"000000001.log", hint, sizeof hint - 1},
+                           {"0000000005.logs", hint, sizeof hint - 1}};
     size_t nfiles = sizeof files / sizeof files[0];
     fuzz_dbfile_run_files(files, nfiles);
+    /* The leftovers alone: no segment, an empty database once they go. */
+    fuzz_dbfile_run_files(files + 3, nfiles - 3);
     if (fuzz_dbfile_sampled_rarely(p, n, 16))
         fuzz_io_sweep(files, nfiles, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_WRITE);
 }

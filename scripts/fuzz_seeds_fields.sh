@@ -554,9 +554,9 @@ log_seeds() {
 # of zeros (fuzz/hint_fuzz.c makes it right).
 hhead() { printf '%s' "${4:-KVHINT02}"; u32 "${3:-1}"; u32 "$1"; u64 "$2"; }
 varint() {
-    v=$1
-    while [ "$v" -ge 128 ]; do u8 $(((v & 127) | 128)); v=$((v >> 7)); done
-    u8 "$v"
+    left=$1  # (not v: u8 sets it)
+    while [ "$left" -ge 128 ]; do u8 $(((left & 127) | 128)); left=$((left >> 7)); done
+    u8 "$left"
 }
 hentry() { varint "$1"; varint "$2"; printf '%s' "$3"; }
 htrail() { u64 "$1"; u32 0; }
@@ -595,6 +595,14 @@ hint_seeds() {
     { hhead 1 28; hentry 1 12 a; htrail 1; } >"$t"
     { lhead 1 KVS02SEG; lrec b 1; } >"$t.seg"
     nest "$t" "$t.seg" | put hint-names-another-key
+    # The last entry's record and the 18 bytes after it, which a merge's
+    # hint counts when they are the segment's seal: here another record,
+    # and a seal naming another offset.
+    { hhead 1 46; hentry 1 30 a; htrail 1; } >"$t"
+    { lhead 1 KVS02SEG; lrec a 1; lrec b 1234567; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-last-entry-two-records
+    { lhead 1 KVS02SEG; lrec a 1; lseal 99; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-last-entry-seal-naming-another-offset
     rm -f "$t" "$t.seg"
 }
 
