@@ -152,6 +152,11 @@ static int faults_read_work(void)
         return rc;
     faults_held h;
     rc = faults_walk(db, &h);
+    /* kv_inspect with its parts' parts, and kv_inspect_get of a key. */
+    if (rc == KV_OK)
+        rc = kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL);
+    if (rc == KV_OK)
+        rc = kv_inspect_get(db, "a", 1, fuzz_dbfile_ignore_line, NULL);
     int crc = kv_close(db);
     return rc != KV_OK ? rc : crc;
 }

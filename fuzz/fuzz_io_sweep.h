@@ -50,7 +50,8 @@
 enum {
     FUZZ_IO_SWEEP_CHECK = 1 << 0,   /* kv_check */
     FUZZ_IO_SWEEP_DUMP = 1 << 1,    /* kv_dump */
-    FUZZ_IO_SWEEP_READ = 1 << 2,    /* a read-only open, every key read, close */
+    FUZZ_IO_SWEEP_READ = 1 << 2,    /* a read-only open, every key read,
+                                       kv_inspect, kv_inspect_get, close */
     FUZZ_IO_SWEEP_WRITE = 1 << 3,   /* an open that may write, every key read,
                                      a put read back, close */
     FUZZ_IO_SWEEP_COMPACT = 1 << 4, /* an open, a key written twice, kv_compact

@@ -544,7 +544,9 @@ compact"
         printf 'kvstages stage=abcdefghijklmnopqrstuvwxyz01234 format=1 crc32c=00000000\n' \
             >"$dest/longest-name"
         printf 'kvstages stage=%s format=4294967295 crc32c=00000000\n' "$stage" \
-            >"$dest/largest-format" ;;
+            >"$dest/largest-format"
+        # and each field damaged, at its bounds, cut short
+        sh scripts/fuzz_seeds_fields.sh "$dest" identity ;;
     esac
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null

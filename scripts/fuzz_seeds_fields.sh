@@ -606,7 +606,34 @@ hint_seeds() {
     rm -f "$t" "$t.seg"
 }
 
+# ---- identity: "kvstages stage=S format=F crc32c=HHHHHHHH\n" -------------
+# (common/db_identity.h).  The digits are zeros: fuzz/identity_fuzz.c
+# makes them right where the line has its fields.
+# idline STAGE FORMAT [TAIL]: the line, TAIL in place of the newline.
+idline() { printf 'kvstages stage=%s format=%s crc32c=00000000%b' "$1" "$2" "${3-\n}"; }
+identity_seeds() {
+    idline "$(fill 32 a)" 1 | put stage-name-one-past-the-longest
+    idline '' 1 | put stage-name-empty
+    printf 'kvstages stage=01-log formats=1 crc32c=00000000\n' | put stage-name-then-no-format
+    idline 01-log 01 | put format-leading-zero
+    idline 01-log '' | put format-empty
+    idline 01-log 4294967296 | put format-one-past-the-largest
+    idline 01-log 10000000000 | put format-eleven-digits
+    printf 'kvstages stage=01-log format=1 crc=00000000\n' | put format-then-no-crc32c
+    printf 'kvstages stage=01-log format=1 crc32c=0000000G\n' | put crc32c-not-hex
+    printf 'kvstages stage=01-log format=1 crc32c=ABCDEF00\n' | put crc32c-upper-case
+    printf 'kvstages stage=01-log format=1 crc32c=0000000' | put crc32c-cut-short
+    idline 01-log 1 '' | put line-without-its-newline
+    idline 01-log 1 '\r\n' | put line-ending-in-cr-lf
+    idline 01-log 1 '\n\n' | put line-then-a-newline
+    idline "$(fill 31 a)" 4294967295 | put longest-line
+    { idline 01-log 1; fill 200 x; } | put longer-than-any-identity
+    printf 'kvstages stage=' | put prefix-alone
+    printf 'kvstages Stage=01-log format=1 crc32c=00000000\n' | put prefix-upper-case
+}
+
 case $target in
+identity) identity_seeds ;;
 log) log_seeds KVS01LOG ;;
 segment) log_seeds KVS02SEG ;;
 hint) hint_seeds ;;
