@@ -33,7 +33,9 @@
  * right), the same directory with the segment as it is goes through
  * kv_compact (fuzz_dbfile_compact_files): the hint still indexes it, so
  * the merge is the first to read its damage, and must undo itself, every
- * answer as before.
+ * answer as before.  And for one input in 256, the three files through
+ * every work of fuzz_io_sweep.h with their I/O calls failing in turn (the
+ * hint optional: an engine that cannot read it reads the segment).
  *
  * The input is nested, and the segment is most of its bytes, so a plain
  * mutation would nearly always change the segment and leave the hint, the

@@ -19,7 +19,9 @@
  * another file and no IDENTITY, db_identity_check refuses the directory,
  * naming that file), and the repaired line is the IDENTITY of a database
  * directory through the whole engine (fuzz_dbfile.h): an identity of
- * another stage or a damaged one is refused, never a crash.
+ * another stage or a damaged one is refused, never a crash; and the line
+ * read, checked, and (from a directory holding it as IDENTITY.tmp)
+ * created with each I/O call failing in turn (identity_fuzz_faults).
  */
 #include <errno.h>
 #include <stdint.h>

@@ -19,9 +19,9 @@
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
  * (which list every damaged region) included; and for one input in 256
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
- * with each of their I/O calls failing in turn (fuzz_io_sweep.h): an error
- * that is the failure's, and a log that reads as before.  One mutation in four is
- * the harness's own (LLVMFuzzerCustomMutator): a record's key or value
+ * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
+ * is the failure's, and a log that reads as before.  One mutation in four
+ * is the harness's own (LLVMFuzzerCustomMutator): a record's key or value
  * length set at a bound (fuzz_mutate_log_record).
  */
 #include <stdint.h>

@@ -21,7 +21,9 @@
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired segment
  * as the only (so the active) segment of a database through the whole
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
- * reopen, kv check, kv dump.  One mutation in four is the harness's own
+ * reopen, kv check, kv dump; and among other segments and leftovers
+ * (segment_fuzz_among_others); for one input in 256, every work of
+ * fuzz_io_sweep.h with its I/O calls failing in turn.  One mutation in four is the harness's own
  * (LLVMFuzzerCustomMutator): a record's length (stage 02) or a fragment's
  * length or type (stage 03) set at a bound (fuzz_formats.h).
  */
@@ -161,10 +163,10 @@ static void segment_fuzz_read(const uint8_t *p, size_t n)
  * what an interrupted merge leaves (a segment being written, a hint whose
  * segment is gone) and files of no stage (names a segment's almost has:
  * id 0, an id past 32 bits, nine digits, another suffix); then those
- * leftovers alone.  kv_open judges the closed
- * segment by the rule for segments that are not the last (it must end
- * with its seal, and a torn tail there is damage), drops or keeps the
- * empty active one, and removes the leftovers; kv_check says the same. */
+ * leftovers alone.  kv_open judges the closed segment by the rule for
+ * segments that are not the last (it must end with its seal, and a torn
+ * tail there is damage), drops or keeps the empty active one, and removes
+ * the leftovers; kv_check says the same. */
 static void segment_fuzz_among_others(const uint8_t *p, size_t n)
 {
     static const uint8_t hint[] = "KVHINT02 of no segment";

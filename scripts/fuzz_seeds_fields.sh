@@ -3,9 +3,11 @@
 # the harnesses whose input no stage's database gives: kv serve's parsers
 # (resp, glob, http), stage 10's formats and its peers' messages (command,
 # snapshot, member_note, replica_dir, peer_hello, peer_frame), and the
-# export stream (export; KV, a stage's kv tool, writes its valid streams).
-# scripts/fuzz_seeds.sh calls it after copying the committed seeds of
-# fuzz/seeds/TARGET/, into DEST (build/fuzz/seeds/S-T).
+# export stream (export; KV, a stage's kv tool, writes its valid streams);
+# and, besides the seeds the stage's own databases give them, for the
+# harnesses of stages 01 and 02's files: log (data.log), segment (stage
+# 02's), hint and identity.  scripts/fuzz_seeds.sh calls it after copying
+# the committed seeds of fuzz/seeds/TARGET/, into DEST (build/fuzz/seeds/S-T).
 #
 # Each format's byte table (in the header it names) is walked field by
 # field: a seed damages one field (a kind, a length, a reserved byte, an
