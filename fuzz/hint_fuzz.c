@@ -33,7 +33,7 @@
  * right), the same directory with the segment as it is goes through
  * kv_compact (fuzz_dbfile_compact_files): the hint still indexes it, so
  * the merge is the first to read its damage, and must undo itself, every
- * answer as before.  And for one input in 256, the three files through
+ * answer as before.  And for one input in 1,024, the three files through
  * every work of fuzz_io_sweep.h with their I/O calls failing in turn (the
  * hint optional: an engine that cannot read it reads the segment).
  *
@@ -259,7 +259,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * indexes it from the hint and reads none of it, so kv_compact is
          * the first to read its records, and meets the damage half-way
          * through a merge, which it must undo (merge.c). */
-        if (fuzz_dbfile_sampled_rarely(data, size, 16))
+        if (fuzz_dbfile_sampled_rarely(data, size, 64))
             fuzz_io_sweep(files, 3, "0000000001.hint", FUZZ_IO_SWEEP_ALL);
         if (memcmp(s, seg, seg_len) != 0) {
             files[0].data = seg;

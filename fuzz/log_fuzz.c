@@ -17,7 +17,7 @@
  *     where the byte table's walk says;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
- * (which list every damaged region) included; and for one input in 256
+ * (which list every damaged region) included; and for one input in 1,024
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
  * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
  * is the failure's, and a log that reads as before.  One mutation in four
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_run("data.log", fixed, size);
         fuzz_dbfile_repair("data.log", fixed, size);
     }
-    if (fuzz_dbfile_sampled_rarely(data, size, 16)) {
+    if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
         fuzz_dbfile f = {"data.log", fixed, size};
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
                                      FUZZ_IO_SWEEP_WRITE);

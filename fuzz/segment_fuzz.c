@@ -22,7 +22,7 @@
  * as the only (so the active) segment of a database through the whole
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
  * reopen, kv check, kv dump; and among other segments and leftovers
- * (segment_fuzz_among_others); for one input in 256, every work of
+ * (segment_fuzz_among_others); for one input in 1,024, every work of
  * fuzz_io_sweep.h with its I/O calls failing in turn.  One mutation in four is the harness's own
  * (LLVMFuzzerCustomMutator): a record's length (stage 02) or a fragment's
  * length or type (stage 03) set at a bound (fuzz_formats.h).
@@ -184,7 +184,7 @@ static void segment_fuzz_among_others(const uint8_t *p, size_t n)
     fuzz_dbfile_run_files(files, nfiles);
     /* The leftovers alone: no segment, an empty database once they go. */
     fuzz_dbfile_run_files(files + 3, nfiles - 3);
-    if (fuzz_dbfile_sampled_rarely(p, n, 16))
+    if (fuzz_dbfile_sampled_rarely(p, n, 64))
         fuzz_io_sweep(files, nfiles, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_WRITE);
 }
 
@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair("0000000001.log", fixed, size);
         segment_fuzz_among_others(fixed, size);
     }
-    if (fuzz_dbfile_sampled_rarely(data, size, 16)) {
+    if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
         fuzz_dbfile f = {"0000000001.log", fixed, size};
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_ALL);
     }

@@ -497,17 +497,11 @@ compact"
         f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
         [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/blocks" ;;
     esac
-    # Log records: a value of 270,000 bytes, more than a scan reads at a
-    # time (256 KiB, common/log_scan.h), with records before and after it;
-    # and the seeds written field by field (scripts/fuzz_seeds_fields.sh).
+    # Log records written field by field (scripts/fuzz_seeds_fields.sh).
+    # (Not a value larger than a scan's 256 KiB buffer: the engine's run
+    # of such an input under libFuzzer is a slow unit.)
     case $target:$stage in
-    log:* | segment:02-hash)
-        rm -rf "$tmp/db"
-        printf 'put a 1\nput big %s\nput c 3\n' "$(head -c 270000 /dev/zero | tr '\0' v)" |
-            "$kv" "$tmp/db" >/dev/null
-        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
-        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/value-past-a-scan-buffer"
-        sh scripts/fuzz_seeds_fields.sh "$dest" "$target" ;;
+    log:* | segment:02-hash) sh scripts/fuzz_seeds_fields.sh "$dest" "$target" ;;
     esac
     # A closed segment (its seal) and, where the stage syncs, sync markers.
     knobs=""
