@@ -30,8 +30,10 @@
  * segment's header), through the whole engine (fuzz_dbfile.h): kv_open
  * indexes segment 1 from the hint, keys and all, and reads what it says.
  * Where the segment as it is differs from that (its checksums were not
- * right), the same directory with the segment as it is goes through
- * kv_compact (fuzz_dbfile_compact_files): the hint still indexes it, so
+ * right), the same directory with the segment as it is goes through the
+ * engine (kv_check must say that kv_open indexes it from its hint without
+ * reading the damage) and kv_compact (fuzz_dbfile_compact_files): the
+ * hint still indexes it, so
  * the merge is the first to read its damage, and must undo itself, every
  * answer as before.  And for one input in 1,024, the three files through
  * every work of fuzz_io_sweep.h with their I/O calls failing in turn (the
@@ -263,6 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_io_sweep(files, 3, "0000000001.hint", FUZZ_IO_SWEEP_ALL);
         if (memcmp(s, seg, seg_len) != 0) {
             files[0].data = seg;
+            fuzz_dbfile_run_files(files, 3);
             fuzz_dbfile_compact_files(files, 3);
         }
         free(s);

@@ -632,6 +632,10 @@ identity_seeds() {
     { idline 01-log 1; fill 200 x; } | put longer-than-any-identity
     printf 'kvstages stage=' | put prefix-alone
     printf 'kvstages Stage=01-log format=1 crc32c=00000000\n' | put prefix-upper-case
+    printf 'kvstages stage=01-log{ format=1 crc32c=00000000\n' | put stage-name-then-a-brace
+    printf 'kvstages stage=01-log format=12' | put format-at-the-end
+    printf 'kvstages stage=01-log format=1a crc32c=00000000\n' | put format-then-a-letter
+    printf 'kvstages stage=01-log format=1 crc32c=0000000g\n' | put crc32c-past-f
 }
 
 case $target in
