@@ -110,6 +110,9 @@ $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
 # the fuzzing builds, which link without LDLIBS).
 $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
+# The file-format harnesses also link the sweep that runs a database's
+# work again with each of its I/O calls failing (fuzz/fuzz_io_sweep.c).
+FUZZ_HELPER_SRCS += fuzz/fuzz_io_sweep.c
 TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c tools/kv_member.c \

@@ -221,14 +221,17 @@ int log_damage_resync(io_file *f, uint64_t from, uint64_t limit, uint64_t *next)
 /* ---- the last record, whole but for its lengths (rule 2) ----------------- */
 
 /* 1 if changing one byte of the lengths of the record at `at` makes it a
- * valid record ending exactly at `limit`; 0 if not. */
+ * valid record ending exactly at `limit`; 0 if not; an error if a read
+ * fails (then nothing is known: a torn write is not to be assumed). */
 static int damage_relengthed(io_file *f, uint64_t at, uint64_t limit)
 {
     uint8_t h[LOG_RECORD_HEADER];
     size_t got = 0;
-    if (limit - at < LOG_RECORD_HEADER || io_read_at(f, at, h, sizeof h, &got) != KV_OK ||
-        got != sizeof h)
+    if (limit - at < LOG_RECORD_HEADER)
         return 0;
+    int rc = io_read_at(f, at, h, sizeof h, &got);
+    if (rc != KV_OK || got != sizeof h)
+        return rc;
     uint64_t body = limit - at - LOG_RECORD_HEADER; /* key and value bytes present */
     uint32_t klen = coding_get_u16(h + 4), vfield = coding_get_u32(h + 6);
     /* The lengths that would end the record exactly at `limit`: a new
@@ -263,14 +266,14 @@ static int damage_relengthed(io_file *f, uint64_t at, uint64_t limit)
             differ += v[j] != h[j];
         if (differ != 1)
             continue;
-        if (!have_rest && damage_crc_to(&r, &pos, limit, &rest) != KV_OK)
+        if (!have_rest && (rc = damage_crc_to(&r, &pos, limit, &rest)) != KV_OK)
             break;
         have_rest = 1;
         uint32_t crc = crc32c_combine(crc32c_value(v + 4, 6), rest, body);
         whole = crc == coding_get_u32(h);
     }
     free(r.buf);
-    return whole;
+    return rc != KV_OK ? rc : whole;
 }
 
 int log_damage_classify(io_file *f, uint64_t bad, const char *why, int short_record,
@@ -281,7 +284,10 @@ int log_damage_classify(io_file *f, uint64_t bad, const char *why, int short_rec
     d->why = why;
     if (!short_record)
         return KV_OK; /* rule 1: damaged where it lies */
-    if (damage_relengthed(f, bad, limit)) {
+    int relengthed = damage_relengthed(f, bad, limit);
+    if (relengthed < 0)
+        return relengthed;
+    if (relengthed) {
         d->why = "the last record is whole but a length in its header is damaged (one "
                  "changed byte makes it a valid record ending at the end of the file)";
         return KV_OK;

@@ -217,6 +217,14 @@ static void fuzz_dbfile_place(const fuzz_dbfile *files, size_t n)
     }
 }
 
+void fuzz_dbfile_place_files(const fuzz_dbfile *files, size_t n)
+{
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
+    if (io_get_ops() != &io_mem_ops)
+        io_set_ops(&io_mem_ops);
+    fuzz_dbfile_place(files, n);
+}
+
 int fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
 {
     /* The harness's own files, if it has any, stay where they were. */

@@ -97,6 +97,11 @@ long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n,
  * iterator and kv_get agree; the database opens again.  Aborts if not. */
 void fuzz_dbfile_compact_files(const fuzz_dbfile *files, size_t n);
 
+/* The directory emptied, then the stage's IDENTITY and files[0..n) put in
+ * it, the in-memory backend installed (REQUIRES: a fuzz_dbfile_run_files
+ * before): for work a harness drives itself (fuzz_io_sweep.h). */
+void fuzz_dbfile_place_files(const fuzz_dbfile *files, size_t n);
+
 /* Whether DIR/name is a file of the directory in memory now (after
  * fuzz_dbfile_run_files: what its last open left). */
 int fuzz_dbfile_exists(const char *name);

@@ -7,7 +7,8 @@
  * its hint).  An input too short for that is a hint with no segment.
  *
  * The hint is loaded with hint_load from memory (common/io_mem.h), for the
- * segment id and size its own header names, twice: as it is, and with its
+ * segment id and size its own header names (and for the next id, and one
+ * byte more, which it must refuse), twice: as it is, and with its
  * checksum made right (fuzz_formats.h), so that mutations reach the
  * entries.  The harness reads the hint itself by the byte table and
  * aborts unless hint_load agrees: it accepts exactly the hints that pass
@@ -29,10 +30,14 @@
  * segment's header), through the whole engine (fuzz_dbfile.h): kv_open
  * indexes segment 1 from the hint, keys and all, and reads what it says.
  * Where the segment as it is differs from that (its checksums were not
- * right), the same directory with the segment as it is goes through
- * kv_compact (fuzz_dbfile_compact_files): the hint still indexes it, so
+ * right), the same directory with the segment as it is goes through the
+ * engine (kv_check must say that kv_open indexes it from its hint without
+ * reading the damage) and kv_compact (fuzz_dbfile_compact_files): the
+ * hint still indexes it, so
  * the merge is the first to read its damage, and must undo itself, every
- * answer as before.
+ * answer as before.  And for one input in 1,024, the three files through
+ * every work of fuzz_io_sweep.h with their I/O calls failing in turn (the
+ * hint optional: an engine that cannot read it reads the segment).
  *
  * The input is nested, and the segment is most of its bytes, so a plain
  * mutation would nearly always change the segment and leave the hint, the
@@ -55,6 +60,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_io_sweep.h"
 #include "hint.h"
 #include "io_mem.h"
 #include "kv.h"
@@ -140,11 +146,10 @@ static int hint_fuzz_entry_fn(void *ctx, const uint8_t *key, size_t klen, uint64
     return 0;
 }
 
-/* hint_load of p[0, n), against the model. */
-static void hint_fuzz_load(const uint8_t *p, size_t n)
+/* hint_load of p[0, n) for segment `id` of seg_bytes bytes, against the
+ * model. */
+static void hint_fuzz_load_for(const uint8_t *p, size_t n, uint32_t id, uint64_t seg_bytes)
 {
-    uint32_t id = n >= 16 ? coding_get_u32(p + 12) : 1;
-    uint64_t seg_bytes = n >= 24 ? coding_get_u64(p + 16) : 0;
     hint_fuzz_model m;
     hint_fuzz_model_read(p, n, id, seg_bytes, &m);
     fuzz_dbfile_mem_reset();
@@ -157,6 +162,19 @@ static void hint_fuzz_load(const uint8_t *p, size_t n)
     hint_fuzz_check(!m.valid || c.i == m.n, "every entry handed out");
     hint_fuzz_check(file_bytes == n, "the hint's size");
     free(m.e);
+}
+
+/* hint_load of p[0, n) for the segment its header names, then for the
+ * next segment and for one byte more (a hint of another segment, or of
+ * the segment before a write cut short was cut off): each against the
+ * model. */
+static void hint_fuzz_load(const uint8_t *p, size_t n)
+{
+    uint32_t id = n >= 16 ? coding_get_u32(p + 12) : 1;
+    uint64_t seg_bytes = n >= 24 ? coding_get_u64(p + 16) : 0;
+    hint_fuzz_load_for(p, n, id, seg_bytes);
+    hint_fuzz_load_for(p, n, id + 1, seg_bytes);
+    hint_fuzz_load_for(p, n, id, seg_bytes + 1);
 }
 
 /* kv_get's read of each key a valid hint names, where the hint puts its
@@ -243,8 +261,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * indexes it from the hint and reads none of it, so kv_compact is
          * the first to read its records, and meets the damage half-way
          * through a merge, which it must undo (merge.c). */
+        if (fuzz_dbfile_sampled_rarely(data, size, 64))
+            fuzz_io_sweep(files, 3, "0000000001.hint", FUZZ_IO_SWEEP_ALL);
         if (memcmp(s, seg, seg_len) != 0) {
             files[0].data = seg;
+            fuzz_dbfile_run_files(files, 3);
             fuzz_dbfile_compact_files(files, 3);
         }
         free(s);

@@ -19,17 +19,23 @@
  * another file and no IDENTITY, db_identity_check refuses the directory,
  * naming that file), and the repaired line is the IDENTITY of a database
  * directory through the whole engine (fuzz_dbfile.h): an identity of
- * another stage or a damaged one is refused, never a crash.
+ * another stage or a damaged one is refused, never a crash; and the line
+ * read, checked, and (from a directory holding it as IDENTITY.tmp)
+ * created with each I/O call failing in turn (identity_fuzz_faults).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "db_identity.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "io.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 
@@ -119,6 +125,12 @@ static void identity_fuzz_decode(const uint8_t *p, size_t n)
                         "db_identity_check: this stage's, another's, or damaged");
 }
 
+/* A kv_line_fn that keeps the last line. */
+static void identity_fuzz_said(void *ctx, const char *line)
+{
+    snprintf(ctx, 1024, "%s", line);
+}
+
 /* The line as IDENTITY.tmp, what a create cut short leaves: never read,
  * whatever it holds.  Alone it is an empty database; beside another file
  * (and no IDENTITY), a directory that is no database of this project. */
@@ -138,6 +150,85 @@ static void identity_fuzz_leftover(const uint8_t *p, size_t n)
                         "named");
 }
 
+/* The I/O layer refuses call number `at` (of any kind, with EIO) from now
+ * on until identity_fuzz_fault_end; the message is cleared so that an
+ * error must bring its own. */
+static void identity_fuzz_fault_at(long at)
+{
+    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = at, .err = EIO};
+    io_fault_install(&plan);
+    kv_error_clear();
+}
+
+/* 1 if the call chosen failed. */
+static int identity_fuzz_fault_end(void)
+{
+    int failed = io_fault_failures() > 0;
+    io_fault_uninstall();
+    return failed;
+}
+
+static int identity_fuzz_is_eio(int rc)
+{
+    return rc == KV_ERR_IO && strstr(kv_errmsg(), strerror(EIO)) != NULL;
+}
+
+/* The line as IDENTITY read, and checked, with each I/O call failing in
+ * turn: KV_ERR_IO with the failure's message, no identity found, and the
+ * check's line saying so; and, in a directory holding only the line as
+ * IDENTITY.tmp, kv_open's first step (db_identity_open), which writes
+ * IDENTITY through IDENTITY.tmp, synced, renamed, the directory synced
+ * (db_identity.h, rule 3): a failure at any step is KV_ERR_IO naming the
+ * step, and leaves no IDENTITY or the whole line, never a damaged one, so
+ * that the next open succeeds. */
+static void identity_fuzz_faults(const uint8_t *p, size_t n)
+{
+    for (long at = 1;; at++) {
+        fuzz_dbfile_mem_reset();
+        identity_fuzz_check(io_mem_put(IDENTITY_FUZZ_DIR "/IDENTITY", p, n) == 0,
+                            "IDENTITY in memory");
+        db_identity id;
+        int found = 0;
+        identity_fuzz_fault_at(at);
+        int rc = db_identity_read(IDENTITY_FUZZ_DIR, &id, &found);
+        int read_eio = identity_fuzz_is_eio(rc);
+        char said[1024] = "";
+        int checked = db_identity_check(IDENTITY_FUZZ_DIR, kv_stage(), 1, identity_fuzz_said,
+                                        said);
+        if (!identity_fuzz_fault_end())
+            break;
+        identity_fuzz_check((read_eio && !found) || identity_fuzz_is_eio(checked),
+                            "an identity read the I/O layer refuses is KV_ERR_IO, with its "
+                            "message");
+        identity_fuzz_check(checked == KV_OK || strcmp(said, kv_errmsg()) == 0,
+                            "kv check's line says what failed");
+    }
+    kv_options opt;
+    kv_options_init(&opt);
+    for (long at = 1;; at++) {
+        fuzz_dbfile_mem_reset();
+        identity_fuzz_check(io_mkdir("/kvfuzz") == KV_OK && io_mkdir(IDENTITY_FUZZ_DIR) == KV_OK,
+                            "mkdir");
+        identity_fuzz_check(io_mem_put(IDENTITY_FUZZ_DIR "/" DB_IDENTITY_TMP, p, n) == 0,
+                            "IDENTITY.tmp in memory");
+        identity_fuzz_fault_at(at);
+        int rc = db_identity_open(IDENTITY_FUZZ_DIR, kv_stage(), 1, &opt);
+        int failed = identity_fuzz_fault_end();
+        identity_fuzz_check(failed ? identity_fuzz_is_eio(rc) : rc == KV_OK,
+                            "creating IDENTITY: KV_OK, or KV_ERR_IO with the failure's message");
+        db_identity id;
+        int found = 0;
+        identity_fuzz_check(db_identity_read(IDENTITY_FUZZ_DIR, &id, &found) == KV_OK &&
+                                (found ? strcmp(id.stage, kv_stage()) == 0 && id.format == 1
+                                       : failed),
+                            "a create that failed leaves no IDENTITY or the whole line");
+        identity_fuzz_check(db_identity_open(IDENTITY_FUZZ_DIR, kv_stage(), 1, &opt) == KV_OK,
+                            "an open after a create that failed succeeds");
+        if (!failed)
+            break;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     identity_fuzz_decode(data, size);
@@ -152,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("IDENTITY", fixed, size);
         fuzz_dbfile_repair("IDENTITY", fixed, size);
+        identity_fuzz_faults(fixed, size);
     }
     free(fixed);
     fuzz_dbfile_mem_done();

@@ -17,8 +17,11 @@
  *     where the byte table's walk says;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
- * (which list every damaged region) included.  One mutation in four is
- * the harness's own (LLVMFuzzerCustomMutator): a record's key or value
+ * (which list every damaged region) included; and for one input in 1,024
+ * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
+ * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
+ * is the failure's, and a log that reads as before.  One mutation in four
+ * is the harness's own (LLVMFuzzerCustomMutator): a record's key or value
  * length set at a bound (fuzz_mutate_log_record).
  */
 #include <stdint.h>
@@ -30,6 +33,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_io_sweep.h"
 #include "io.h"
 #include "log_db.h"
 #include "log_replay.h"
@@ -116,6 +120,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("data.log", fixed, size);
         fuzz_dbfile_repair("data.log", fixed, size);
+    }
+    if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
+        fuzz_dbfile f = {"data.log", fixed, size};
+        fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
+                                     FUZZ_IO_SWEEP_WRITE);
     }
     free(fixed);
     fuzz_dbfile_mem_done();

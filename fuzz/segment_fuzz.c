@@ -21,7 +21,9 @@
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired segment
  * as the only (so the active) segment of a database through the whole
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
- * reopen, kv check, kv dump.  One mutation in four is the harness's own
+ * reopen, kv check, kv dump; and among other segments and leftovers
+ * (segment_fuzz_among_others); for one input in 1,024, every work of
+ * fuzz_io_sweep.h with its I/O calls failing in turn.  One mutation in four is the harness's own
  * (LLVMFuzzerCustomMutator): a record's length (stage 02) or a fragment's
  * length or type (stage 03) set at a bound (fuzz_formats.h).
  */
@@ -34,6 +36,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_io_sweep.h"
 #include "io.h"
 #include "record_io.h"
 
@@ -153,6 +156,38 @@ static void segment_fuzz_read(const uint8_t *p, size_t n)
     io_close(f);
 }
 
+/* The segment among others, as a directory a crash or a merge cut short
+ * leaves it: the input as a closed segment (0000000001.log), again as the
+ * segment after it (0000000002.log), then an active segment of a header
+ * and nothing more (its first 16 bytes: a header whole or torn), beside
+ * what an interrupted merge leaves (a segment being written, a hint whose
+ * segment is gone) and files of no stage (names a segment's almost has:
+ * id 0, an id past 32 bits, nine digits, another suffix); then those
+ * leftovers alone.  kv_open judges the closed segment by the rule for
+ * segments that are not the last (it must end with its seal, and a torn
+ * tail there is damage), drops or keeps the empty active one, and removes
+ * the leftovers; kv_check says the same. */
+static void segment_fuzz_among_others(const uint8_t *p, size_t n)
+{
+    static const uint8_t hint[] = "KVHINT02 of no segment";
+    fuzz_dbfile files[] = {{"0000000001.log", p, n},
+                           {"0000000002.log", p, n},
+                           {"0000000003.log", p, n < FILE_HEADER_SIZE ? n : FILE_HEADER_SIZE},
+                           {"0000000004.log.tmp", p, n},
+                           {"0000000009.hint", hint, sizeof hint - 1},
+                           {"notes.txt", hint, sizeof hint - 1},
+                           {"0000000000.log", hint, sizeof hint - 1},
+                           {"9999999999.log", hint, sizeof hint - 1},
+                           {"000000001.log", hint, sizeof hint - 1},
+                           {"0000000005.logs", hint, sizeof hint - 1}};
+    size_t nfiles = sizeof files / sizeof files[0];
+    fuzz_dbfile_run_files(files, nfiles);
+    /* The leftovers alone: no segment, an empty database once they go. */
+    fuzz_dbfile_run_files(files + 3, nfiles - 3);
+    if (fuzz_dbfile_sampled_rarely(p, n, 64))
+        fuzz_io_sweep(files, nfiles, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_WRITE);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     segment_fuzz_read(data, size);
@@ -169,6 +204,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("0000000001.log", fixed, size);
         fuzz_dbfile_repair("0000000001.log", fixed, size);
+        segment_fuzz_among_others(fixed, size);
+    }
+    if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
+        fuzz_dbfile f = {"0000000001.log", fixed, size};
+        fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_ALL);
     }
     free(fixed);
     fuzz_dbfile_mem_done();

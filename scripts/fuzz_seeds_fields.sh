@@ -3,9 +3,11 @@
 # the harnesses whose input no stage's database gives: kv serve's parsers
 # (resp, glob, http), stage 10's formats and its peers' messages (command,
 # snapshot, member_note, replica_dir, peer_hello, peer_frame), and the
-# export stream (export; KV, a stage's kv tool, writes its valid streams).
-# scripts/fuzz_seeds.sh calls it after copying the committed seeds of
-# fuzz/seeds/TARGET/, into DEST (build/fuzz/seeds/S-T).
+# export stream (export; KV, a stage's kv tool, writes its valid streams);
+# and, besides the seeds the stage's own databases give them, for the
+# harnesses of stages 01 and 02's files: log (data.log), segment (stage
+# 02's), hint and identity.  scripts/fuzz_seeds.sh calls it after copying
+# the committed seeds of fuzz/seeds/TARGET/, into DEST (build/fuzz/seeds/S-T).
 #
 # Each format's byte table (in the header it names) is walked field by
 # field: a seed damages one field (a kind, a length, a reserved byte, an
@@ -506,7 +508,141 @@ export_seeds() {
     { xhead 1; xrecords a 1; xchunk 2 1 0; xchunk 2 1 0; } | put end-chunk-twice
 }
 
+# ---- log, segment: a 16-byte file header, then log records --------------
+# (common/file_header.h, common/log_record.h; data.log of stage 01, a
+# segment of stage 02).  Checksums are zeros: the harnesses read each
+# input as it is (every checksum wrong) and with every checksum made right.
+# lhead [VERSION [MAGIC]]: the header (MAGIC: the target's).
+lhead() { printf '%s' "${2:-$magic}"; u32 "${1:-1}"; u32 0; }
+# lrec KEY VALUE: a put; ldel KEY: a delete; lseal AT: a seal at offset AT;
+# lraw KLEN VLEN: a record header alone, its lengths as given.
+lrec() { u32 0; u16 ${#1}; u32 ${#2}; printf '%s%s' "$1" "$2"; }
+ldel() { u32 0; u16 ${#1}; u32 0xffffffff; printf '%s' "$1"; }
+lseal() { u32 0; u16 0; u32 0xfffffffe; u64 "$1"; }
+lraw() { u32 0; u16 "$1"; u32 "$2"; }
+log_seeds() {
+    magic=$1
+    # ---- the header
+    lhead | put header-alone
+    lhead | head -c 15 | put header-cut-by-a-byte
+    { lhead; u8 0; } | put header-then-one-byte
+    { lhead 2; lrec a 1; } | put header-version-2
+    { lhead 1 KVS03WAL; lrec a 1; } | put header-of-a-wal-segment
+    { printf 'KV\\S'; u8 1 0x7f; printf 'OG'; u32 1; u32 0; lrec a 1; } |
+        put header-unknown-magic-escaped
+    # ---- the record header, field by field
+    { lhead; lrec a 1; lraw 1 1 | head -c 9; } | put record-header-cut-by-a-byte
+    { lhead; lraw 0 5; printf 'abcde'; lrec a 1; } | put key-length-0
+    { lhead; lrec "$(fill 65535 k)" v; lrec a 1; } | put key-length-the-largest
+    { lhead; lraw 1 67108864; printf k; } | put value-length-the-largest-past-the-end
+    { lhead; lraw 1 67108865; printf kv; lrec a 1; } | put value-length-one-past-the-largest
+    { lhead; lraw 1 0xfffffffd; printf kv; lrec a 1; } | put value-length-below-a-seal
+    { lhead; lrec a ''; ldel a; ldel b; } | put empty-value-and-deletes
+    { lhead; ldel a | head -c 10; } | put delete-cut-in-its-key
+    # ---- seals (stage 02 closes a segment with one; stage 01 writes none)
+    { lhead; lrec a 1; lseal 28; } | put sealed
+    { lhead; lrec a 1; lseal 27; } | put seal-naming-another-offset
+    { lhead; lrec a 1; lseal 28; lrec b 2; } | put seal-then-a-record
+    { lhead; lrec a 1; lseal 28 | head -c 17; } | put seal-cut-by-a-byte
+    { lhead; lraw 0 0xfffffffe; u64 16; u8 0; } | put seal-one-byte-long
+    # ---- damage, then records: the search for the next one
+    { lhead; lrec a 1; zeros 40; lrec b 2; lrec c 3; } | put zeros-then-records
+    { lhead; lrec a 1; fill 30 x; lrec b 2; } | put garbage-then-a-record
+}
+
+# ---- hint: a 4-byte length, a hint file, then its segment (hint.h) -------
+# hhead ID SEGMENT_BYTES [VERSION [MAGIC]]; hentry KLEN SIZE KEY (KLEN as a
+# varint, or raw bytes given as hraw); htrail COUNT: the count and a crc32c
+# of zeros (fuzz/hint_fuzz.c makes it right).
+hhead() { printf '%s' "${4:-KVHINT02}"; u32 "${3:-1}"; u32 "$1"; u64 "$2"; }
+varint() {
+    left=$1  # (not v: u8 sets it)
+    while [ "$left" -ge 128 ]; do u8 $(((left & 127) | 128)); left=$((left >> 7)); done
+    u8 "$left"
+}
+hentry() { varint "$1"; varint "$2"; printf '%s' "$3"; }
+htrail() { u64 "$1"; u32 0; }
+# nest HINT_FILE SEGMENT_FILE: the harness's input of both.
+nest() { u32 "$(wc -c <"$1")"; cat "$1" "$2"; }
+hint_seeds() {
+    # A hint alone: the harness loads it for the segment id and size its
+    # own header names.  One entry, a record of 27 bytes from offset 16.
+    { hhead 1 43; hentry 1 27 a; htrail 1; } | put hint-one-entry
+    { hhead 1 43; hentry 1 27 a; htrail 1; } | head -c 35 | put hint-one-byte-short-of-the-least
+    { hhead 1 16; hentry 1 27 a; htrail 1; } | put hint-larger-than-its-segment-allows
+    { hhead 1 43 1 KVHINT03; hentry 1 27 a; htrail 1; } | put hint-magic
+    { hhead 1 43 2; hentry 1 27 a; htrail 1; } | put hint-version-2
+    { hhead 1 43; hentry 1 27 a; htrail 2; } | put hint-count-2-of-1
+    { hhead 1 43; u8 255 255 255 255 255 255 255 255 255 2; varint 27; printf a; htrail 1; } |
+        put hint-key-length-varint-past-64-bits
+    { hhead 1 43; u8 128 128 128 128 16; varint 27; printf a; htrail 1; } |
+        put hint-key-length-varint-past-32-bits
+    { hhead 1 43; u8 129 128 128 128 128 0; varint 27; printf a; htrail 1; } |
+        put hint-key-length-varint-of-6-bytes
+    { hhead 1 43; u8 128; htrail 1; } | put hint-entries-end-in-a-varint
+    { hhead 1 43; hentry 0 27 ''; htrail 1; } | put hint-key-length-0
+    { hhead 1 65600; hentry 65536 27 k; htrail 1; } | put hint-key-length-one-past-the-largest
+    { hhead 1 43; hentry 5 27 ab; htrail 1; } | put hint-key-past-the-entries
+    { hhead 1 26; hentry 1 10 a; htrail 1; } | put hint-record-shorter-than-its-key
+    { hhead 1 67108900; hentry 1 67108876 a; htrail 1; } | put hint-value-one-past-the-largest
+    { hhead 1 30; hentry 1 27 a; htrail 1; } | put hint-record-past-the-segment
+    { hhead 1 50; hentry 1 27 a; htrail 1; } | put hint-records-short-of-the-segment
+    # A hint and a segment (the harness makes the hint name segment 1 and
+    # the segment's size, and, for the engine, every checksum right): the
+    # record where the hint puts key a is a delete of a, or a put of b.
+    t=$dest/.hint
+    { hhead 1 27; hentry 1 11 a; htrail 1; } >"$t"
+    { lhead 1 KVS02SEG; ldel a; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-names-a-delete
+    { hhead 1 28; hentry 1 12 a; htrail 1; } >"$t"
+    { lhead 1 KVS02SEG; lrec b 1; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-names-another-key
+    # The last entry's record and the 18 bytes after it, which a merge's
+    # hint counts when they are the segment's seal: here another record,
+    # and a seal naming another offset.
+    { hhead 1 46; hentry 1 30 a; htrail 1; } >"$t"
+    { lhead 1 KVS02SEG; lrec a 1; lrec b 1234567; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-last-entry-two-records
+    { lhead 1 KVS02SEG; lrec a 1; lseal 99; } >"$t.seg"
+    nest "$t" "$t.seg" | put hint-last-entry-seal-naming-another-offset
+    rm -f "$t" "$t.seg"
+}
+
+# ---- identity: "kvstages stage=S format=F crc32c=HHHHHHHH\n" -------------
+# (common/db_identity.h).  The digits are zeros: fuzz/identity_fuzz.c
+# makes them right where the line has its fields.
+# idline STAGE FORMAT [TAIL]: the line, TAIL in place of the newline.
+idline() { printf 'kvstages stage=%s format=%s crc32c=00000000%b' "$1" "$2" "${3-\n}"; }
+identity_seeds() {
+    idline "$(fill 32 a)" 1 | put stage-name-one-past-the-longest
+    idline '' 1 | put stage-name-empty
+    printf 'kvstages stage=01-log formats=1 crc32c=00000000\n' | put stage-name-then-no-format
+    idline 01-log 01 | put format-leading-zero
+    idline 01-log '' | put format-empty
+    idline 01-log 4294967296 | put format-one-past-the-largest
+    idline 01-log 10000000000 | put format-eleven-digits
+    printf 'kvstages stage=01-log format=1 crc=00000000\n' | put format-then-no-crc32c
+    printf 'kvstages stage=01-log format=1 crc32c=0000000G\n' | put crc32c-not-hex
+    printf 'kvstages stage=01-log format=1 crc32c=ABCDEF00\n' | put crc32c-upper-case
+    printf 'kvstages stage=01-log format=1 crc32c=0000000' | put crc32c-cut-short
+    idline 01-log 1 '' | put line-without-its-newline
+    idline 01-log 1 '\r\n' | put line-ending-in-cr-lf
+    idline 01-log 1 '\n\n' | put line-then-a-newline
+    idline "$(fill 31 a)" 4294967295 | put longest-line
+    { idline 01-log 1; fill 200 x; } | put longer-than-any-identity
+    printf 'kvstages stage=' | put prefix-alone
+    printf 'kvstages Stage=01-log format=1 crc32c=00000000\n' | put prefix-upper-case
+    printf 'kvstages stage=01-log{ format=1 crc32c=00000000\n' | put stage-name-then-a-brace
+    printf 'kvstages stage=01-log format=12' | put format-at-the-end
+    printf 'kvstages stage=01-log format=1a crc32c=00000000\n' | put format-then-a-letter
+    printf 'kvstages stage=01-log format=1 crc32c=0000000g\n' | put crc32c-past-f
+}
+
 case $target in
+identity) identity_seeds ;;
+log) log_seeds KVS01LOG ;;
+segment) log_seeds KVS02SEG ;;
+hint) hint_seeds ;;
 replica_dir) replica_dir_seeds ;;
 snapshot) snapshot_seeds ;;
 member_note) member_note_seeds ;;

@@ -54,6 +54,31 @@ static int tools_open_dir(const char *call, const char *dir, kv_line_fn line, vo
     return rc != KV_OK ? rc : status;
 }
 
+/* What kv_check or kv_dump found so far: the worst status
+ * (offline_worse) and, when that is an error worse than damage (an I/O
+ * error), its message, which the lines and findings after it would
+ * otherwise replace in kv_errmsg. */
+typedef struct tools_status {
+    int rc;
+    char msg[1024];
+} tools_status;
+
+static void tools_status_add(tools_status *s, int rc)
+{
+    int was = s->rc;
+    s->rc = offline_worse(s->rc, rc);
+    if (s->rc != was && s->rc < 0 && s->rc != KV_ERR_CORRUPT)
+        snprintf(s->msg, sizeof s->msg, "%s", kv_errmsg());
+}
+
+/* The status to return, kv_errmsg saying what it is. */
+static int tools_status_end(const char *dir, const tools_status *s)
+{
+    if (s->rc < 0 && s->rc != KV_ERR_CORRUPT)
+        return kv_error(s->rc, "%s", s->msg);
+    return offline_finish(dir, s->rc);
+}
+
 static int tools_has_log(const tools_dir *d, uint32_t id)
 {
     for (size_t i = 0; i < d->n; i++) {
@@ -165,27 +190,32 @@ static int tools_verdict(const tools_dir *d, const char *name, uint32_t id, int 
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    int status = tools_open_dir("kv_check", dir, line, ctx, &d);
-    if (status != KV_OK && status != KV_ERR_CORRUPT)
-        return status;
+    tools_status st = {.rc = tools_open_dir("kv_check", dir, line, ctx, &d)};
+    if (st.rc != KV_OK && st.rc != KV_ERR_CORRUPT)
+        return st.rc;
     /* The segments' sizes, in id order, for the torn-tail rule. */
     uint64_t *sizes = calloc(d.n + 1, sizeof *sizes);
     size_t nlogs = 0;
-    for (size_t i = 0; sizes != NULL && i < d.n; i++) {
+    int rc = sizes != NULL ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_check %s: out of memory", dir);
+    for (size_t i = 0; rc == KV_OK && i < d.n; i++) {
         uint32_t id = 0;
         char *path = NULL;
         io_file *f = NULL;
         if (segment_parse_name(d.names[i], &id) != SEGMENT_FILE_LOG)
             continue;
-        if ((path = io_join(dir, d.names[i])) != NULL && io_open(path, IO_READ, &f) == KV_OK)
+        rc = (path = io_join(dir, d.names[i])) != NULL ? io_open(path, IO_READ, &f)
+                                                        : KV_ERR_NOMEM;
+        if (rc == KV_OK)
             sizes[nlogs] = f->end;
         nlogs++;
         io_close(f);
         free(path);
     }
-    if (sizes == NULL) {
+    if (rc != KV_OK) {
+        /* Without every size, which segment is the last one is unknown. */
+        free(sizes);
         io_list_free(d.names, d.n);
-        return kv_error(KV_ERR_NOMEM, "kv_check %s: out of memory", dir);
+        return rc;
     }
     size_t last = recover_last(sizes, nlogs), k = 0;
     free(sizes);
@@ -201,13 +231,13 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
             free(path);
             if (rc == KV_OK || rc == KV_ERR_CORRUPT)
                 rc = tools_verdict(&d, name, id, k + 1 < nlogs, k >= last, rc, line, ctx);
-            status = offline_worse(status, rc);
+            tools_status_add(&st, rc);
             k++;
             bytes += t.bytes;
             records += t.records;
         } else if (kind == SEGMENT_FILE_HINT) {
             hints++;
-            status = offline_worse(status, tools_check_hint(&d, name, id, line, ctx));
+            tools_status_add(&st, tools_check_hint(&d, name, id, line, ctx));
         } else if (kind == SEGMENT_FILE_TMP) {
             log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
                             "kv_open removes it", name);
@@ -221,9 +251,9 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     log_report_line(line, ctx, "total: %llu segments, %llu bytes, %llu records, %llu hints: %s",
                     (unsigned long long)nlogs, (unsigned long long)bytes,
                     (unsigned long long)records, (unsigned long long)hints,
-                    offline_verdict(status));
+                    offline_verdict(st.rc));
     io_list_free(d.names, d.n);
-    return offline_finish(dir, status);
+    return tools_status_end(dir, &st);
 }
 
 typedef struct tools_dump_ctx {
@@ -281,9 +311,9 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    int status = tools_open_dir("kv_dump", dir, line, ctx, &d);
-    if (status != KV_OK && status != KV_ERR_CORRUPT)
-        return status;
+    tools_status st = {.rc = tools_open_dir("kv_dump", dir, line, ctx, &d)};
+    if (st.rc != KV_OK && st.rc != KV_ERR_CORRUPT)
+        return st.rc;
     size_t segments = 0;
     for (size_t i = 0; i < d.n; i++) {
         uint32_t id = 0;
@@ -293,14 +323,16 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
             segments++;
             path = io_join(dir, d.names[i]);
             int rc = path ? record_dump_file(path, d.names[i], flags, line, ctx) : KV_ERR_NOMEM;
-            status = offline_worse(status, rc);
+            tools_status_add(&st, rc);
         } else if (kind == SEGMENT_FILE_HINT) {
-            status = offline_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));
+            tools_status_add(&st, tools_dump_hint(dir, d.names[i], id, line, ctx));
         }
         free(path);
     }
     if (segments == 0)
         log_report_line(line, ctx, "# %s: no segment files: an empty database", dir);
     io_list_free(d.names, d.n);
-    return status;
+    if (st.rc < 0 && st.rc != KV_ERR_CORRUPT)
+        return kv_error(st.rc, "%s", st.msg);
+    return st.rc;
 }
