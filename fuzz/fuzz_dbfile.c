@@ -9,7 +9,9 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "error.h"
 #include "io.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 
@@ -296,11 +298,21 @@ static void fuzz_write_after_repair(kv_db *db)
     kv_iter_free(it);
 }
 
+static int fuzz_repair_here(fuzz_dbfile_digest *held);
+
 int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_digest *held)
 {
     const io_ops *prev = io_set_ops(&io_mem_ops);
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
+    int repaired = fuzz_repair_here(held);
+    io_set_ops(prev);
+    return repaired;
+}
+
+/* kv_repair of the directory as it is, and its promise (above). */
+static int fuzz_repair_here(fuzz_dbfile_digest *held)
+{
     int repaired = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK;
     if (repaired) {
         kv_options opt;
@@ -315,8 +327,41 @@ int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_dige
         fuzz_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
                    "kv_check after kv_repair");
     }
-    io_set_ops(prev);
     return repaired;
+}
+
+void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
+                                uint32_t salt)
+{
+    const io_ops *prev = io_set_ops(&io_mem_ops);
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
+    fuzz_dbfile_place(files, n);
+    io_fault_plan count = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&count);
+    (void)kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    long step = tries > 0 && calls / (long)tries > 1 ? calls / (long)tries : 1;
+    for (long nth = 1 + (long)(salt % (uint32_t)step); tries > 0 && nth <= calls; nth += step) {
+        fuzz_dbfile_place(files, n);
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+        io_fault_install(&plan);
+        kv_error_clear(); /* (an error must say why itself) */
+        int rc = kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "a kv_check that fails says why");
+        io_fault_install(&plan);
+        kv_error_clear();
+        rc = kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "a kv_dump that fails says why");
+        io_fault_install(&plan);
+        kv_error_clear();
+        rc = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        io_fault_uninstall();
+        fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "a kv_repair that fails says why");
+        kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_repair_here(NULL);
+    }
+    io_set_ops(prev);
 }
 
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n)

@@ -192,6 +192,33 @@ flush"; do
     { printf '\000'; le64 32700; printf '\100\000\000\000\003'; } >"$dest/payload-offset"
     printf '\003' >"$dest/empty-where"
     : >"$dest/empty"
+    # A database of 24 values in its value-log file, that file cut to its
+    # first 4 KiB (mode 6): kv check finds more than 20 keys whose value is
+    # lost (it names 20, then counts the rest), and kv repair deletes them.
+    rm -rf "$tmp/db"
+    i=0
+    while [ $i -lt 24 ]; do echo "put key$i $(printf '%0600d' $i)"; i=$((i + 1)); done |
+        { cat; echo flush; } | "$kv" "$tmp/db" >/dev/null
+    f=$(ls "$tmp"/db/*.vlog | head -n 1)
+    head -c 4096 "$f" >"$tmp/vlog-cut"
+    cp "$tmp/vlog-cut" "$f"
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-24-values-lost"
+    rm -rf "$tmp/db" "$tmp/vlog-cut"
+    # Each mode's reads again through io_fault (the mode byte's bit 3, the
+    # call that fails its high 4 bits: fuzz/vlog_fuzz.c), from the
+    # committed seeds of counts of three files (mode 1), a value-log file
+    # of a batch of every op (2) and a where ending at its file's end (3):
+    # every call from the first to the fifteenth failing, and none (0:
+    # read with calls, no file mapped).
+    for base in counts-three-files:1 batch-of-four:2 where-ends-at-the-files-end:3; do
+        name=${base%:*} mode=${base#*:} k=0
+        while [ $k -lt 16 ]; do
+            { printf "\\$(printf '%03o' $((mode | 8 | k << 4)))"
+              tail -c +2 "fuzz/seeds/vlog/$name"; } >"$dest/$name-io-call$k-fails"
+            k=$((k + 1))
+        done
+        mv "$dest/$name-io-call0-fails" "$dest/$name-read-with-calls"
+    done
 }
 
 # hint_seeds KV DEST: inputs for fuzz/hint_fuzz.c (its header comment): a
