@@ -192,17 +192,19 @@ flush"; do
     { printf '\000'; le64 32700; printf '\100\000\000\000\003'; } >"$dest/payload-offset"
     printf '\003' >"$dest/empty-where"
     : >"$dest/empty"
-    # A database of 24 values in its value-log file, that file cut to its
-    # first 4 KiB (mode 6): kv check finds more than 20 keys whose value is
-    # lost (it names 20, then counts the rest), and kv repair deletes them.
+    # A database of 40 values in its value-log file, that file cut to its
+    # first 4 KiB, an unfinished save of its VLOGCOUNTS beside it (mode 6):
+    # kv check finds more than 20 keys whose value is lost (it names 20,
+    # then counts the rest) and the save, and kv repair deletes the keys.
     rm -rf "$tmp/db"
     i=0
-    while [ $i -lt 24 ]; do echo "put key$i $(printf '%0600d' $i)"; i=$((i + 1)); done |
+    while [ $i -lt 40 ]; do echo "put key$i $(printf '%0600d' $i)"; i=$((i + 1)); done |
         { cat; echo flush; } | "$kv" "$tmp/db" >/dev/null
     f=$(ls "$tmp"/db/*.vlog | head -n 1)
     head -c 4096 "$f" >"$tmp/vlog-cut"
     cp "$tmp/vlog-cut" "$f"
-    pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-24-values-lost"
+    if [ -f "$tmp/db/VLOGCOUNTS" ]; then cp "$tmp/db/VLOGCOUNTS" "$tmp/db/VLOGCOUNTS.tmp"; fi
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-40-values-lost"
     rm -rf "$tmp/db" "$tmp/vlog-cut"
     # Each mode's reads again through io_fault (the mode byte's bit 3, the
     # call that fails its high 4 bits: fuzz/vlog_fuzz.c), from the
