@@ -40,7 +40,10 @@
  *     smallest and largest keys) but not of the size the manifest says:
  *     kv_repair describes it again as it is (repair_refresh), and the
  *     last, if it is another, made the same way and cut to its first half
- *     (a table cut short: repair_table salvages it or takes it out).  And for
+ *     (a table cut short: repair_table salvages it or takes it out); and
+ *     the first alone, twice, with no CURRENT nor manifest, which
+ *     kv_repair makes the levels from, merging the two (level_rebuild.c).
+ *     And for
  *     one in eight of those, the calls of the I/O layer failing, one at a
  *     time (io_fault, common/io_fault.h): manifest_recover of the two
  *     files with each of its calls failing in turn answers the failure's
@@ -509,6 +512,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_repair_files(files, table == NULL ? 2 : 3);
         if (torn_table != NULL) /* (and again with the table cut short) */
             fuzz_dbfile_repair_files(files, nfiles);
+        if (table != NULL) {
+            /* The table alone, twice (000001.tbl and 000002.tbl: two tables
+             * whose keys overlap), no CURRENT and no manifest: kv_repair
+             * makes the levels again from the tables and merges the two
+             * (level_rebuild.c). */
+            fuzz_dbfile alone[] = {{fuzz_dbfile_table_name(), table, files[2].size},
+                                   {fuzz_dbfile_second_table_name(), table, files[2].size}};
+            fuzz_dbfile_repair_files(alone, 2);
+        }
         /* (One input in eight of those: the manifest read, then kv_check,
          * kv_dump and kv_repair, with calls of the I/O layer failing.) */
         if (fuzz_dbfile_sampled_rarely(data, size, 8)) {

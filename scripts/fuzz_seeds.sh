@@ -206,6 +206,17 @@ flush"; do
     if [ -f "$tmp/db/VLOGCOUNTS" ]; then cp "$tmp/db/VLOGCOUNTS" "$tmp/db/VLOGCOUNTS.tmp"; fi
     pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-40-values-lost"
     rm -rf "$tmp/db" "$tmp/vlog-cut"
+    # A database beside what interrupted writes leave and names at the
+    # bounds of a listing's (mode 6): CURRENT.tmp, a manifest's .tmp, a
+    # table being written, a table numbered 0 and one of 19 digits.
+    printf 'put a 1\nput big %s\nflush\n' "$(printf '%0600d' 1)" | "$kv" "$tmp/db" >/dev/null
+    cp "$tmp/db/CURRENT" "$tmp/db/CURRENT.tmp"
+    : >"$tmp/db/MANIFEST-000009.tmp"
+    : >"$tmp/db/000007.tbl.tmp"
+    : >"$tmp/db/000000.tbl"
+    : >"$tmp/db/1234567890123456789.tbl"
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-leftovers-and-odd-names"
+    rm -rf "$tmp/db"
     # Each mode's reads again through io_fault (the mode byte's bit 3, the
     # call that fails its high 4 bits: fuzz/vlog_fuzz.c), from the
     # committed seeds of counts of three files (mode 1), a value-log file
