@@ -44,7 +44,7 @@
  *     the first alone, twice, with no CURRENT nor manifest, which
  *     kv_repair makes the levels from, merging the two (level_rebuild.c).
  *     And for
- *     one in eight of those, the calls of the I/O layer failing, one at a
+ *     one in 32 of those, the calls of the I/O layer failing, one at a
  *     time (io_fault, common/io_fault.h): manifest_recover of the two
  *     files with each of its calls failing in turn answers the failure's
  *     error (with a message, never KV_ERR_CORRUPT) or what it answers with
@@ -521,9 +521,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    {fuzz_dbfile_second_table_name(), table, files[2].size}};
             fuzz_dbfile_repair_files(alone, 2);
         }
-        /* (One input in eight of those: the manifest read, then kv_check,
-         * kv_dump and kv_repair, with calls of the I/O layer failing.) */
-        if (fuzz_dbfile_sampled_rarely(data, size, 8)) {
+        /* (One input in 32 of those, every one in a replay: the manifest
+         * read, then kv_check, kv_dump and kv_repair, with calls of the
+         * I/O layer failing: as much as ten engine runs.) */
+        if (fuzz_dbfile_sampled_rarely(data, size, 32)) {
             manifest_fuzz_recover_faulted(line, line_len, current_rc, number, man, man_len);
             fuzz_dbfile_repair_faulted(files, nfiles, 8, crc32c_value(data, size));
         }
