@@ -898,10 +898,13 @@ static size_t vlog_fuzz_same_span(const vlog_fuzz_expect *e, uint8_t *out)
 /* The where, and the same with its crc32c made right, read together
  * (value_store_load_many), then told ahead (value_store_read_ahead), each
  * value left for later then loaded through its buffer: every answer as
- * the model says, as a load alone gives it. */
+ * the model says, as a load alone gives it; into buffers a batch of
+ * `same` (a value of the where's span inside the file, if slen > 0)
+ * grew first. */
 static void vlog_fuzz_batch(value_store *vs, const uint8_t *p, size_t n,
                             const vlog_fuzz_expect *e, const uint8_t *fixed, size_t flen,
-                            const vlog_fuzz_expect *ef, int faulted)
+                            const vlog_fuzz_expect *ef, const uint8_t *same, size_t slen,
+                            int faulted)
 {
     enum { MAX = 16 };
     size_t m = !e->decodes || e->w.len <= VLOG_FUZZ_BATCH_SHORT ? MAX : 2;
@@ -916,6 +919,21 @@ static void vlog_fuzz_batch(value_store *vs, const uint8_t *p, size_t n,
         where[i] = alt ? fixed : p;
         wlen[i] = alt ? flen : n;
         ex[i] = alt ? ef : e;
+    }
+    /* The buffers first grown by a batch of a value of the same span
+     * inside the file (when there is one), as a scan's are by the values
+     * before: then only the reads meet the file's end. */
+    if (slen > 0) {
+        const uint8_t *sw[MAX];
+        size_t sl[MAX];
+        for (size_t i = 0; i < m; i++) {
+            sw[i] = same;
+            sl[i] = slen;
+        }
+        kv_error_clear();
+        int rc = value_store_load_many(vs, m, sw, sl, bufs, vals, vlens, rcs);
+        vlog_fuzz_check(rc == KV_OK || vlog_fuzz_failed(rc, faulted),
+                        "a batch of a value inside the file loads");
     }
     for (int ahead = 0; ahead < 2; ahead++) {
         kv_error_clear();
@@ -973,7 +991,9 @@ static void vlog_fuzz_store(const uint8_t *p, size_t n, int faulted)
         value_buf_free(&buf);
         free(es.model);
     }
-    vlog_fuzz_batch(vs, p, n, &e, fixed, flen, &ef, faulted);
+    vlog_fuzz_batch(vs, p, n, &e, fixed, flen, &ef, same, slen, faulted);
+    vlog_fuzz_check(value_store_value_size(vs, p, n) == (e.decodes ? e.w.len : 0),
+                    "value_store_value_size: the where's length, 0 if it does not decode");
     size_t dlen = 0;
     int d = value_store_describe_value(vs, p, n, &dlen, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(e.decodes ? d == KV_OK && dlen == e.w.len : d == KV_ERR_CORRUPT,
