@@ -74,7 +74,8 @@ void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
  * calls spread over those a repair makes (`salt` picks where in each
  * stretch): each time the database is made again, kv_check, kv_dump and
  * kv_repair, each with that call failing, must answer KV_OK or an error
- * (kv_repair's with a message), kv_check with none failing must not crash,
+ * (kv_check's and kv_repair's with a message), kv_check with none failing
+ * must not crash,
  * and a kv_repair run again with no call failing keeps the promise of
  * fuzz_dbfile_repair (a repair cut short is run again).  REQUIRES: a
  * fuzz_dbfile_run_files before. */
