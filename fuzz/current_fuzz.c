@@ -21,7 +21,14 @@
  *   - the name the line starts with (up to its first space), as a file
  *     name, is a manifest's for manifest_file_number only if it is what
  *     manifest_file_name writes for its number, and is one, with the
- *     line's number, when the line decodes.
+ *     line's number, when the line decodes;
+ *   - one input in sixteen (every one in a replay), the I/O layer failing
+ *     each call in turn (io_fault, common/io_fault.h): current_file_read
+ *     answers the failure's error (with a message, never KV_ERR_CORRUPT)
+ *     or what it answers with none failing; current_file_write of the next
+ *     number over a line that decodes answers KV_OK only if no call
+ *     failed, else the error with a message, and CURRENT then names the
+ *     new manifest exactly when the rename was made.
  * A broken promise aborts (this is a test program).
  */
 #include <inttypes.h>
@@ -31,8 +38,10 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "current_file.h"
 #include "fuzz_dbfile.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 
@@ -91,9 +100,68 @@ static void current_fuzz_run(const uint8_t *p, size_t n)
     current_fuzz_check(rc != KV_OK || read_number == number, "current_file_read: its number");
 }
 
+/* The same bytes as DIR/CURRENT read by current_file_read with each of its
+ * calls of the I/O layer failing in turn (io_fault over the backend in
+ * memory): the failure's error (a message, not KV_ERR_CORRUPT: nothing is
+ * damaged), or the verdict of the read with none failing.  Then, when the
+ * line decodes, its number written again by current_file_write over it,
+ * each of the write's calls failing in turn: KV_OK, or the failure's
+ * error with a message; after it CURRENT reads as the line it wrote if
+ * the rename was made (*renamed), else as it was. */
+static void current_fuzz_faults(const uint8_t *p, size_t n)
+{
+    fuzz_dbfile_mem_reset();
+    current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,
+                       "write CURRENT");
+    io_fault_plan count = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&count);
+    uint64_t number = 0;
+    int want = current_file_read(FUZZ_DBFILE_DIR, &number);
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    for (long nth = 1; nth <= calls; nth++) {
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+        io_fault_install(&plan);
+        uint64_t got = 0;
+        kv_error_clear(); /* (an error must say why itself) */
+        int rc = current_file_read(FUZZ_DBFILE_DIR, &got);
+        io_fault_uninstall();
+        current_fuzz_check(rc == want ? rc != KV_OK || got == number
+                                      : rc != KV_OK && rc != KV_ERR_CORRUPT &&
+                                            kv_errmsg()[0] != '\0',
+                           "current_file_read: a failed call is its error, with a message, "
+                           "or changes nothing");
+    }
+    if (want != KV_OK)
+        return;
+    uint64_t next = number < UINT64_MAX ? number + 1 : number - 1;
+    for (long nth = 1;; nth++) {
+        current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,
+                           "write CURRENT");
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+        io_fault_install(&plan);
+        int renamed = 0;
+        kv_error_clear();
+        int rc = current_file_write(FUZZ_DBFILE_DIR, next, &renamed);
+        long failures = io_fault_failures();
+        io_fault_uninstall();
+        current_fuzz_check(rc == KV_OK ? failures == 0 : kv_errmsg()[0] != '\0',
+                           "current_file_write: KV_OK, or a failed call's error with a message");
+        uint64_t got = 0;
+        current_fuzz_check(current_file_read(FUZZ_DBFILE_DIR, &got) == KV_OK &&
+                               got == (rc == KV_OK || renamed ? next : number),
+                           "CURRENT names the new manifest once renamed, else the old one");
+        if (failures == 0)
+            break; /* every call of the write has failed once */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     current_fuzz_run(data, size);
+    /* (One input in sixteen, every one in a replay: fuzz_dbfile_sampled.) */
+    if (fuzz_dbfile_sampled(data, size))
+        current_fuzz_faults(data, size);
     /* The checksum made right: the name runs to the first space; the tag
      * follows it, then 8 digits, if the input holds them. */
     const size_t tag = sizeof CURRENT_CRC_TAG - 1;

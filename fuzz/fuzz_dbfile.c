@@ -9,6 +9,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "error.h"
 #include "io.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -310,11 +311,21 @@ static void fuzz_write_after_repair(kv_db *db)
     kv_iter_free(it);
 }
 
+static int fuzz_repair_here(fuzz_dbfile_digest *held);
+
 int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_digest *held)
 {
     const io_ops *prev = io_set_ops(&io_mem_ops);
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
+    int repaired = fuzz_repair_here(held);
+    io_set_ops(prev);
+    return repaired;
+}
+
+/* kv_repair of the directory as it is, and its promise (above). */
+static int fuzz_repair_here(fuzz_dbfile_digest *held)
+{
     int repaired = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK;
     if (repaired) {
         kv_options opt;
@@ -329,7 +340,6 @@ int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_dige
         fuzz_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
                    "kv_check after kv_repair");
     }
-    io_set_ops(prev);
     return repaired;
 }
 
@@ -347,7 +357,8 @@ int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
 /* What a tool on a failing disk may answer (fuzz_dbfile_tools_faulted). */
 static void fuzz_faulted_answer(int rc, const char *what)
 {
-    fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT ||
+    /* (kv_check's KV_CHECK_WILL_CUT, above KV_OK, is no error.) */
+    fuzz_check(rc >= KV_OK || rc == KV_ERR_CORRUPT ||
                (io_fault_failures() > 0 && kv_errmsg()[0] != '\0'), what);
 }
 
@@ -370,6 +381,41 @@ long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_faul
     io_fault_uninstall();
     io_set_ops(prev);
     return calls;
+}
+
+void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
+                                uint32_t salt)
+{
+    const io_ops *prev = io_set_ops(&io_mem_ops);
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
+    fuzz_dbfile_place(files, n);
+    io_fault_plan count = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&count);
+    (void)kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    long step = tries > 0 && calls / (long)tries > 1 ? calls / (long)tries : 1;
+    for (long nth = 1 + (long)(salt % (uint32_t)step); tries > 0 && nth <= calls; nth += step) {
+        fuzz_dbfile_place(files, n);
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+        io_fault_install(&plan);
+        kv_error_clear(); /* (an error must say why itself) */
+        int rc = kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        /* (KV_CHECK_WILL_CUT, above KV_OK, is no error.) */
+        fuzz_check(rc >= KV_OK || kv_errmsg()[0] != '\0', "a kv_check that fails says why");
+        io_fault_install(&plan);
+        kv_error_clear();
+        rc = kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_check(rc == KV_OK || rc < 0, "kv_dump: its answers");
+        io_fault_install(&plan);
+        kv_error_clear();
+        rc = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        io_fault_uninstall();
+        fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "a kv_repair that fails says why");
+        kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_repair_here(NULL);
+    }
+    io_set_ops(prev);
 }
 
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n)

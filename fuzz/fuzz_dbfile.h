@@ -69,6 +69,18 @@ typedef struct fuzz_dbfile_digest {
  * first open's walk), and *held says what it held. */
 int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_digest *held);
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
+/* kv_repair of the database files[0..n) make with one call of the I/O
+ * layer failing (io_fault over the backend in memory), for up to `tries`
+ * calls spread over those a repair makes (`salt` picks where in each
+ * stretch): each time the database is made again, kv_check, kv_dump and
+ * kv_repair, each with that call failing, must answer KV_OK or an error
+ * (kv_check's and kv_repair's with a message), kv_check with none failing
+ * must not crash,
+ * and a kv_repair run again with no call failing keeps the promise of
+ * fuzz_dbfile_repair (a repair cut short is run again).  REQUIRES: a
+ * fuzz_dbfile_run_files before. */
+void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
+                                uint32_t salt);
 void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 
 /* kv_check of the database files[0..n) make (REQUIRES: a

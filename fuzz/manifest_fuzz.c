@@ -38,7 +38,20 @@
  *     input in four of those), the first table the version names lies
  *     beside them, made by the harness where the manifest puts it (its
  *     smallest and largest keys) but not of the size the manifest says:
- *     kv_repair describes it again as it is (repair_refresh).
+ *     kv_repair describes it again as it is (repair_refresh), and the
+ *     last, if it is another, made the same way and cut to its first half
+ *     (a table cut short: repair_table salvages it or takes it out); and
+ *     the first alone, twice, with no CURRENT nor manifest, which
+ *     kv_repair makes the levels from, merging the two (level_rebuild.c).
+ *     And for
+ *     one in 32 of those, the calls of the I/O layer failing, one at a
+ *     time (io_fault, common/io_fault.h): manifest_recover of the two
+ *     files with each of its calls failing in turn answers the failure's
+ *     error (with a message, never KV_ERR_CORRUPT) or what it answers with
+ *     none failing; kv_check, kv_dump and kv_repair with one of eight calls
+ *     spread over a repair's failing answer KV_OK or an error with a
+ *     message, and a kv_repair run again after keeps the promise above
+ *     (fuzz_dbfile_repair_faulted).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -48,11 +61,13 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "error.h"
 #include "current_file.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 #include "level_files.h"
@@ -307,6 +322,54 @@ static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_
     free(canon);
 }
 
+/* CURRENT and the manifest in the directory, read by manifest_recover
+ * with each of its calls of the I/O layer failing in turn (io_fault over
+ * the backend in memory; at most MANIFEST_FUZZ_FAULTS of them): the
+ * failure's error (with a message, not KV_ERR_CORRUPT: nothing is
+ * damaged), or the verdict and state of the read with none failing. */
+#define MANIFEST_FUZZ_FAULTS 64
+
+static void manifest_fuzz_recover_faulted(const uint8_t *line, size_t line_len, int current_rc,
+                                          uint64_t number, const uint8_t *man, size_t man_len)
+{
+    char name[MANIFEST_NAME_MAX];
+    manifest_file_name(name, current_rc == KV_OK ? number : 1);
+    fuzz_dbfile_mem_reset();
+    manifest_fuzz_write(CURRENT_FILE_NAME, line, line_len);
+    manifest_fuzz_write(name, man, man_len);
+    io_fault_plan count = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&count);
+    manifest_state st;
+    int want = manifest_recover(MANIFEST_FUZZ_DIR, 0, &st);
+    long calls = io_fault_calls();
+    io_fault_uninstall();
+    uint8_t *canon = NULL;
+    size_t canon_len = 0;
+    if (want == KV_OK)
+        canon = manifest_fuzz_canon(&st, &canon_len);
+    manifest_state_free(&st);
+    for (long nth = 1; nth <= calls && nth <= MANIFEST_FUZZ_FAULTS; nth++) {
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+        io_fault_install(&plan);
+        kv_error_clear(); /* (an error must say why itself) */
+        int rc = manifest_recover(MANIFEST_FUZZ_DIR, 0, &st);
+        io_fault_uninstall();
+        if (rc != want) {
+            manifest_fuzz_check(rc != KV_OK && rc != KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
+                                "manifest_recover: a failed call of the I/O layer is its "
+                                "error, with a message, or changes nothing");
+        } else if (rc == KV_OK) {
+            size_t n;
+            uint8_t *c = manifest_fuzz_canon(&st, &n);
+            manifest_fuzz_check(n == canon_len && memcmp(c, canon, n) == 0,
+                                "manifest_recover: the same state, whichever call failed");
+            free(c);
+        }
+        manifest_state_free(&st);
+    }
+    free(canon);
+}
+
 /* The first table the manifest's version names (the manifest as it
  * replays, whole or cut at a torn tail), as a file for kv_repair: a table
  * of the stage holding the two entries at the ends of the key range the
@@ -317,7 +380,12 @@ static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_
  * engine run goes on without it, as before (an open that reads a table
  * costs more than the rest of an input).  Returns its bytes (malloc'd, *n
  * of them) and its name in name, or NULL if the version names no table or
- * the builder refuses the keys. */
+ * the builder refuses the keys.  The last table the version names, if it
+ * is another, is made the same way at its own keys, then cut to its first
+ * half (*torn_bytes, *torn_n bytes, malloc'd; else NULL), with its name
+ * in torn: a table cut short, which kv_repair salvages or takes out
+ * (repair_table), counting what older tables may then show
+ * (repair_version_older). */
 static table_ctx *manifest_fuzz_tables;
 
 static void manifest_fuzz_tables_free(void)
@@ -325,49 +393,69 @@ static void manifest_fuzz_tables_free(void)
     table_ctx_free(manifest_fuzz_tables);
 }
 
-static uint8_t *manifest_fuzz_named_table(const uint8_t *man, size_t man_len,
-                                          char name[LEVEL_NAME_MAX], size_t *n)
+/* A table of the stage holding the entries at the ends of f's key range
+ * (one if they are the same): its bytes (malloc'd, *n of them), or NULL if
+ * the builder refuses the keys. */
+static uint8_t *manifest_fuzz_table_at(const vfile *f, size_t *n)
 {
     static const char path[] = "/kvfuzz/table/t.tbl";
-    manifest_state st;
-    if (manifest_recover_mem(man, man_len, "MANIFEST", 0, &st) != KV_OK) {
-        manifest_state_free(&st);
-        return NULL;
-    }
-    const vfile *f = NULL;
-    for (int l = 0; l < VERSION_LEVELS && f == NULL; l++)
-        if (st.v->nfiles[l] > 0)
-            f = st.v->files[l][0];
-    uint8_t *out = NULL;
-    if (f != NULL && manifest_fuzz_tables == NULL) {
+    if (manifest_fuzz_tables == NULL) {
         manifest_fuzz_check(table_ctx_new(NULL, &manifest_fuzz_tables) == KV_OK,
                             "table_ctx_new");
         atexit(manifest_fuzz_tables_free);
     }
     table_builder *b = NULL;
     table_meta meta;
-    if (f != NULL) {
-        fuzz_dbfile_mem_reset();
-        manifest_fuzz_check(io_mkdir("/kvfuzz") == KV_OK && io_mkdir("/kvfuzz/table") == KV_OK &&
-                            table_builder_new(manifest_fuzz_tables, path, &b) == KV_OK,
-                            "a table builder in memory");
-    }
-    int same = f != NULL && f->smallest_len == f->largest_len &&
+    fuzz_dbfile_mem_reset();
+    manifest_fuzz_check(io_mkdir("/kvfuzz") == KV_OK && io_mkdir("/kvfuzz/table") == KV_OK &&
+                        table_builder_new(manifest_fuzz_tables, path, &b) == KV_OK,
+                        "a table builder in memory");
+    int same = f->smallest_len == f->largest_len &&
                memcmp(f->smallest, f->largest, f->smallest_len) == 0;
     static const uint8_t v[] = "v";
-    int added = f != NULL && table_builder_add(b, f->smallest, f->smallest_len, v, 1) == KV_OK &&
+    int added = table_builder_add(b, f->smallest, f->smallest_len, v, 1) == KV_OK &&
                 (same || table_builder_add(b, f->largest, f->largest_len, v, 1) == KV_OK);
     int built = added && table_builder_finish(b, &meta) == KV_OK; /* (frees b) */
     if (added)
         b = NULL;
+    uint8_t *out = NULL;
     if (built) {
         const uint8_t *bytes;
         manifest_fuzz_check(io_mem_get(path, &bytes, n) == 0 && (out = malloc(*n)) != NULL,
                             "the table's bytes");
         memcpy(out, bytes, *n);
-        level_table_name(name, f->number);
     }
     table_builder_abandon(b);
+    return out;
+}
+
+static uint8_t *manifest_fuzz_named_table(const uint8_t *man, size_t man_len,
+                                          char name[LEVEL_NAME_MAX], size_t *n,
+                                          char torn[LEVEL_NAME_MAX], uint8_t **torn_bytes,
+                                          size_t *torn_n)
+{
+    manifest_state st;
+    torn[0] = '\0';
+    *torn_bytes = NULL;
+    if (manifest_recover_mem(man, man_len, "MANIFEST", 0, &st) != KV_OK) {
+        manifest_state_free(&st);
+        return NULL;
+    }
+    const vfile *f = NULL, *last = NULL;
+    for (int l = 0; l < VERSION_LEVELS; l++)
+        for (size_t i = 0; i < st.v->nfiles[l]; i++) {
+            if (f == NULL)
+                f = st.v->files[l][i];
+            last = st.v->files[l][i];
+        }
+    uint8_t *out = f != NULL ? manifest_fuzz_table_at(f, n) : NULL;
+    if (out != NULL) {
+        level_table_name(name, f->number);
+        if (last != f && (*torn_bytes = manifest_fuzz_table_at(last, torn_n)) != NULL) {
+            level_table_name(torn, last->number);
+            *torn_n /= 2;
+        }
+    }
     manifest_state_free(&st);
     return out;
 }
@@ -407,19 +495,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * without them, takes out the tables they name and the directory
      * lacks, and writes a new manifest. */
     if (fuzz_dbfile_sampled(data, size)) {
-        char name[MANIFEST_NAME_MAX], tname[LEVEL_NAME_MAX];
+        char name[MANIFEST_NAME_MAX], tname[LEVEL_NAME_MAX], torn[LEVEL_NAME_MAX];
         manifest_file_name(name, current_rc == KV_OK ? number : 1);
         fuzz_dbfile files[] = {{CURRENT_FILE_NAME, line, line_len}, {name, man, man_len},
-                               {tname, NULL, 0}};
+                               {tname, NULL, 0}, {torn, NULL, 0}};
         /* (One input in four of those: a repair that opens a table costs
          * as much as the rest of the run.) */
-        uint8_t *table = fuzz_dbfile_sampled_rarely(data, size, 4)
-                             ? manifest_fuzz_named_table(man, man_len, tname, &files[2].size)
-                             : NULL;
+        uint8_t *table = NULL, *torn_table = NULL;
+        if (fuzz_dbfile_sampled_rarely(data, size, 4))
+            table = manifest_fuzz_named_table(man, man_len, tname, &files[2].size, torn,
+                                              &torn_table, &files[3].size);
         files[2].data = table;
+        files[3].data = torn_table;
+        size_t nfiles = table == NULL ? 2 : torn_table == NULL ? 3 : 4;
         fuzz_dbfile_run_files(files, 2);
-        fuzz_dbfile_repair_files(files, 2 + (table != NULL));
+        fuzz_dbfile_repair_files(files, table == NULL ? 2 : 3);
+        if (torn_table != NULL) /* (and again with the table cut short) */
+            fuzz_dbfile_repair_files(files, nfiles);
+        if (table != NULL) {
+            /* The table alone, twice (000001.tbl and 000002.tbl: two tables
+             * whose keys overlap), no CURRENT and no manifest: kv_repair
+             * makes the levels again from the tables and merges the two
+             * (level_rebuild.c). */
+            fuzz_dbfile alone[] = {{fuzz_dbfile_table_name(), table, files[2].size},
+                                   {fuzz_dbfile_second_table_name(), table, files[2].size}};
+            fuzz_dbfile_repair_files(alone, 2);
+        }
+        /* (One input in 32 of those, every one in a replay: the manifest
+         * read, then kv_check, kv_dump and kv_repair, with calls of the
+         * I/O layer failing: as much as ten engine runs.) */
+        if (fuzz_dbfile_sampled_rarely(data, size, 32)) {
+            manifest_fuzz_recover_faulted(line, line_len, current_rc, number, man, man_len);
+            fuzz_dbfile_repair_faulted(files, nfiles, 8, crc32c_value(data, size));
+        }
         free(table);
+        free(torn_table);
     }
     free(line);
     free(man);

@@ -33,8 +33,20 @@
  *                  kv_repair's promise
  *              3   the same, then the body as a table entry's where, read
  *                  by a value store from a value-log file the harness wrote
- *                  (value_store_load, value_store_describe_value,
+ *                  (value_store_load: alone, with its crc32c made right,
+ *                  and into a buffer a value of the same span grew, as a
+ *                  scan's buffer serves key after key; value_store_load_many
+ *                  and value_store_read_ahead of it and its crc-right copy,
+ *                  16 at a time when short; value_store_describe_value,
  *                  value_store_dropped)
+ *   mode & 8       (modes 1 to 3) the mode's reads again through io_fault
+ *                  (common/io_fault.h), which maps no file, so that the
+ *                  store reads with calls, and fails call number
+ *                  mode >> 4 (0: none) of the I/O layer: in mode 1 kv dump,
+ *                  VLOGCOUNTS and an unfinished save beside it loaded by a
+ *                  store that may write (which removes both), then counts
+ *                  saved again; in mode 2 kv dump, the store and its job;
+ *                  in mode 3 every load
  *   mode & 7 = 6   the decoders, then the body as a whole database's files
  *                  (each a name's length byte, the name, a 4-byte
  *                  little-endian size, the bytes: vlog_fuzz_unpack), as
@@ -75,9 +87,18 @@
  * engine, what fuzz_dbfile.h checks, and after kv_repair says KV_OK, a
  * strict open and kv check succeed.
  * The store (mode 3): a where that does not decode, names another file,
- * or runs past the file's end is KV_ERR_CORRUPT; one inside it (of at most
- * 36 KiB) is KV_OK with the bytes the model gathers exactly when its
- * crc32c is theirs (and, with the crc made right, always).
+ * or runs past the file's end is KV_ERR_CORRUPT, through a buffer with
+ * room for it too; one inside it (of at most 36 KiB) is KV_OK with the
+ * bytes the model gathers exactly when its crc32c is theirs (and, with
+ * the crc made right, always); in a batch every value as alone, and the
+ * batch's answer its first error.
+ * With a call failing (mode & 8): every answer is what it is with none
+ * failing, or that call's error (with a message, never KV_ERR_CORRUPT:
+ * nothing is damaged), never KV_OK with other bytes; what a save of the
+ * counts wrote is read back, and after a failed one nothing or that.
+ * Mode 6, for one input in 64 of those through the engine: kv_check,
+ * kv_dump and kv_repair with a call failing, then kv_repair's promise
+ * (fuzz_dbfile_repair_faulted).
  * A broken promise aborts (this is a test program); ASan and UBSan catch
  * a read outside the bytes.
  *
@@ -92,9 +113,11 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "fuzz_formats.h"
+#include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
 #include "lsm_files.h"
@@ -199,16 +222,13 @@ static void vlog_fuzz_gather(const vlog_where *w)
     free(model);
 }
 
+/* (p: the body, which ends where the input does, whose buffer libFuzzer
+ * and the replay make exactly its size: ASan sees a read past it.) */
 static void vlog_fuzz_where(const uint8_t *p, size_t n)
 {
-    uint8_t *copy = malloc(n ? n : 1); /* exactly n bytes: ASan sees a read past them */
-    vlog_fuzz_check(copy != NULL, "malloc");
-    if (n > 0)
-        memcpy(copy, p, n);
     vlog_where w;
     const char *why = NULL;
-    int rc = vlog_where_decode(copy, n, &w, &why);
-    free(copy);
+    int rc = vlog_where_decode(p, n, &w, &why);
     vlog_fuzz_check(rc == 0 || (rc == -1 && why != NULL && why[0] != '\0'),
                     "vlog_where_decode: 0, or -1 with a reason");
     if (rc != 0)
@@ -266,12 +286,9 @@ static void vlog_fuzz_payload(const uint8_t *p, size_t n)
 
 /* ---- VLOGCOUNTS -------------------------------------------------------------- */
 
-static void vlog_fuzz_counts_one(const uint8_t *p, size_t n)
+/* (p: the body, as vlog_fuzz_where's, or an allocation of exactly n.) */
+static void vlog_fuzz_counts_one(const uint8_t *copy, size_t n)
 {
-    uint8_t *copy = malloc(n ? n : 1);
-    vlog_fuzz_check(copy != NULL, "malloc");
-    if (n > 0)
-        memcpy(copy, p, n);
     uint64_t flushed = 0;
     vlog_count *c = NULL;
     size_t count = 0;
@@ -304,7 +321,6 @@ static void vlog_fuzz_counts_one(const uint8_t *p, size_t n)
         vlog_fuzz_check(c == NULL && count == 0, "a refusal hands out no counts");
     }
     free(c);
-    free(copy);
 }
 
 static void vlog_fuzz_counts(const uint8_t *p, size_t n)
@@ -344,6 +360,26 @@ static void vlog_fuzz_remove(const char *dir, const char *name)
     io_unlink(path);
 }
 
+/* The fixed file's bytes (vlog_fuzz_byte of each offset), made once. */
+static uint8_t *vlog_fuzz_image_bytes;
+
+static void vlog_fuzz_image_free(void)
+{
+    free(vlog_fuzz_image_bytes);
+}
+
+static const uint8_t *vlog_fuzz_image(void)
+{
+    if (vlog_fuzz_image_bytes == NULL) {
+        vlog_fuzz_image_bytes = malloc(VLOG_FUZZ_FILE_SIZE);
+        vlog_fuzz_check(vlog_fuzz_image_bytes != NULL, "malloc");
+        for (uint64_t o = 0; o < VLOG_FUZZ_FILE_SIZE; o++)
+            vlog_fuzz_image_bytes[o] = vlog_fuzz_byte(o);
+        atexit(vlog_fuzz_image_free);
+    }
+    return vlog_fuzz_image_bytes;
+}
+
 /* Both directories, the fixed file in one: made again after an input
  * that ran the engine (fuzz_dbfile_run empties the memory). */
 static void vlog_fuzz_dirs(void)
@@ -357,12 +393,7 @@ static void vlog_fuzz_dirs(void)
     fuzz_dbfile_mem_reset();
     vlog_fuzz_check(io_mkdir("/kvvlog") == KV_OK && io_mkdir(vlog_fuzz_input) == KV_OK,
                     "mkdir");
-    uint8_t *file = malloc(VLOG_FUZZ_FILE_SIZE);
-    vlog_fuzz_check(file != NULL, "malloc");
-    for (uint64_t o = 0; o < VLOG_FUZZ_FILE_SIZE; o++)
-        file[o] = vlog_fuzz_byte(o);
-    vlog_fuzz_write(vlog_fuzz_fixed, VLOG_FUZZ_NAME, file, VLOG_FUZZ_FILE_SIZE);
-    free(file);
+    vlog_fuzz_write(vlog_fuzz_fixed, VLOG_FUZZ_NAME, vlog_fuzz_image(), VLOG_FUZZ_FILE_SIZE);
 }
 
 /* The end of an input: every file it left goes but the fixed file, which
@@ -405,8 +436,10 @@ static uint8_t *vlog_fuzz_copy(const uint8_t *p, size_t n)
 }
 
 /* A value store over dir, which holds one value-log file, file 1, as kv_open
- * makes it (read only: it writes nothing). */
-static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed)
+ * makes it (read only: it writes nothing).  faulted: an I/O call may fail
+ * under it (io_fault): then the open may fail with that call's error (a
+ * message, not KV_ERR_CORRUPT), and NULL is returned. */
+static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int faulted)
 {
     db_dir d = {.path = (char *)dir};
     kv_options opt;
@@ -422,18 +455,40 @@ static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed)
     l.nothers = 1;
     value_store *vs = NULL;
     int has_jobs = 0;
+    kv_error_clear();
     int rc = value_store_open(&env, &l, flushed, &vs, &has_jobs);
+    if (faulted && rc != KV_OK) {
+        vlog_fuzz_check(rc != KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
+                        "an open the I/O layer fails answers its error, with a message");
+        vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+        return NULL;
+    }
     vlog_fuzz_check(rc == KV_OK, "value_store_open over the harness's value-log file");
     return vs;
 }
 
+/* Whether rc, where an I/O call may have failed (faulted), is such a
+ * failure: an error with a message, not KV_ERR_CORRUPT (nothing is
+ * damaged). */
+static int vlog_fuzz_failed(int rc, int faulted)
+{
+    if (!faulted || rc == KV_OK || rc == KV_ERR_CORRUPT)
+        return 0;
+    vlog_fuzz_check(kv_errmsg()[0] != '\0', "an I/O call's failure has a message");
+    return 1;
+}
+
 /* A job of the store, if it picks one, run as the engine runs it: every
  * value it gives is a where of file 1, and loads (the file is whole, or
- * the job gives nothing). */
-static void vlog_fuzz_job(value_store *vs)
+ * the job gives nothing).  faulted: a failure of the I/O layer may stop
+ * it (vlog_fuzz_failed), no other error. */
+static void vlog_fuzz_job(value_store *vs, int faulted)
 {
     value_job *job = NULL;
+    kv_error_clear();
     int rc = value_store_pick(vs, UINT64_MAX, &job);
+    if (vlog_fuzz_failed(rc, faulted))
+        return;
     vlog_fuzz_check(rc == KV_OK, "value_store_pick");
     if (job == NULL)
         return;
@@ -441,6 +496,7 @@ static void vlog_fuzz_job(value_store *vs)
                     "values");
     value_move m;
     int got, status = KV_OK;
+    kv_error_clear();
     while ((got = value_store_job_next(job, &m)) == 1) {
         vlog_where w;
         const char *why = NULL;
@@ -448,12 +504,19 @@ static void vlog_fuzz_job(value_store *vs)
                         "a job's value is a where of its file");
         const uint8_t *val = NULL;
         size_t vlen = 0;
+        kv_error_clear();
         rc = value_store_job_value(job, &val, &vlen);
+        if (vlog_fuzz_failed(rc, faulted)) {
+            status = rc;
+            break;
+        }
         vlog_fuzz_check(rc == KV_OK && vlen == w.len,
                         "every value a job reads from a whole file loads, with its length");
         value_store_job_result(job, VALUE_LIVE);
+        kv_error_clear();
     }
-    vlog_fuzz_check(got == 0 || got == KV_ERR_CORRUPT || got == KV_ERR_NOMEM,
+    vlog_fuzz_check(got == 0 || got == 1 || got == KV_ERR_CORRUPT || got == KV_ERR_NOMEM ||
+                        vlog_fuzz_failed(got, faulted),
                     "value_store_job_next: 1, 0, or an error");
     if (got < 0)
         status = got;
@@ -492,10 +555,10 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "value_store_dump: only "
                     "KV_ERR_CORRUPT");
     /* A store that takes the counts when they name the file's size. */
-    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, flushed);
+    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, flushed, 0);
     rc = value_store_describe(vs, 1, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK, "value_store_describe");
-    vlog_fuzz_job(vs);
+    vlog_fuzz_job(vs, 0);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
     /* As a database's (one input in sixteen): the engine on the counts
@@ -521,8 +584,8 @@ static void vlog_fuzz_log_file(const uint8_t *p, size_t n, int engine)
     int rc = value_store_dump(vlog_fuzz_input, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "value_store_dump: only "
                     "KV_ERR_CORRUPT");
-    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0);
-    vlog_fuzz_job(vs);
+    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0, 0);
+    vlog_fuzz_job(vs, 0);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
     /* The file as a database's (one input in sixteen): kv_open, reads,
@@ -532,6 +595,101 @@ static void vlog_fuzz_log_file(const uint8_t *p, size_t n, int engine)
         fuzz_dbfile_repair(VLOG_FUZZ_NAME, fixed, n);
     }
     free(fixed);
+}
+
+/* ---- the same with the I/O layer failing a call (the mode byte's bit 3) ------ */
+
+/* Installs io_fault over the backend in memory: every call of the I/O
+ * layer counted, the nth failing with EIO (0: none fails, but files are
+ * read with calls: io_fault maps none). */
+static void vlog_fuzz_fault(long nth)
+{
+    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
+    io_fault_install(&plan);
+}
+
+/* Mode 1 with a failing call: VLOGCOUNTS (its crc32c made right) and an
+ * unfinished save beside it (VLOGCOUNTS.tmp) loaded by a store that may
+ * write (vlog_counts_load removes both), then the counts it holds (or, if
+ * it holds none, one file's) saved again, then kv dump, the nth call of
+ * the three failing: each KV_OK or the failure's error, with a message; a load that
+ * fails hands out nothing, one that succeeds the decoder's counts.  After
+ * them, with no call failing, the file holds exactly what a save that
+ * succeeded wrote, and after a failed save nothing or that. */
+static void vlog_fuzz_counts_faulted(const uint8_t *p, size_t n, long nth)
+{
+    uint8_t *fixed = vlog_fuzz_copy(p, n);
+    fuzz_fix_body_crc(fixed, n);
+    uint64_t flushed = 0;
+    vlog_count *c = NULL;
+    size_t count = 0;
+    int decodes = vlog_counts_decode(VLOG_COUNTS_NAME, fixed, n, &flushed, &c, &count) == KV_OK;
+    vlog_fuzz_write(vlog_fuzz_fixed, VLOG_COUNTS_NAME, fixed, n);
+    vlog_fuzz_write(vlog_fuzz_fixed, VLOG_COUNTS_NAME ".tmp", fixed, n / 2);
+    free(fixed);
+    vlog_fuzz_fault(nth);
+    vlog_count *got = NULL;
+    size_t ngot = 0;
+    kv_error_clear();
+    int rc = vlog_counts_load(vlog_fuzz_fixed, 0, flushed, &got, &ngot);
+    if (!vlog_fuzz_failed(rc, 1)) {
+        vlog_fuzz_check(rc == KV_OK, "vlog_counts_load: a damaged file is no error");
+        vlog_fuzz_check(decodes ? ngot == count &&
+                                      (count == 0 || memcmp(got, c, count * sizeof *c) == 0)
+                                : ngot == 0,
+                        "vlog_counts_load hands out the counts the file holds");
+    } else {
+        vlog_fuzz_check(got == NULL && ngot == 0, "a load that fails hands out nothing");
+    }
+    free(got);
+    vlog_count one = {.start = 1, .bytes = VLOG_FUZZ_FILE_SIZE, .value_bytes = 1000,
+                      .live_bytes = 600, .undropped = 100, .counted_at = 7};
+    const vlog_count *saved = decodes && count > 0 ? c : &one;
+    size_t nsaved = decodes && count > 0 ? count : 1;
+    kv_error_clear();
+    int save_rc = vlog_counts_save(vlog_fuzz_fixed, flushed, saved, nsaved);
+    vlog_fuzz_check(save_rc == KV_OK || vlog_fuzz_failed(save_rc, 1),
+                    "vlog_counts_save: KV_OK, or the failure");
+    kv_error_clear();
+    rc = value_store_dump(vlog_fuzz_fixed, fuzz_dbfile_ignore_line, NULL);
+    vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT || vlog_fuzz_failed(rc, 1),
+                    "value_store_dump: KV_ERR_CORRUPT, or the failure");
+    io_fault_uninstall();
+    got = NULL;
+    ngot = 0;
+    rc = vlog_counts_load(vlog_fuzz_fixed, 1, flushed, &got, &ngot);
+    vlog_fuzz_check(rc == KV_OK, "vlog_counts_load");
+    vlog_fuzz_check(ngot == 0 ? save_rc != KV_OK
+                              : ngot == nsaved && memcmp(got, saved, nsaved * sizeof *got) == 0,
+                    "what a save wrote is read back, and what it did not write is not");
+    free(got);
+    free(c);
+    vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
+    vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME ".tmp");
+}
+
+/* Mode 2 with a failing call: kv dump of the value-log file, a store over
+ * it and its job (which reads with calls under io_fault), each KV_OK, or
+ * what mode 2 allows, or the failure's error. */
+static void vlog_fuzz_log_file_faulted(const uint8_t *p, size_t n, long nth)
+{
+    uint8_t *fixed = vlog_fuzz_copy(p, n);
+    fuzz_fix_file_header(fixed, n);
+    fuzz_fix_wal_fragments(fixed, n, n < LSM_WAL_START ? n : LSM_WAL_START);
+    vlog_fuzz_write(vlog_fuzz_input, VLOG_FUZZ_NAME, fixed, n);
+    free(fixed);
+    vlog_fuzz_fault(nth);
+    kv_error_clear();
+    int rc = value_store_dump(vlog_fuzz_input, fuzz_dbfile_ignore_line, NULL);
+    vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT || vlog_fuzz_failed(rc, 1),
+                    "value_store_dump: KV_ERR_CORRUPT, or the failure");
+    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0, 1);
+    if (vs != NULL) {
+        vlog_fuzz_job(vs, 1);
+        vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+    }
+    io_fault_uninstall();
+    vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
 }
 
 /* ---- a whole database (mode 6) ------------------------------------------------ */
@@ -609,72 +767,241 @@ static void vlog_fuzz_db(const uint8_t *p, size_t n)
         fuzz_dbfile_run_files(files, count);
         fuzz_dbfile_compact_files(files, count);
         fuzz_dbfile_repair_files(files, count);
+        /* (One in 64 of those, every one in a replay: kv_check, kv_dump
+         * and kv_repair with calls of the I/O layer failing, then
+         * kv_repair's promise; a failure kv_open meets in kv_repair may
+         * make the engine wait before it retries: a run costs tenths of
+         * a second of waiting.) */
+        if (fuzz_dbfile_sampled_rarely(p, n, 64))
+            fuzz_dbfile_repair_faulted(files, count, 4, crc32c_value(p, n));
     }
 }
 
 /* ---- a value read through the store (mode 3) --------------------------------- */
-/* Loads where [p, p + n) and checks the answer against the model. */
-static void vlog_fuzz_load(value_store *vs, const uint8_t *p, size_t n)
+
+/* What a load of a where from the fixed file must answer, by the model. */
+typedef struct vlog_fuzz_expect {
+    int decodes;    /* the where decodes */
+    vlog_where w;   /* (if it does) */
+    int inside;     /* it names file 1, and its span lies inside the file */
+    int modelled;   /* inside, and at most VLOG_FUZZ_GATHER_MAX bytes: model holds them */
+    uint8_t *model; /* (malloc'd) */
+    int matches;    /* modelled, and its crc32c is the model's */
+} vlog_fuzz_expect;
+
+static void vlog_fuzz_expect_of(const uint8_t *p, size_t n, vlog_fuzz_expect *e)
 {
-    vlog_where w;
+    memset(e, 0, sizeof *e);
     const char *why = NULL;
-    int decodes = vlog_where_decode(p, n, &w, &why) == 0;
-    value_buf buf = {0};
-    const uint8_t *val = NULL;
-    size_t vlen = 0;
-    int rc = value_store_load(vs, p, n, &buf, &val, &vlen);
+    e->decodes = vlog_where_decode(p, n, &e->w, &why) == 0;
+    e->inside = e->decodes && e->w.file == 1 &&
+                e->w.offset + vlog_span(&e->w) <= VLOG_FUZZ_FILE_SIZE;
+    e->modelled = e->inside && e->w.len <= VLOG_FUZZ_GATHER_MAX;
+    if (!e->modelled)
+        return;
+    e->model = malloc(e->w.len);
+    vlog_fuzz_check(e->model != NULL, "malloc");
+    /* The file's bytes from the offset on, each block's header left out. */
+    const uint8_t *image = vlog_fuzz_image();
+    for (uint64_t k = 0, o = e->w.offset; k < e->w.len;) {
+        if (vlog_fuzz_in_header(o)) {
+            o += WAL_HEADER_SIZE - o % WAL_BLOCK_SIZE;
+            continue;
+        }
+        uint64_t run = WAL_BLOCK_SIZE - o % WAL_BLOCK_SIZE;
+        if (run > e->w.len - k)
+            run = e->w.len - k;
+        memcpy(e->model + k, image + o, (size_t)run);
+        k += run;
+        o += run;
+    }
+    e->matches = crc32c_value(e->model, e->w.len) == e->w.crc;
+}
+
+/* A load's answer (rc; *val and vlen when KV_OK) held to the model: a
+ * where that does not decode, names a file that is not there, or runs
+ * past the file's end is KV_ERR_CORRUPT; one inside it (of at most 36 KiB)
+ * is KV_OK with the bytes the model gathers exactly when its crc32c is
+ * theirs; a longer one KV_OK or KV_ERR_CORRUPT.  faulted: a call of the
+ * I/O layer may have failed under the load, and its error (with a
+ * message, never KV_ERR_CORRUPT: the bytes are not damaged) may stand for
+ * that answer; KV_OK still only with the model's bytes. */
+static void vlog_fuzz_answer(const vlog_fuzz_expect *e, int rc, const uint8_t *val, size_t vlen,
+                             int faulted)
+{
+    vlog_fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "an error has a message");
+    if (faulted && rc != KV_OK && rc != KV_ERR_CORRUPT)
+        return;
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                    "value_store_load: KV_OK or KV_ERR_CORRUPT");
-    if (!decodes || w.file != 1 || w.offset + vlog_span(&w) > VLOG_FUZZ_FILE_SIZE) {
+                    "value_store_load: KV_OK or KV_ERR_CORRUPT, where no I/O call fails");
+    if (!e->inside) {
         vlog_fuzz_check(rc == KV_ERR_CORRUPT, "a where that does not decode, names a file "
                         "that is not there, or runs past the file's end is KV_ERR_CORRUPT");
-    } else if (w.len <= VLOG_FUZZ_GATHER_MAX) {
-        uint8_t *model = malloc(w.len);
-        vlog_fuzz_check(model != NULL, "malloc");
-        uint64_t k = 0;
-        for (uint64_t o = w.offset; k < w.len; o++)
-            if (!vlog_fuzz_in_header(o))
-                model[k++] = vlog_fuzz_byte(o);
-        int matches = crc32c_value(model, w.len) == w.crc;
-        vlog_fuzz_check(matches ? rc == KV_OK : rc == KV_ERR_CORRUPT,
+    } else if (e->modelled) {
+        vlog_fuzz_check(e->matches ? rc == KV_OK : rc == KV_ERR_CORRUPT,
                         "a value inside the file loads exactly when its crc32c matches");
         if (rc == KV_OK)
-            vlog_fuzz_check(vlen == w.len && memcmp(val, model, w.len) == 0,
+            vlog_fuzz_check(vlen == e->w.len && memcmp(val, e->model, e->w.len) == 0,
                             "value_store_load: the value's bytes, block headers left out");
-        free(model);
     }
+}
+
+static void vlog_fuzz_load(value_store *vs, const uint8_t *p, size_t n,
+                           const vlog_fuzz_expect *e, value_buf *buf, int faulted)
+{
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    kv_error_clear(); /* (an error must say why itself) */
+    int rc = value_store_load(vs, p, n, buf, &val, &vlen);
+    vlog_fuzz_answer(e, rc, val, vlen, faulted);
+}
+
+/* e's where with its crc32c made right, into out (VLOG_WHERE_MAX):
+ * its length, 0 if e is not modelled. */
+static size_t vlog_fuzz_crc_right(const vlog_fuzz_expect *e, uint8_t *out)
+{
+    if (!e->modelled)
+        return 0;
+    vlog_where w = e->w;
+    w.crc = crc32c_value(e->model, w.len);
+    return vlog_where_encode(out, &w);
+}
+
+/* A where of a value inside the file whose span is e's (the same offset
+ * in an early block, the same length), its crc32c right, into out: its
+ * length, 0 if there is none (e does not decode, names another file, is
+ * longer than the model goes, or no early block holds it). */
+static size_t vlog_fuzz_same_span(const vlog_fuzz_expect *e, uint8_t *out)
+{
+    if (!e->decodes || e->w.file != 1 || e->w.len > VLOG_FUZZ_GATHER_MAX)
+        return 0;
+    vlog_where r = e->w;
+    r.offset = e->w.offset % WAL_BLOCK_SIZE;
+    if (r.offset < LSM_WAL_START + WAL_HEADER_SIZE)
+        r.offset += WAL_BLOCK_SIZE;
+    if (r.offset + vlog_span(&r) > VLOG_FUZZ_FILE_SIZE)
+        return 0;
+    uint8_t enc[VLOG_WHERE_MAX];
+    size_t len = vlog_where_encode(enc, &r);
+    vlog_fuzz_expect re;
+    vlog_fuzz_expect_of(enc, len, &re);
+    len = vlog_fuzz_crc_right(&re, out);
+    free(re.model);
+    return len;
+}
+
+/* Values at most this long are read 16 at a time together (a batch that
+ * long asks the kernel for a mapped file's pages first); longer ones 2 at
+ * a time. */
+#define VLOG_FUZZ_BATCH_SHORT 1024u
+
+/* The where, and the same with its crc32c made right, read together
+ * (value_store_load_many), then told ahead (value_store_read_ahead), each
+ * value left for later then loaded through its buffer: every answer as
+ * the model says, as a load alone gives it; into buffers a batch of
+ * `same` (a value of the where's span inside the file, if slen > 0)
+ * grew first. */
+static void vlog_fuzz_batch(value_store *vs, const uint8_t *p, size_t n,
+                            const vlog_fuzz_expect *e, const uint8_t *fixed, size_t flen,
+                            const vlog_fuzz_expect *ef, const uint8_t *same, size_t slen,
+                            int faulted)
+{
+    enum { MAX = 16 };
+    size_t m = !e->decodes || e->w.len <= VLOG_FUZZ_BATCH_SHORT ? MAX : 2;
+    const uint8_t *where[MAX], *vals[MAX];
+    size_t wlen[MAX], vlens[MAX];
+    const vlog_fuzz_expect *ex[MAX];
+    value_buf bufs[MAX];
+    int rcs[MAX];
+    memset(bufs, 0, sizeof bufs);
+    for (size_t i = 0; i < m; i++) {
+        int alt = i % 2 == 1 && flen > 0;
+        where[i] = alt ? fixed : p;
+        wlen[i] = alt ? flen : n;
+        ex[i] = alt ? ef : e;
+    }
+    /* The buffers first grown by a batch of a value of the same span
+     * inside the file (when there is one), as a scan's are by the values
+     * before: then only the reads meet the file's end. */
+    if (slen > 0) {
+        const uint8_t *sw[MAX];
+        size_t sl[MAX];
+        for (size_t i = 0; i < m; i++) {
+            sw[i] = same;
+            sl[i] = slen;
+        }
+        kv_error_clear();
+        int rc = value_store_load_many(vs, m, sw, sl, bufs, vals, vlens, rcs);
+        vlog_fuzz_check(rc == KV_OK || vlog_fuzz_failed(rc, faulted),
+                        "a batch of a value inside the file loads");
+    }
+    for (int ahead = 0; ahead < 2; ahead++) {
+        kv_error_clear();
+        int first = ahead ? value_store_read_ahead(vs, m, where, wlen, bufs, vals, vlens, rcs)
+                          : value_store_load_many(vs, m, where, wlen, bufs, vals, vlens, rcs);
+        int want_first = KV_OK;
+        for (size_t i = 0; i < m && want_first == KV_OK; i++)
+            want_first = rcs[i];
+        vlog_fuzz_check(first == want_first, "a batch returns its first error");
+        for (size_t i = 0; i < m; i++) {
+            if (ahead && rcs[i] == KV_OK && vals[i] == NULL) { /* left for the load */
+                kv_error_clear();
+                rcs[i] = value_store_load(vs, where[i], wlen[i], &bufs[i], &vals[i], &vlens[i]);
+            }
+            vlog_fuzz_answer(ex[i], rcs[i], vals[i], vlens[i], faulted);
+        }
+    }
+    for (size_t i = 0; i < m; i++) {
+        value_store_let_go(vs, &bufs[i]);
+        value_buf_free(&bufs[i]);
+    }
+}
+
+/* Mode 3: the where loaded by a store over the fixed file, alone, with
+ * its crc32c made right, into a buffer an earlier value of the same span
+ * grew (as a scan's buffer serves key after key: only the read, not the
+ * buffer's growth, then meets the file's end), and in batches; described
+ * and dropped.  faulted: the I/O layer is io_fault's (it reads with
+ * calls, no file is mapped), whose plan may fail one of them. */
+static void vlog_fuzz_store(const uint8_t *p, size_t n, int faulted)
+{
+    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, 0, faulted);
+    if (vs == NULL)
+        return;
+    uint64_t pin = value_store_pin(vs);
+    vlog_fuzz_expect e, ef;
+    vlog_fuzz_expect_of(p, n, &e);
+    value_buf buf = {0};
+    vlog_fuzz_load(vs, p, n, &e, &buf, faulted);
     value_buf_free(&buf);
+    uint8_t fixed[VLOG_WHERE_MAX], same[VLOG_WHERE_MAX];
+    size_t flen = vlog_fuzz_crc_right(&e, fixed);
+    vlog_fuzz_expect_of(fixed, flen, &ef);
+    if (flen > 0) {
+        vlog_fuzz_check(ef.matches, "a where's crc32c made right matches");
+        vlog_fuzz_load(vs, fixed, flen, &ef, &buf, faulted);
+        value_buf_free(&buf);
+    }
+    size_t slen = vlog_fuzz_same_span(&e, same);
+    if (slen > 0) {
+        vlog_fuzz_expect es;
+        vlog_fuzz_expect_of(same, slen, &es);
+        vlog_fuzz_load(vs, same, slen, &es, &buf, faulted);
+        vlog_fuzz_load(vs, p, n, &e, &buf, faulted);
+        value_buf_free(&buf);
+        free(es.model);
+    }
+    vlog_fuzz_batch(vs, p, n, &e, fixed, flen, &ef, same, slen, faulted);
+    vlog_fuzz_check(value_store_value_size(vs, p, n) == (e.decodes ? e.w.len : 0),
+                    "value_store_value_size: the where's length, 0 if it does not decode");
     size_t dlen = 0;
     int d = value_store_describe_value(vs, p, n, &dlen, fuzz_dbfile_ignore_line, NULL);
-    vlog_fuzz_check(decodes ? d == KV_OK && dlen == w.len : d == KV_ERR_CORRUPT,
+    vlog_fuzz_check(e.decodes ? d == KV_OK && dlen == e.w.len : d == KV_ERR_CORRUPT,
                     "value_store_describe_value: KV_OK with the length, exactly when the "
                     "where decodes");
     value_store_dropped(vs, p, n);
-}
-
-static void vlog_fuzz_store(const uint8_t *p, size_t n)
-{
-    value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, 0);
-    uint64_t pin = value_store_pin(vs);
-    vlog_fuzz_load(vs, p, n);
-    /* The same where with its crc32c made right, when it decodes and lies
-     * inside the file: it must load. */
-    vlog_where w;
-    const char *why = NULL;
-    if (vlog_where_decode(p, n, &w, &why) == 0 && w.file == 1 &&
-        w.offset + vlog_span(&w) <= VLOG_FUZZ_FILE_SIZE && w.len <= VLOG_FUZZ_GATHER_MAX) {
-        uint8_t *model = malloc(w.len);
-        vlog_fuzz_check(model != NULL, "malloc");
-        uint64_t k = 0;
-        for (uint64_t o = w.offset; k < w.len; o++)
-            if (!vlog_fuzz_in_header(o))
-                model[k++] = vlog_fuzz_byte(o);
-        w.crc = crc32c_value(model, w.len);
-        free(model);
-        uint8_t fixed[VLOG_WHERE_MAX];
-        size_t len = vlog_where_encode(fixed, &w);
-        vlog_fuzz_load(vs, fixed, len);
-    }
+    free(e.model);
+    free(ef.model);
     value_store_unpin(vs, pin);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
 }
@@ -690,18 +1017,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vlog_fuzz_where(body, n);
     vlog_fuzz_payload(body, n);
     vlog_fuzz_counts(body, n);
+    /* Bit 3: the mode again through io_fault, call number data[0] >> 4
+     * failing (0: none). */
+    int faults = mode != 6 && (data[0] & 8) != 0;
+    long nth = data[0] >> 4;
     switch (mode) {
     case 1:
         vlog_fuzz_counts_file(body, n);
+        if (faults)
+            vlog_fuzz_counts_faulted(body, n, nth);
         break;
     case 2:
         vlog_fuzz_log_file(body, n, 1);
+        if (faults)
+            vlog_fuzz_log_file_faulted(body, n, nth);
         break;
     case 6:
         vlog_fuzz_db(body, n);
         break;
     case 3:
-        vlog_fuzz_store(body, n);
+        vlog_fuzz_store(body, n, 0);
+        if (faults) {
+            vlog_fuzz_fault(nth);
+            vlog_fuzz_store(body, n, 1);
+            io_fault_uninstall();
+        }
         break;
     }
     vlog_fuzz_tidy();

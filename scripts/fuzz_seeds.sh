@@ -192,6 +192,46 @@ flush"; do
     { printf '\000'; le64 32700; printf '\100\000\000\000\003'; } >"$dest/payload-offset"
     printf '\003' >"$dest/empty-where"
     : >"$dest/empty"
+    # A database of 40 values in its value-log file, that file cut to its
+    # first 4 KiB, an unfinished save of its VLOGCOUNTS beside it (mode 6):
+    # kv check finds more than 20 keys whose value is lost (it names 20,
+    # then counts the rest) and the save, and kv repair deletes the keys.
+    rm -rf "$tmp/db"
+    i=0
+    while [ $i -lt 40 ]; do echo "put key$i $(printf '%0600d' $i)"; i=$((i + 1)); done |
+        { cat; echo flush; } | "$kv" "$tmp/db" >/dev/null
+    f=$(ls "$tmp"/db/*.vlog | head -n 1)
+    head -c 4096 "$f" >"$tmp/vlog-cut"
+    cp "$tmp/vlog-cut" "$f"
+    if [ -f "$tmp/db/VLOGCOUNTS" ]; then cp "$tmp/db/VLOGCOUNTS" "$tmp/db/VLOGCOUNTS.tmp"; fi
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-40-values-lost"
+    rm -rf "$tmp/db" "$tmp/vlog-cut"
+    # A database beside what interrupted writes leave and names at the
+    # bounds of a listing's (mode 6): CURRENT.tmp, a manifest's .tmp, a
+    # table being written, a table numbered 0 and one of 19 digits.
+    printf 'put a 1\nput big %s\nflush\n' "$(printf '%0600d' 1)" | "$kv" "$tmp/db" >/dev/null
+    cp "$tmp/db/CURRENT" "$tmp/db/CURRENT.tmp"
+    : >"$tmp/db/MANIFEST-000009.tmp"
+    : >"$tmp/db/000007.tbl.tmp"
+    : >"$tmp/db/000000.tbl"
+    : >"$tmp/db/1234567890123456789.tbl"
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-leftovers-and-odd-names"
+    rm -rf "$tmp/db"
+    # Each mode's reads again through io_fault (the mode byte's bit 3, the
+    # call that fails its high 4 bits: fuzz/vlog_fuzz.c), from the
+    # committed seeds of counts of three files (mode 1), a value-log file
+    # of a batch of every op (2) and a where ending at its file's end (3):
+    # every call from the first to the fifteenth failing, and none (0:
+    # read with calls, no file mapped).
+    for base in counts-three-files:1 batch-of-four:2 where-ends-at-the-files-end:3; do
+        name=${base%:*} mode=${base#*:} k=0
+        while [ $k -lt 16 ]; do
+            { printf "\\$(printf '%03o' $((mode | 8 | k << 4)))"
+              tail -c +2 "fuzz/seeds/vlog/$name"; } >"$dest/$name-io-call$k-fails"
+            k=$((k + 1))
+        done
+        mv "$dest/$name-io-call0-fails" "$dest/$name-read-with-calls"
+    done
 }
 
 # hint_seeds KV DEST: inputs for fuzz/hint_fuzz.c (its header comment): a

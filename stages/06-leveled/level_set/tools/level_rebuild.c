@@ -297,7 +297,9 @@ static int rebuild_merge(repair_run *r, rversion *v, size_t from, size_t to)
         memset(children, 0, n * sizeof *children); /* the merge has them */
     }
     int first = 1;
-    for (iter_seek_first(m); rc == KV_OK && iter_valid(m); iter_next(m)) {
+    if (rc == KV_OK) /* (no iterator if a table did not open) */
+        iter_seek_first(m);
+    for (; rc == KV_OK && iter_valid(m); iter_next(m)) {
         size_t kn, vn;
         const uint8_t *k = iter_key(m, &kn), *val = iter_value(m, &vn);
         if (!first && ikey_compare(o.last, o.last_len, k, kn) == 0)

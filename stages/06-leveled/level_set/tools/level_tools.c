@@ -216,6 +216,21 @@ static void tools_check_others(tools_ctx *t, const lsm_listing *l, int known,
                         l->tmps[i]);
 }
 
+/* The message of a failure kv_check returns. */
+#define TOOLS_WHY_MAX 512
+
+/* offline_worse, keeping in why the message of the first failure that is
+ * not damage (a call that failed): kv_check returns it, and the steps
+ * after it set or clear kv_errmsg (stage 08's check of the values opens
+ * the database). */
+static int tools_worse(char why[TOOLS_WHY_MAX], int status, int rc)
+{
+    int worse = offline_worse(status, rc);
+    if (worse < 0 && worse != KV_ERR_CORRUPT && worse != status)
+        snprintf(why, TOOLS_WHY_MAX, "%s", kv_errmsg());
+    return worse;
+}
+
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     lsm_listing l;
@@ -223,6 +238,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
+    char why[TOOLS_WHY_MAX] = "";
     if (tools_empty(&l)) {
         log_report_line(line, ctx, "%s: no manifest, no table, no log: an empty database",
                         dir);
@@ -238,32 +254,34 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "without a manifest, which tables make up the database is "
                         "unknown: every table file is checked alone (kv repair finds the "
                         "manifest again, or writes one from the tables)");
-        status = offline_worse(status, rc);
-        status = offline_worse(status, tools_check_unnamed(&t, &l, &tables));
+        status = tools_worse(why, status, rc);
+        status = tools_worse(why, status, tools_check_unnamed(&t, &l, &tables));
     } else {
         log_report_line(line, ctx, "MANIFEST-%06" PRIu64 ": %" PRIu64 " edits, log_seq %"
                         PRIu64 ", next file %" PRIu64 "%s", st.number, st.records,
                         st.log_seq, st.next_file, st.torn ? ", a torn last edit (kv_open "
                         "drops it: it was never acknowledged)" : ": ok");
         if (st.torn)
-            status = offline_worse(status, KV_CHECK_WILL_CUT);
-        status = offline_worse(status, tools_check_named(&t, &l, &st, &tables));
+            status = tools_worse(why, status, KV_CHECK_WILL_CUT);
+        status = tools_worse(why, status, tools_check_named(&t, &l, &st, &tables));
     }
     lsm_wal_check_totals logs = {0};
-    status = offline_worse(status, tools_check_logs(&t, &l, known, st.log_seq, &logs));
+    status = tools_worse(why, status, tools_check_logs(&t, &l, known, st.log_seq, &logs));
     int owed = known ? lsm_wal_check_owed(dir, l.wals, l.nwals, st.log_seq) : KV_OK;
     if (owed != KV_OK) {
         log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s", kv_errmsg());
-        status = offline_worse(status, owed);
+        status = tools_worse(why, status, owed);
     }
-    status = offline_worse(status, stats_file_check(dir, line, ctx));
-    status = offline_worse(status, value_store_check(dir, line, ctx));
+    status = tools_worse(why, status, stats_file_check(dir, line, ctx));
+    status = tools_worse(why, status, value_store_check(dir, line, ctx));
     tools_check_others(&t, &l, known, &st);
     log_report_line(line, ctx, "total: %zu tables%s, %zu logs (%" PRIu64 " bytes, %" PRIu64
                     " records): %s", tables, known ? "" : " in the directory (no manifest)",
                     logs.logs, logs.bytes, logs.records, offline_verdict(status));
     manifest_state_free(&st);
     lsm_listing_free(&l);
+    if (status < 0 && status != KV_ERR_CORRUPT) /* (the steps after it set others) */
+        kv_error(status, "%s", why);
     return offline_finish(dir, status);
 }
 
