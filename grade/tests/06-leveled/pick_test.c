@@ -72,6 +72,15 @@ static void pick_nothing_below_a_score_of_one(void)
              "99/100): *out = NULL, nothing "
              "to do");
     version_unref(v);
+    /* A score of exactly 1 is a full level: it is compacted. */
+    const ex_file g[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "c", "d"}, {1, 3, 100, "a", "z"}};
+    v = ex_version(g, 3);
+    c = pk_pick(v, NULL, "2 L0 files (trigger 4) and L1 at 100 of 100 bytes");
+    EX_CHECK(c != NULL, EX_RULE(1, "scores >= 1, a score of exactly 1 too") "L1 holds exactly "
+             "its target (100 of 100 bytes): a score of 1 is a level to compact, so a "
+             "compaction is picked (got none)");
+    compaction_free(c);
+    version_unref(v);
 }
 
 static void pick_l0_waits_while_its_oldest_is_busy(void)
@@ -289,6 +298,7 @@ static void pick_out_of_memory_is_returned(void)
 }
 
 static const harness_test pick_tests[] = {
+    HARNESS_TEST(pick_out_of_memory_is_returned),
     HARNESS_TEST(pick_nothing_below_a_score_of_one),
     HARNESS_TEST(pick_l0_takes_the_oldest_file),
     HARNESS_TEST(pick_l0_waits_while_its_oldest_is_busy),
@@ -296,7 +306,5 @@ static const harness_test pick_tests[] = {
     HARNESS_TEST(pick_highest_score_first),
     HARNESS_TEST(pick_a_seed_whose_next_level_is_busy_is_passed_over),
     HARNESS_TEST(pick_every_level_that_has_one_below),
-    /* Last: an error path, once the rules it relies on have been checked. */
-    HARNESS_TEST(pick_out_of_memory_is_returned),
 };
 const harness_suite pick_suite = HARNESS_SUITE("pick", pick_tests);
