@@ -73,7 +73,9 @@ static void ce_expect_pointer(const version_edit *e, int level, const char *ukey
     EX_CHECK(p != NULL, EX_RULE(4, "the compact pointer set") "the edit sets L%d's compact "
              "pointer (where that level's next "
              "compaction starts: round robin)", level);
-    EX_CHECK(p->len == wl && memcmp(p->key, want, wl) == 0, EX_RULE(4, "the compact pointer set") "L%d's compact pointer is %s: "
+    EX_CHECK(p->len == wl && memcmp(p->key, want, wl) == 0, EX_RULES("1 and 4", "the compact "
+             "pointer set to compaction_next_pointer, the largest key of inputs[0]") "L%d's "
+             "compact pointer is %s: "
              "want the internal key %s@1, got a %zu-byte key starting \"%.*s\"", level, why,
              ukey, p->len, (int)(p->len > IKEY_TRAILER_SIZE ? p->len - IKEY_TRAILER_SIZE : 0),
              (const char *)p->key);

@@ -72,6 +72,15 @@ static void pick_nothing_below_a_score_of_one(void)
              "99/100): *out = NULL, nothing "
              "to do");
     version_unref(v);
+    /* A score of exactly 1 is a full level: it is compacted. */
+    const ex_file g[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "c", "d"}, {1, 3, 100, "a", "z"}};
+    v = ex_version(g, 3);
+    c = pk_pick(v, NULL, "2 L0 files (trigger 4) and L1 at 100 of 100 bytes");
+    EX_CHECK(c != NULL, EX_RULE(1, "scores >= 1, a score of exactly 1 too") "L1 holds exactly "
+             "its target (100 of 100 bytes): a score of 1 is a level to compact, so a "
+             "compaction is picked (got none)");
+    compaction_free(c);
+    version_unref(v);
 }
 
 static void pick_l0_waits_while_its_oldest_is_busy(void)
@@ -272,7 +281,9 @@ static void pick_out_of_memory_is_returned(void)
         ex_alloc_fail_at(0);
         if (!failed) {
             EX_CHECK(rc == KV_OK && c != NULL && c != (compaction *)1,
-                     "with every allocation granted a compaction is picked (%d)", rc);
+                     EX_RULE(1, "a level whose score is >= 1 yields a compaction") "with "
+                     "every allocation granted a compaction is picked, L1 being over its "
+                     "target (%d)", rc);
             compaction_free(c);
             break;
         }

@@ -58,9 +58,16 @@ static void range_check_a_phantom_anywhere_in_the_range(void)
     rc_case("b", "h", "d", 1, KV_ERR_CONFLICT, EX_RULE(3, "a version above the snapshot in the "
             "range") "the transaction scanned b..h and another "
             "deleted d: a tombstone is a version too");
-    rc_case(NULL, NULL, "zzz", 0, KV_ERR_CONFLICT, EX_RULE(1, "no lower bound: from the first "
-            "entry") "the transaction scanned everything and "
-            "another inserted zzz after the last key: the range ran to the end");
+    rc_case("b", "h", "b", 0, KV_ERR_CONFLICT, EX_RULE(1, "from (lo, the largest sequence)")
+            "the transaction scanned b..h and another rewrote b, the key it started on: the "
+            "walk starts at lo's newest version, not at the snapshot's");
+    rc_case("d", NULL, "zzz", 0, KV_ERR_CONFLICT, EX_RULE(2, "no upper bound: to the end")
+            "the transaction scanned from d on and another inserted zzz after the last key: "
+            "a range without an upper bound runs to the end");
+    rc_case(NULL, NULL, "zzz", 0, KV_ERR_CONFLICT, EX_RULES("1 and 2", "no lower bound: from "
+            "the first entry; no upper bound: to the end") "the transaction scanned "
+            "everything and another inserted zzz after the last key: the range ran to the "
+            "end");
     rc_case(NULL, "d", "a", 0, KV_ERR_CONFLICT, EX_RULE(1, "no lower bound: from the first entry") "the transaction scanned from the first key "
             "and another inserted a before it: the range has no lower bound");
 }

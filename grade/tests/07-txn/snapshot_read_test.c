@@ -99,8 +99,9 @@ static void snapshot_read_own_writes_first(void)
               "transaction's writes before it commits");
     void *nv = NULL;
     size_t nvl = 0;
-    harness_context("kv_txn_get(t, NULL, 1, ...): a NULL key is refused, and the message names "
-                    "the key (the arguments checked are the database, then the key)");
+    ex_context(EX_RULE(1, "the argument checks first") "kv_txn_get(t, NULL, 1, ...): a NULL "
+               "key is refused, and the message names the key (the arguments checked are the "
+               "database, then the key, before the transaction's own writes are looked at)");
     int nrc = EX_KV(kv_txn_get(t, NULL, 1, &nv, &nvl));
     EX_CHECK(nrc == KV_ERR_INVALID && kv_errmsg()[0] != '\0',
              EX_RULE(1, "the argument checks") "kv_txn_get with a NULL key: KV_ERR_INVALID, and "

@@ -116,6 +116,21 @@ static void cl_gone(value_store *vs, const char *dir, uint64_t removed, const ch
              vlog_find(vs, 7) ? "yes" : "no");
 }
 
+/* A job ended frees what it held: the handle vlog_job_new opened on its
+ * file, its buffer, its values and its keys.  First, so that a leak of
+ * any job is reported as this rule's, not as the rule of the test that
+ * happened to end a job first. */
+static void gc_collect_a_job_ended_is_freed(void)
+{
+    EX_RULE_BEGIN(1, "the job freed: its file handle, buffer, values and keys");
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 0, NULL);
+    cl_pass(vs, VALUE_LIVE, 50, KV_OK, 0);
+    value_store_close(vs, 0);
+    /* The test ends here: a block the job held and value_store_job_end
+     * did not free fails it (exercise_alloc.c). */
+}
+
 static void gc_collect_a_measure_counts_the_file(void)
 {
     EX_RULE_BEGIN(3, "a measure counts the file");
@@ -345,6 +360,69 @@ static void gc_collect_waits_for_snapshots(void)
             "the file");
     cl_gone(vs, dir, cl_collect(vs, 100, 1000), "the oldest snapshot is at 100: every reader "
             "sees the moved copies");
+    value_store_close(vs, 0);
+}
+
+/* Two emptied files side by side in the store's list, both free to go:
+ * one collection removes both (vlog_drop moves the next file into the
+ * place of the one it drops). */
+static void gc_collect_removes_every_file_that_may_go(void)
+{
+    EX_RULE_BEGIN(5, "every VLOG_EMPTIED file that may go is removed");
+    const char *dir = harness_tmpdir();
+    uint64_t files[] = {7, 9, 11};
+    for (size_t i = 0; i < 3; i++)
+        ex_vlog_write(dir, files[i], 0, cl_vlens, 3, NULL);
+    value_store *vs = ex_store(dir, files, 3, 0);
+    for (size_t i = 0; i < 2; i++) {
+        vlog_file *f = ex_store_file(vs, files[i]);
+        f->state = VLOG_EMPTIED;
+        f->counted = 1;
+        f->value_bytes = f->live_bytes = f->undropped = 0;
+        f->counted_at = f->moved_seq = 100;
+        f->retired = atomic_load(&vs->epoch);
+    }
+    uint64_t removed = cl_collect(vs, 1000, 1000);
+    int gone7 = !ex_vlog_exists(dir, 7) && vlog_find(vs, 7) == NULL;
+    int gone9 = !ex_vlog_exists(dir, 9) && vlog_find(vs, 9) == NULL;
+    EX_CHECK(removed == 2 && gone7 && gone9 && ex_vlog_exists(dir, 11) &&
+                 vlog_find(vs, 11) != NULL,
+             "files 7 and 9, next to each other in the store's list, both emptied, their "
+             "moves durable, no snapshot older and no pin held: one collection removes both "
+             "(vlog_drop moves the next file into the place of the one it drops: the loop "
+             "looks at that place again), and leaves file 11, live (removed %llu, file 7 %s, "
+             "file 9 %s, file 11 %s)", (unsigned long long)removed, gone7 ? "gone" : "kept",
+             gone9 ? "gone" : "kept", vlog_find(vs, 11) ? "kept" : "gone");
+    value_store_close(vs, 0);
+}
+
+/* Readers one after another, each pinning before the one before lets
+ * go, as in a store that always has a reader: the epoch still moves on
+ * a step whenever the epoch before the current one holds no pin, so the
+ * collection is never held back for good. */
+static void gc_collect_goes_on_under_overlapping_readers(void)
+{
+    EX_RULE_BEGIN(5, "the epoch moves on while the epoch before the current one holds no pin");
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    uint64_t first = value_store_pin(vs);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    uint64_t e = atomic_load(&vs->epoch);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a reader pinned before the job ended: the "
+            "pin keeps the file");
+    EX_CHECK(atomic_load(&vs->epoch) == e + 1,
+             "a pin held in the current epoch (%llu) and none in the one before: the epoch "
+             "moves on once, to %llu (vs->pins[(e + 1) & 1] is the epoch before e's; a pin "
+             "in the current epoch holds back the step after), got %llu",
+             (unsigned long long)e, (unsigned long long)(e + 1),
+             (unsigned long long)atomic_load(&vs->epoch));
+    uint64_t second = value_store_pin(vs);
+    value_store_unpin(vs, first);
+    cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "the reader pinned before the job ended is "
+            "gone; the one pinned since (in the epoch after the file's retirement) cannot "
+            "read it: the epoch before the current one holds no pin, the epoch moves on to "
+            "the file's retirement + 2, and the file goes");
+    value_store_unpin(vs, second);
     value_store_close(vs, 0);
 }
 
@@ -626,6 +704,7 @@ static void gc_collect_a_job_ends_under_the_store_lock(void)
 }
 
 static const harness_test gc_collect_tests[] = {
+    HARNESS_TEST(gc_collect_a_job_ended_is_freed),
     HARNESS_TEST(gc_collect_a_measure_counts_the_file),
     HARNESS_TEST(gc_collect_a_recount_keeps_what_the_drops_took),
     HARNESS_TEST(gc_collect_an_emptied_damaged_file_is_counted),
@@ -640,6 +719,8 @@ static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_waits_for_snapshots),
     HARNESS_TEST(gc_collect_waits_for_pins),
     HARNESS_TEST(gc_collect_waits_for_a_pin_of_either_parity),
+    HARNESS_TEST(gc_collect_goes_on_under_overlapping_readers),
+    HARNESS_TEST(gc_collect_removes_every_file_that_may_go),
     HARNESS_TEST(gc_collect_a_failed_job_keeps_the_file),
     HARNESS_TEST(gc_collect_a_job_ends_under_the_store_lock),
     HARNESS_TEST(gc_collect_kv_compact_frees_an_overwritten_file),

@@ -89,7 +89,13 @@ static void where_decodes_what_it_encodes(void)
         vlog_where got;
         const char *why;
         int rc = wh_decode(p, n, &got, &why, "a where of the format");
-        EX_CHECK(rc == 0, "a where of file %llu, offset %llu, length %u decodes (0), got %d: %s",
+        /* A where the encoder wrote, at a place a log can hold: a refusal
+         * misreads its bytes (rule 2) or takes a place for none (rule 3:
+         * 64 MiB itself, offset 23, a block's first and last payload byte
+         * are places). */
+        EX_CHECK(rc == 0, EX_RULES("2 and 3", "what vlog_where_encode wrote, at a place a log "
+                 "can hold, decodes") "a where of file %llu, offset %llu, length %u decodes "
+                 "(0), got %d: %s",
                  (unsigned long long)w->file, (unsigned long long)w->offset, w->len, rc,
                  why ? why : "(no reason)");
         EX_CHECK(got.file == w->file && got.offset == w->offset && got.len == w->len &&

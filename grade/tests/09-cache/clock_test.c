@@ -206,7 +206,8 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
     EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", kv_strerror(rc));
     const char *held = clock_held(c, keys, 4);
-    EX_CHECK(strcmp(held, "kb") == 0, "the ring has three slots, two of them empty (k0 and k1 "
+    EX_CHECK(strcmp(held, "kb") == 0, EX_RULES("1 and 2", "every slot of the ring, the empty "
+             "ones passed over") "the ring has three slots, two of them empty (k0 and k1 "
              "erased) and k2 in the last: the hand goes round every slot of the ring "
              "(s->ring_len), passing the empty ones, and evicts k2 to keep the new pair; a "
              "hand that wraps at the number of entries (1) never reaches slot 2, finds no "
@@ -234,13 +235,17 @@ static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(
                     "empty slots: the first turn clears its bit, the second reaches it again and "
                     "evicts it (2 * s->ring_len slots)", vlen);
     int rc = clock_cache_put(c, "kb", 2, val, vlen);
-    EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
+    EX_CHECK(rc == KV_OK, EX_RULES("1 and 3", "two turns of the ring's s->ring_len slots, no "
+             "slot past them") "clock_cache_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
              "1, 2) clears its bit, and the second turn must reach slot 2 again to evict it: "
              "two whole turns of the ring, 2 * s->ring_len slots looked at, not one fewer",
              kv_strerror(rc));
     const char *held = clock_held(c, keys, 4);
-    EX_CHECK(strcmp(held, "kb") == 0, "k2, read and alone behind two empty slots, goes on the "
-             "hand's second turn to keep the new pair (held: \"%s\", want \"kb\")", held);
+    EX_CHECK(strcmp(held, "kb") == 0, EX_RULES("1 and 3", "two turns of the ring's "
+             "s->ring_len slots, no slot past them") "k2, read and alone behind two empty "
+             "slots, goes on the hand's second turn to keep the new pair (a hand that looks "
+             "at a slot past s->ring_len before it wraps spends a look of the two turns on "
+             "no slot) (held: \"%s\", want \"kb\")", held);
     clock_cache_free(c);
 }
 

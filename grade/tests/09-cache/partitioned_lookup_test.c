@@ -294,6 +294,20 @@ static void partitioned_lookup_cold_reads(void)
         kv_close(db);
     }
     EX_CHECK(seen, "of 20 absent keys, one at least is ruled out by its filter partition");
+    /* The same key with filters_for_hits on: the one table is the last a
+     * get reaches, and its filter is not asked (ask_filter 0). */
+    kv_options opt = pl_options();
+    opt.filters_for_hits = 1;
+    db = ex_open(dir, &opt, "the database opens again, filters_for_hits on");
+    c = pl_get(db, k, &found);
+    harness_context("a get of %s, never put, right after the database opened with "
+                    "filters_for_hits on", k);
+    EX_CHECK(!found && c.bloom_skips == 0 && c.reads == 2,
+             "with filters_for_hits on, the last table a get reaches is searched without "
+             "asking its filter (ask_filter 0): a cold get of an absent key there reads its "
+             "index partition and its data block, 2 reads, and no filter rules it out (got "
+             "%llu reads, %llu filter skips)", c.reads, c.bloom_skips);
+    kv_close(db);
 }
 
 static void partitioned_lookup_past_every_partition_is_no_block(void)

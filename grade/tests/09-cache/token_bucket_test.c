@@ -137,6 +137,14 @@ static void token_bucket_grants_at_the_rate(void)
              (unsigned long long)k.granted);
     EX_CHECK(k.waited_ns == took, "a request that slept counts the time it spent, %llu ns "
              "(got %llu)", (unsigned long long)took, (unsigned long long)k.waited_ns);
+    pthread_mutex_lock(&rl.mu);
+    int sleeping = rl.sleeping;
+    pthread_mutex_unlock(&rl.mu);
+    EX_CHECK(sleeping == 0, EX_RULE(6, "rl->sleeping counts a request once, from its first "
+             "sleep to its end") "a request that slept %llu times has ended: rl->sleeping is "
+             "0 again (got %d); counted at each sleep, the bucket would think a request "
+             "sleeps in it for ever, and never cap what idle time brings (rule 4)",
+             (unsigned long long)c.sleeps, sleeping);
     rate_limiter_destroy(&rl);
 }
 
@@ -154,6 +162,49 @@ static void token_bucket_carries_over_at_most_the_burst(void)
              "100 ms' worth (100,000 bytes), not a second's: 105,000 bytes still take five "
              "more periods (took %.2f ms); a bucket that keeps what idle time would have "
              "granted lets a compaction burst at many times the rate", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_a_long_sleep_keeps_its_periods(void)
+{
+    EX_RULE_BEGIN(4, "the cap holds only while no request sleeps in the bucket");
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.stretch = 400; /* a sleep of a period lasts 200 periods: twice the burst */
+    harness_context("sleeps that last 200 periods (the burst is 100), a request of 400,000 "
+                    "bytes at 1,000 a period");
+    rate_limiter_request(&rl, 400000, RL_LOW);
+    uint64_t took = c.now - 5 * TB_PERIOD;
+    EX_CHECK(took <= 400 * TB_PERIOD, "a request asleep in the bucket keeps every period it "
+             "slept through: two sleeps of 200 periods bring its 400,000 bytes (took %.2f "
+             "ms, %llu sleeps); the cap of a burst (100 periods) holds only while no request "
+             "sleeps (rl->sleeping == 0), and a request woken late would otherwise lose what "
+             "it waited for and write below the rate", (double)took / 1e6,
+             (unsigned long long)c.sleeps);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_a_period_not_yet_whole_brings_nothing(void)
+{
+    EX_RULE_BEGIN(2, "the whole periods since the mark, and only those");
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.stretch = 3; /* each sleep of a period moves the clock a period and a half */
+    rate_limiter_request(&rl, 1000, RL_LOW);
+    c.stretch = 2;
+    harness_context("a request of 1,000 bytes that woke half way through a period, then one "
+                    "of 3,000 bytes at once, at 1,000 a period");
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 3000, RL_LOW);
+    uint64_t took = c.now - before;
+    EX_CHECK(took >= 2 * TB_PERIOD + TB_PERIOD / 2, "the first request woke a period and a "
+             "half after it began and took the one whole period's 1,000 bytes; the half "
+             "period since brings nothing until it is whole, so 3,000 more bytes wait about "
+             "3 periods (took %.2f ms): a refill counts whole periods only, never one that "
+             "has not yet gone (rounded up, the mark passes now and the next refill counts "
+             "from the future)", (double)took / 1e6);
     rate_limiter_destroy(&rl);
 }
 
@@ -401,6 +452,8 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
     HARNESS_TEST(token_bucket_carries_over_at_most_the_burst),
+    HARNESS_TEST(token_bucket_a_long_sleep_keeps_its_periods),
+    HARNESS_TEST(token_bucket_a_period_not_yet_whole_brings_nothing),
     HARNESS_TEST(token_bucket_keeps_the_time_between_requests),
     HARNESS_TEST(token_bucket_idle_time_brings_only_its_worth),
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
