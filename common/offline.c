@@ -33,6 +33,21 @@ int offline_worse(int a, int b)
     return a != KV_OK ? a : b;
 }
 
+void offline_status_add(offline_status *s, int rc)
+{
+    int was = s->rc;
+    s->rc = offline_worse(s->rc, rc);
+    if (s->rc != was && s->rc < 0 && s->rc != KV_ERR_CORRUPT)
+        snprintf(s->why, sizeof s->why, "%s", kv_errmsg());
+}
+
+int offline_status_end(const char *dir, const offline_status *s)
+{
+    if (s->rc < 0 && s->rc != KV_ERR_CORRUPT)
+        return kv_error(s->rc, "%s", s->why);
+    return dir != NULL ? offline_finish(dir, s->rc) : s->rc;
+}
+
 const char *offline_verdict(int status)
 {
     return status == KV_OK                ? "ok"

@@ -32,6 +32,22 @@ int offline_dir_check(const char *call, const char *dir);
 /* The worse of two statuses (above). */
 int offline_worse(int a, int b);
 
+/* The statuses of many files added up (offline_status_add: the worse of
+ * two), keeping the message of the first failure that is not damage (an
+ * I/O error, no memory): the files checked after it set or clear
+ * kv_errmsg, and the tool must return that failure saying why. */
+#define OFFLINE_WHY_MAX 512
+typedef struct offline_status {
+    int rc;                      /* the worst so far */
+    char why[OFFLINE_WHY_MAX];   /* kv_errmsg of the failure rc is, if one */
+} offline_status;
+
+void offline_status_add(offline_status *s, int rc);
+/* Returns s->rc with kv_errmsg() saying why: a failure's own message, or
+ * for damage offline_finish's (not if dir is NULL: kv_dump, whose lines
+ * are the report). */
+int offline_status_end(const char *dir, const offline_status *s);
+
 /* "ok", "kv_open will cut a torn tail" or "DAMAGED", for the totals line. */
 const char *offline_verdict(int status);
 

@@ -54,31 +54,6 @@ static int tools_open_dir(const char *call, const char *dir, kv_line_fn line, vo
     return rc != KV_OK ? rc : status;
 }
 
-/* What kv_check or kv_dump found so far: the worst status
- * (offline_worse) and, when that is an error worse than damage (an I/O
- * error), its message, which the lines and findings after it would
- * otherwise replace in kv_errmsg. */
-typedef struct tools_status {
-    int rc;
-    char msg[1024];
-} tools_status;
-
-static void tools_status_add(tools_status *s, int rc)
-{
-    int was = s->rc;
-    s->rc = offline_worse(s->rc, rc);
-    if (s->rc != was && s->rc < 0 && s->rc != KV_ERR_CORRUPT)
-        snprintf(s->msg, sizeof s->msg, "%s", kv_errmsg());
-}
-
-/* The status to return, kv_errmsg saying what it is. */
-static int tools_status_end(const char *dir, const tools_status *s)
-{
-    if (s->rc < 0 && s->rc != KV_ERR_CORRUPT)
-        return kv_error(s->rc, "%s", s->msg);
-    return offline_finish(dir, s->rc);
-}
-
 static int tools_has_log(const tools_dir *d, uint32_t id)
 {
     for (size_t i = 0; i < d->n; i++) {
@@ -190,7 +165,7 @@ static int tools_verdict(const tools_dir *d, const char *name, uint32_t id, int 
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    tools_status st = {.rc = tools_open_dir("kv_check", dir, line, ctx, &d)};
+    offline_status st = {.rc = tools_open_dir("kv_check", dir, line, ctx, &d)};
     if (st.rc != KV_OK && st.rc != KV_ERR_CORRUPT)
         return st.rc;
     /* The segments' sizes, in id order, for the torn-tail rule. */
@@ -231,13 +206,13 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
             free(path);
             if (rc == KV_OK || rc == KV_ERR_CORRUPT)
                 rc = tools_verdict(&d, name, id, k + 1 < nlogs, k >= last, rc, line, ctx);
-            tools_status_add(&st, rc);
+            offline_status_add(&st, rc);
             k++;
             bytes += t.bytes;
             records += t.records;
         } else if (kind == SEGMENT_FILE_HINT) {
             hints++;
-            tools_status_add(&st, tools_check_hint(&d, name, id, line, ctx));
+            offline_status_add(&st, tools_check_hint(&d, name, id, line, ctx));
         } else if (kind == SEGMENT_FILE_TMP) {
             log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
                             "kv_open removes it", name);
@@ -253,7 +228,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
                     (unsigned long long)records, (unsigned long long)hints,
                     offline_verdict(st.rc));
     io_list_free(d.names, d.n);
-    return tools_status_end(dir, &st);
+    return offline_status_end(dir, &st);
 }
 
 typedef struct tools_dump_ctx {
@@ -311,7 +286,7 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    tools_status st = {.rc = tools_open_dir("kv_dump", dir, line, ctx, &d)};
+    offline_status st = {.rc = tools_open_dir("kv_dump", dir, line, ctx, &d)};
     if (st.rc != KV_OK && st.rc != KV_ERR_CORRUPT)
         return st.rc;
     size_t segments = 0;
@@ -323,16 +298,14 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
             segments++;
             path = io_join(dir, d.names[i]);
             int rc = path ? record_dump_file(path, d.names[i], flags, line, ctx) : KV_ERR_NOMEM;
-            tools_status_add(&st, rc);
+            offline_status_add(&st, rc);
         } else if (kind == SEGMENT_FILE_HINT) {
-            tools_status_add(&st, tools_dump_hint(dir, d.names[i], id, line, ctx));
+            offline_status_add(&st, tools_dump_hint(dir, d.names[i], id, line, ctx));
         }
         free(path);
     }
     if (segments == 0)
         log_report_line(line, ctx, "# %s: no segment files: an empty database", dir);
     io_list_free(d.names, d.n);
-    if (st.rc < 0 && st.rc != KV_ERR_CORRUPT)
-        return kv_error(st.rc, "%s", st.msg);
-    return st.rc;
+    return offline_status_end(NULL, &st);
 }

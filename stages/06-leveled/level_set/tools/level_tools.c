@@ -216,34 +216,18 @@ static void tools_check_others(tools_ctx *t, const lsm_listing *l, int known,
                         l->tmps[i]);
 }
 
-/* The message of a failure kv_check returns. */
-#define TOOLS_WHY_MAX 512
-
-/* offline_worse, keeping in why the message of the first failure that is
- * not damage (a call that failed): kv_check returns it, and the steps
- * after it set or clear kv_errmsg (stage 08's check of the values opens
- * the database). */
-static int tools_worse(char why[TOOLS_WHY_MAX], int status, int rc)
-{
-    int worse = offline_worse(status, rc);
-    if (worse < 0 && worse != KV_ERR_CORRUPT && worse != status)
-        snprintf(why, TOOLS_WHY_MAX, "%s", kv_errmsg());
-    return worse;
-}
-
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     lsm_listing l;
-    int status = tools_open("kv_check", dir, line, ctx, &l);
-    if (status != KV_OK && status != KV_ERR_CORRUPT)
-        return status;
+    offline_status status = {.rc = tools_open("kv_check", dir, line, ctx, &l)};
+    if (status.rc != KV_OK && status.rc != KV_ERR_CORRUPT)
+        return status.rc;
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
-    char why[TOOLS_WHY_MAX] = "";
     if (tools_empty(&l)) {
         log_report_line(line, ctx, "%s: no manifest, no table, no log: an empty database",
                         dir);
         lsm_listing_free(&l);
-        return status;
+        return status.rc;
     }
     manifest_state st;
     int rc = manifest_recover(dir, 0, &st);
@@ -254,35 +238,33 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "without a manifest, which tables make up the database is "
                         "unknown: every table file is checked alone (kv repair finds the "
                         "manifest again, or writes one from the tables)");
-        status = tools_worse(why, status, rc);
-        status = tools_worse(why, status, tools_check_unnamed(&t, &l, &tables));
+        offline_status_add(&status, rc);
+        offline_status_add(&status, tools_check_unnamed(&t, &l, &tables));
     } else {
         log_report_line(line, ctx, "MANIFEST-%06" PRIu64 ": %" PRIu64 " edits, log_seq %"
                         PRIu64 ", next file %" PRIu64 "%s", st.number, st.records,
                         st.log_seq, st.next_file, st.torn ? ", a torn last edit (kv_open "
                         "drops it: it was never acknowledged)" : ": ok");
         if (st.torn)
-            status = tools_worse(why, status, KV_CHECK_WILL_CUT);
-        status = tools_worse(why, status, tools_check_named(&t, &l, &st, &tables));
+            offline_status_add(&status, KV_CHECK_WILL_CUT);
+        offline_status_add(&status, tools_check_named(&t, &l, &st, &tables));
     }
     lsm_wal_check_totals logs = {0};
-    status = tools_worse(why, status, tools_check_logs(&t, &l, known, st.log_seq, &logs));
+    offline_status_add(&status, tools_check_logs(&t, &l, known, st.log_seq, &logs));
     int owed = known ? lsm_wal_check_owed(dir, l.wals, l.nwals, st.log_seq) : KV_OK;
     if (owed != KV_OK) {
         log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s", kv_errmsg());
-        status = tools_worse(why, status, owed);
+        offline_status_add(&status, owed);
     }
-    status = tools_worse(why, status, stats_file_check(dir, line, ctx));
-    status = tools_worse(why, status, value_store_check(dir, line, ctx));
+    offline_status_add(&status, stats_file_check(dir, line, ctx));
+    offline_status_add(&status, value_store_check(dir, line, ctx));
     tools_check_others(&t, &l, known, &st);
     log_report_line(line, ctx, "total: %zu tables%s, %zu logs (%" PRIu64 " bytes, %" PRIu64
                     " records): %s", tables, known ? "" : " in the directory (no manifest)",
-                    logs.logs, logs.bytes, logs.records, offline_verdict(status));
+                    logs.logs, logs.bytes, logs.records, offline_verdict(status.rc));
     manifest_state_free(&st);
     lsm_listing_free(&l);
-    if (status < 0 && status != KV_ERR_CORRUPT) /* (the steps after it set others) */
-        kv_error(status, "%s", why);
-    return offline_finish(dir, status);
+    return offline_status_end(dir, &status); /* (the steps after a failure set others) */
 }
 
 /* ---- kv dump ------------------------------------------------------------------- */
