@@ -26,14 +26,8 @@ dest=$1 target=$2 kv=${3:-}
 mkdir -p "$dest"
 
 # ---- bytes -------------------------------------------------------------------
-# u8 N...: each N as one byte; u16, u32, u64 N: N little-endian (u64 -1
-# is eight 0xff bytes).
-u8() {
-    for v; do printf "\\$(printf '%03o' $((v & 255)))"; done
-}
-u16() { u8 $(($1)) $(($1 >> 8)); }
-u32() { u8 $(($1)) $(($1 >> 8)) $(($1 >> 16)) $(($1 >> 24)); }
-u64() { u32 $(($1 & 0xffffffff)); u32 $((($1 >> 32) & 0xffffffff)); }
+# u8, u16, u32, u64 (scripts/fuzz_seed_bytes.sh).
+. scripts/fuzz_seed_bytes.sh
 # fill N C: N bytes C.
 fill() { head -c "$1" /dev/zero | tr '\0' "$2"; }
 # zeros N: N zero bytes.

@@ -25,12 +25,8 @@ dest=$1 target=$2
 mkdir -p "$dest"
 
 # ---- bytes ---------------------------------------------------------------------
-u8() {
-    for v; do printf "\\$(printf '%03o' $((v & 255)))"; done
-}
-u16() { u8 $(($1)) $(($1 >> 8)); }
-u32() { u8 $(($1)) $(($1 >> 8)) $(($1 >> 16)) $(($1 >> 24)); }
-u64() { u32 $(($1 & 0xffffffff)); u32 $((($1 >> 32) & 0xffffffff)); }
+# u8, u16, u32, u64 (scripts/fuzz_seed_bytes.sh).
+. scripts/fuzz_seed_bytes.sh
 # varint N: N as a base-128 varint (common/coding.h).
 varint() {
     vi=$1
