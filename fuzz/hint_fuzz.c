@@ -22,7 +22,8 @@
  * Then, where the hint is valid for the segment (naming segment 1 and its
  * size, its checksum made right), the read kv_get makes of each key it
  * names, where it puts the record, in the segment as it is: KV_OK or
- * KV_ERR_CORRUPT (hint_fuzz_reads).
+ * KV_ERR_CORRUPT, and in stage 02 a value only from a record of that key
+ * (hint_fuzz_reads).
  * Then, for one input in sixteen (fuzz_dbfile_sampled), the engine is handed
  * the hint: the segment as 0000000001.log (its checksums made right), the
  * hint as 0000000001.hint (naming segment 1 and the segment's size, its
