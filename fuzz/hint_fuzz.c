@@ -22,7 +22,8 @@
  * Then, where the hint is valid for the segment (naming segment 1 and its
  * size, its checksum made right), the read kv_get makes of each key it
  * names, where it puts the record, in the segment as it is: KV_OK or
- * KV_ERR_CORRUPT (hint_fuzz_reads).
+ * KV_ERR_CORRUPT, and in stage 02 a value only from a record of that key
+ * (hint_fuzz_reads).
  * Then, for one input in sixteen (fuzz_dbfile_sampled), the engine is handed
  * the hint: the segment as 0000000001.log (its checksums made right), the
  * hint as 0000000001.hint (naming segment 1 and the segment's size, its
@@ -64,6 +65,7 @@
 #include "hint.h"
 #include "io_mem.h"
 #include "kv.h"
+#include "log_record.h"
 #include "record_io.h"
 #include "segment.h"
 
@@ -207,6 +209,13 @@ static void hint_fuzz_reads(const uint8_t *hint, size_t hint_len, const uint8_t 
         if (rc == KV_OK)
             hint_fuzz_check(vlen + m.e[i].klen < m.e[i].size,
                             "a value read where a hint says fits in its record");
+        /* Stage 02's record of one op: a read that answers read a record
+         * of the hint's key, so its header, that key, the value (and the
+         * seal a merge's last record carries) add up to the hint's size. */
+        uint64_t rec = LOG_RECORD_HEADER + (uint64_t)m.e[i].klen + vlen;
+        if (rc == KV_OK && strcmp(KV_STAGE_NAME, "02-hash") == 0)
+            hint_fuzz_check(rec == m.e[i].size || rec + LOG_RECORD_SEAL_SIZE == m.e[i].size,
+                            "a value read where a hint says is of a record of its key");
     }
     free(buf);
     io_close(f);
