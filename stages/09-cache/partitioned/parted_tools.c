@@ -153,13 +153,19 @@ static int parted_walk(table *t, const char *label, kv_line_fn line, void *line_
 
 /* kv check (dump 0) and kv dump of the table at path: check walks a
  * version-2 table's filter partitions first, dump after format v2's
- * walk. */
+ * walk.  The table's context has no record cache: a walk makes no
+ * lookup whose answer it could keep, and the cache and its doorkeeper,
+ * allocated and zeroed at every call (kv check calls it for each table),
+ * cost more than the walk of a small table. */
 static int parted_tool(const char *path, const char *label, kv_line_fn line, void *line_ctx,
                        int dump)
 {
     table_ctx *ctx = NULL;
     table *t = NULL;
-    int rc = table_ctx_new(NULL, &ctx);
+    kv_options walk;
+    kv_options_init(&walk);
+    walk.record_cache_percent = KV_NO_RECORD_CACHE;
+    int rc = table_ctx_new(&walk, &ctx);
     if (rc == KV_OK)
         rc = table_open(ctx, path, &t);
     int parted = t != NULL && table_v2_kept_of(t)->version == PARTED_VERSION;
