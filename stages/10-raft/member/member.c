@@ -217,6 +217,7 @@ static void member_stop(void *x)
     member_guard_forget(m);
     member_certs_close(m);
     if (m->started) { /* libraft closes the transport too */
+        member_disk_release(m); /* a leader's appends held this pass */
         raft_close(&m->raft, member_closed);
         while (!m->closed)
             uv_run(&m->loop, UV_RUN_ONCE);
@@ -304,6 +305,8 @@ static int member_timeout(void *x)
     int t = uv_backend_timeout(&m->loop), r = member_read_timeout(m);
     if (r >= 0 && (t < 0 || r < t))
         t = r;
+    if (m->disk.held != NULL && !m->disk.short_of_room)
+        return 0; /* a leader's appends, held until its messages were sent */
     if (m->disk.short_of_room || m->disk.held != NULL)
         return t < 0 || t > 100 ? 100 : t;
     return t;
@@ -333,6 +336,7 @@ static void member_run(void *x, unsigned long long pass)
     m->pass = pass;
     member_disk_check(m);
     uv_run(&m->loop, UV_RUN_NOWAIT);
+    member_disk_release(m); /* after the messages that pass sent */
     /* Commands the engine could not apply on a disk short of room
      * (replica_fsm.h, W1): applied once there is room, and the reads
      * that waited for them run again. */

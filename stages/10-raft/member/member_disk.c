@@ -39,6 +39,18 @@
  * there is room (replica_fsm.h, W1), rather than the member stopped.
  * libraft creating a segment just then is what is left; the cluster test
  * fills disks while clients write, and looks for that.
+ *
+ * The same queue serves a leader that has room: its own appends are held
+ * until the end of the libuv pass that proposed them (member_disk_release,
+ * after uv_run).  libraft appends a leader's entries and then sends them
+ * (Raft's section 10.2.1 lets it: the leader's copy counts once written),
+ * but libuv submits a write to the log, opened O_DSYNC, synchronously: the
+ * submission returns once the disk has the bytes, and the messages left
+ * only after it.  Held, the write starts once the messages are in the
+ * peers' sockets, and the leader's disk write overlaps the followers'.
+ * Nothing waits longer than the pass: libraft counts the leader's copy
+ * only once written, as before, and the order of the log's writes is the
+ * queue's.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -82,7 +94,8 @@ static int disk_hold(struct member *m, const member_held *h)
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = copy;
-    m->disk.held_total++;
+    if (m->disk.short_of_room)
+        m->disk.held_total++;
     return 0;
 }
 
@@ -100,9 +113,16 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
                           const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     struct member *m = GUARDED(io);
+    member_held h = {.kind = HELD_APPEND, .append = req, .entries = entries, .n = n,
+                     .append_cb = cb};
     if ((m->disk.short_of_room && !only_barriers(entries, n)) || m->disk.held != NULL)
-        return disk_hold(m, &(member_held){.kind = HELD_APPEND, .append = req,
-                                           .entries = entries, .n = n, .append_cb = cb});
+        return disk_hold(m, &h);
+    /* A leader's own append waits until its messages are on their way
+     * (member_disk_release, after the pass's traffic): the disk write of
+     * the log, synchronous in libuv's submission, then overlaps the
+     * followers' appends instead of coming before them. */
+    if (raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
+        return 0;
     return m->disk.inner->append(io, req, entries, n, cb);
 }
 
@@ -219,15 +239,17 @@ void member_disk_check(struct member *m)
         member_say(m, "room on disk again (%llu bytes free): writes are taken, and the Raft "
                    "log's held writes go on", (unsigned long long)least);
     }
-    if (!d->short_of_room) {
-        disk_release(m);
-        return;
-    }
-    if (raft_state(&m->raft) == RAFT_LEADER && !d->handed_over) {
+    if (d->short_of_room && raft_state(&m->raft) == RAFT_LEADER && !d->handed_over) {
         /* Another member may have room: let it lead (once, this time). */
         if (member_transfer(m, 0, disk_transferred) == 0)
             d->handed_over = 1;
     }
+}
+
+void member_disk_release(struct member *m)
+{
+    if (!m->disk.short_of_room)
+        disk_release(m);
 }
 
 int member_disk_may_wait(void *arg)
