@@ -121,7 +121,7 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
      * (member_disk_release, after the pass's traffic): the disk write of
      * the log, synchronous in libuv's submission, then overlaps the
      * followers' appends instead of coming before them. */
-    if (raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
+    if (!m->disk.short_of_room && raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
         return 0;
     return m->disk.inner->append(io, req, entries, n, cb);
 }
