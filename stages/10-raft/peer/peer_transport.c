@@ -162,6 +162,14 @@ void peer_transport_free(struct raft_uv_transport *t)
     t->impl = NULL;
 }
 
+void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long *hops,
+                             unsigned long long *steps)
+{
+    const peer_transport *pt = PT(t);
+    *hops = pt->counts.libraft_hops;
+    *steps = pt->counts.handshake_steps;
+}
+
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
 {
     const peer_transport *pt = PT(t);
