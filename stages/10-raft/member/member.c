@@ -217,7 +217,6 @@ static void member_stop(void *x)
     member_guard_forget(m);
     member_certs_close(m);
     if (m->started) { /* libraft closes the transport too */
-        member_disk_release(m); /* a leader's appends held this pass */
         raft_close(&m->raft, member_closed);
         while (!m->closed)
             uv_run(&m->loop, UV_RUN_ONCE);
@@ -345,16 +344,15 @@ static void member_run(void *x, unsigned long long pass)
 {
     struct member *m = x;
     m->pass = pass;
-    member_disk_check(m);
     for (int run = 0; run < MEMBER_LIBUV_RUNS; run++) {
-        unsigned long long hops = 0, steps = 0, hops_after = 0, steps_after = 0;
+        unsigned long long before[2] = {0, 0}, after[2] = {0, 0};
         if (m->transport_made)
-            peer_transport_activity(&m->transport, &hops, &steps);
+            peer_transport_activity(&m->transport, before);
         uv_run(&m->loop, UV_RUN_NOWAIT);
-        member_disk_release(m); /* after the messages that pass sent */
+        member_disk_check(m); /* a leader's appends after the messages that pass sent */
         if (m->transport_made)
-            peer_transport_activity(&m->transport, &hops_after, &steps_after);
-        if (hops_after == hops || steps_after != steps)
+            peer_transport_activity(&m->transport, after);
+        if (after[0] == before[0] || after[1] != before[1])
             break;
     }
     /* Commands the engine could not apply on a disk short of room

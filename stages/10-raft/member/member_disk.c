@@ -41,16 +41,17 @@
  * fills disks while clients write, and looks for that.
  *
  * The same queue serves a leader that has room: its own appends are held
- * until the end of the libuv pass that proposed them (member_disk_release,
- * after uv_run).  libraft appends a leader's entries and then sends them
- * (Raft's section 10.2.1 lets it: the leader's copy counts once written),
- * but libuv submits a write to the log, opened O_DSYNC, synchronously: the
- * submission returns once the disk has the bytes, and the messages left
- * only after it.  Held, the write starts once the messages are in the
+ * until the end of the next libuv pass (member_disk_check, after
+ * uv_run), in which the peer layer puts libraft's messages on the wire.
+ * libraft appends a leader's entries and then sends them (Raft's section
+ * 10.2.1 lets it: the leader's copy counts once written), and libuv's
+ * submission of a write to the log (io_submit on a file opened O_DSYNC)
+ * takes its time in the kernel, a tenth of a millisecond or more, before
+ * the messages could leave.  Held, the write starts once they are in the
  * peers' sockets, and the leader's disk write overlaps the followers'.
- * Nothing waits longer than the pass: libraft counts the leader's copy
- * only once written, as before, and the order of the log's writes is the
- * queue's.
+ * libraft counts the leader's copy only once written, as before, and the
+ * log's writes keep the queue's order.  A disk short of room holds them
+ * as above instead.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -118,9 +119,8 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
     if ((m->disk.short_of_room && !only_barriers(entries, n)) || m->disk.held != NULL)
         return disk_hold(m, &h);
     /* A leader's own append waits until its messages are on their way
-     * (member_disk_release, after the pass's traffic): the disk write of
-     * the log, synchronous in libuv's submission, then overlaps the
-     * followers' appends instead of coming before them. */
+     * (member_disk_check, after the next libuv pass): the disk write
+     * then overlaps the followers' appends instead of coming before them. */
     if (!m->disk.short_of_room && raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
         return 0;
     return m->disk.inner->append(io, req, entries, n, cb);
@@ -212,13 +212,11 @@ static void disk_transferred(struct member *m, int status)
     (void)m, (void)status; /* handed over once; whether it moved changes nothing here */
 }
 
-void member_disk_check(struct member *m)
+/* The room left, looked at: short of room, or room again. */
+static void disk_look(struct member *m)
 {
     member_disk *d = &m->disk;
-    long long now = (long long)uv_now(&m->loop);
-    if (d->looked_ms != 0 && now - d->looked_ms < DISK_LOOK_MS)
-        return;
-    d->looked_ms = now;
+    d->looked_ms = (long long)uv_now(&m->loop);
     uint64_t total;
     if (io_space(d->raft_dir, &d->raft_free, &total) != KV_OK)
         d->raft_free = UINT64_MAX;
@@ -246,10 +244,14 @@ void member_disk_check(struct member *m)
     }
 }
 
-void member_disk_release(struct member *m)
+void member_disk_check(struct member *m)
 {
-    if (!m->disk.short_of_room)
-        disk_release(m);
+    member_disk *d = &m->disk;
+    long long now = (long long)uv_now(&m->loop);
+    if (d->looked_ms == 0 || now - d->looked_ms >= DISK_LOOK_MS)
+        disk_look(m);
+    if (!d->short_of_room)
+        disk_release(m); /* a leader's appends of the pass, or those held while short */
 }
 
 int member_disk_may_wait(void *arg)

@@ -162,12 +162,11 @@ void peer_transport_free(struct raft_uv_transport *t)
     t->impl = NULL;
 }
 
-void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long *hops,
-                             unsigned long long *steps)
+void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long out[2])
 {
     const peer_transport *pt = PT(t);
-    *hops = pt->counts.libraft_hops;
-    *steps = pt->counts.handshake_steps;
+    out[0] = pt->libraft_hops;
+    out[1] = pt->counts.handshake_steps;
 }
 
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)

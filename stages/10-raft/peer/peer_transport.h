@@ -223,8 +223,6 @@ typedef struct peer_counts {
     unsigned long long handshake_steps;     /* accepted connections' handshake steps (P10) */
     unsigned long long handshakes_deferred; /* ... put off to a later pass */
     unsigned long long pass_steps_most;     /* ... the most taken in one pass */
-    unsigned long long libraft_hops;   /* bytes handed to libraft, or taken from it for the
-                                          wire (peer_transport_activity) */
 } peer_counts;
 
 /* Makes t a transport for libraft (give it to raft_uv_init) and starts
@@ -238,12 +236,8 @@ void peer_transport_free(struct raft_uv_transport *t);
 /* Closes a transport libraft never took over (t->close, for that case). */
 void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb);
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out);
-/* Two of those counts, cheaply, for the member's loop: libraft_hops
- * (each a message's step between libraft's end of a socket pair and the
- * wire, which libraft or the peer then takes in a later libuv pass) and
- * handshake_steps (P10). */
-void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long *hops,
-                             unsigned long long *steps);
+/* Cheaply: out[0] messages moved across libraft's pairs, out[1] handshake_steps. */
+void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long out[2]);
 /* Credentials for the connections made from now on (a reload); the ones
  * open keep the sessions they proved.  tls must outlive the transport or
  * the next call; the old one may be freed once this returns. */
