@@ -120,7 +120,7 @@ typedef struct member_disk {
     long long retried_ms;              /* ... tried again then */
     unsigned long long refused;        /* writes refused for want of room */
     struct raft_io *inner;             /* libraft's own I/O, which member_disk wraps */
-    struct member_held *held;          /* log writes held back while short */
+    struct member_held *held;          /* log writes held back: short, or a leader's */
     unsigned long long held_total;     /* ... how many, over time */
 } member_disk;
 
@@ -286,8 +286,7 @@ int  member_certs_expiring(const struct member *m);    /* 1 within the warning *
 int  member_disk_init(struct member *m);
 void member_disk_wrap(struct member *m);   /* after raft_uv_init: m->guarded made */
 void member_disk_free(struct member *m);
-/* Looks at the room left (now and then) and lets held log writes go once
- * there is room again. */
+/* After each libuv pass: room looked at now and then; held writes go if room. */
 void member_disk_check(struct member *m);
 /* The state machine's question when the engine fails an apply
  * (replica_fsm.h, W1): looks at the disk now; 1 if it is short of room. */

@@ -39,6 +39,19 @@
  * there is room (replica_fsm.h, W1), rather than the member stopped.
  * libraft creating a segment just then is what is left; the cluster test
  * fills disks while clients write, and looks for that.
+ *
+ * The same queue serves a leader that has room: its own appends are held
+ * until the end of the next libuv pass (member_disk_check, after
+ * uv_run), in which the peer layer puts libraft's messages on the wire.
+ * libraft appends a leader's entries and then sends them (Raft's section
+ * 10.2.1 lets it: the leader's copy counts once written), and libuv's
+ * submission of a write to the log (io_submit on a file opened O_DSYNC)
+ * takes its time in the kernel, a tenth of a millisecond or more, before
+ * the messages could leave.  Held, the write starts once they are in the
+ * peers' sockets, and the leader's disk write overlaps the followers'.
+ * libraft counts the leader's copy only once written, as before, and the
+ * log's writes keep the queue's order.  A disk short of room holds them
+ * as above instead.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -82,7 +95,8 @@ static int disk_hold(struct member *m, const member_held *h)
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = copy;
-    m->disk.held_total++;
+    if (m->disk.short_of_room)
+        m->disk.held_total++;
     return 0;
 }
 
@@ -100,9 +114,15 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
                           const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     struct member *m = GUARDED(io);
+    member_held h = {.kind = HELD_APPEND, .append = req, .entries = entries, .n = n,
+                     .append_cb = cb};
     if ((m->disk.short_of_room && !only_barriers(entries, n)) || m->disk.held != NULL)
-        return disk_hold(m, &(member_held){.kind = HELD_APPEND, .append = req,
-                                           .entries = entries, .n = n, .append_cb = cb});
+        return disk_hold(m, &h);
+    /* A leader's own append waits until its messages are on their way
+     * (member_disk_check, after the next libuv pass): the disk write
+     * then overlaps the followers' appends instead of coming before them. */
+    if (!m->disk.short_of_room && raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
+        return 0;
     return m->disk.inner->append(io, req, entries, n, cb);
 }
 
@@ -192,13 +212,11 @@ static void disk_transferred(struct member *m, int status)
     (void)m, (void)status; /* handed over once; whether it moved changes nothing here */
 }
 
-void member_disk_check(struct member *m)
+/* The room left, looked at: short of room, or room again. */
+static void disk_look(struct member *m)
 {
     member_disk *d = &m->disk;
-    long long now = (long long)uv_now(&m->loop);
-    if (d->looked_ms != 0 && now - d->looked_ms < DISK_LOOK_MS)
-        return;
-    d->looked_ms = now;
+    d->looked_ms = (long long)uv_now(&m->loop);
     uint64_t total;
     if (io_space(d->raft_dir, &d->raft_free, &total) != KV_OK)
         d->raft_free = UINT64_MAX;
@@ -219,15 +237,21 @@ void member_disk_check(struct member *m)
         member_say(m, "room on disk again (%llu bytes free): writes are taken, and the Raft "
                    "log's held writes go on", (unsigned long long)least);
     }
-    if (!d->short_of_room) {
-        disk_release(m);
-        return;
-    }
-    if (raft_state(&m->raft) == RAFT_LEADER && !d->handed_over) {
+    if (d->short_of_room && raft_state(&m->raft) == RAFT_LEADER && !d->handed_over) {
         /* Another member may have room: let it lead (once, this time). */
         if (member_transfer(m, 0, disk_transferred) == 0)
             d->handed_over = 1;
     }
+}
+
+void member_disk_check(struct member *m)
+{
+    member_disk *d = &m->disk;
+    long long now = (long long)uv_now(&m->loop);
+    if (d->looked_ms == 0 || now - d->looked_ms >= DISK_LOOK_MS)
+        disk_look(m);
+    if (!d->short_of_room)
+        disk_release(m); /* a leader's appends of the pass, or those held while short */
 }
 
 int member_disk_may_wait(void *arg)

@@ -101,9 +101,26 @@ static void conn_written(uv_write_t *req, int status)
     conn_flow(c);
 }
 
-/* Queues n bytes at p on stream s (copied).  0, or -1 (closed). */
+/* Queues n bytes at p on stream s (copied).  0, or -1 (closed).  On an
+ * open link with nothing queued on s, what the socket takes at once is
+ * written there and then (uv_try_write): no copy, no request, and no
+ * change to what the loop watches, for each of libraft's messages and
+ * answers; the rest, if any, is queued as before. */
 static int conn_write(peer_conn *c, uv_stream_t *s, const void *p, size_t n)
 {
+    if (n > 0 && c->state == ST_OPEN && (c->kind == CONN_ACCEPTED || c->kind == CONN_OUTGOING) &&
+        uv_stream_get_write_queue_size(s) == 0) {
+        uv_buf_t now = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+        int done = uv_try_write(s, &now, 1);
+        if (done < 0 && done != UV_EAGAIN) {
+            peer_conn_close(c, NULL); /* the peer, or libraft, went away */
+            return -1;
+        }
+        if (done > 0) {
+            p = (const uint8_t *)p + done;
+            n -= (size_t)done;
+        }
+    }
     if (n == 0)
         return 0;
     peer_write *w = malloc(sizeof *w + n);
@@ -206,6 +223,8 @@ static void conn_checked(peer_conn *c, const uint8_t *p, size_t n)
         peer_conn_refuse(c, PEER_REFUSED_MESSAGE, kv_errmsg());
         return;
     }
+    if (c->staged_len > 0)
+        c->pt->libraft_hops++;
     if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0)
         conn_flow(c);
 }
@@ -596,6 +615,7 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         peer_conn_close(c, NULL); /* libraft never writes an accepted connection */
         return;
     }
+    c->pt->libraft_hops++;
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left = (size_t)n;
     while (left > 0) {

@@ -162,6 +162,13 @@ void peer_transport_free(struct raft_uv_transport *t)
     t->impl = NULL;
 }
 
+void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long out[2])
+{
+    const peer_transport *pt = PT(t);
+    out[0] = pt->libraft_hops;
+    out[1] = pt->counts.handshake_steps;
+}
+
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
 {
     const peer_transport *pt = PT(t);
