@@ -40,7 +40,10 @@
  *     smallest and largest keys) but not of the size the manifest says:
  *     kv_repair describes it again as it is (repair_refresh), and the
  *     last, if it is another, made the same way and cut to its first half
- *     (a table cut short: repair_table salvages it or takes it out); and
+ *     (a table cut short: repair_table salvages it or takes it out), or,
+ *     for half of those by their crc32c, made at the first one's keys, then
+ *     cut (a misplaced copy: level_repair.c places what it salvages by the
+ *     keys it holds, repair_place_outside); and
  *     the first alone, twice, with no CURRENT nor manifest, which
  *     kv_repair makes the levels from, merging the two (level_rebuild.c).
  *     And for
@@ -385,7 +388,9 @@ static void manifest_fuzz_recover_faulted(const uint8_t *line, size_t line_len, 
  * half (*torn_bytes, *torn_n bytes, malloc'd; else NULL), with its name
  * in torn: a table cut short, which kv_repair salvages or takes out
  * (repair_table), counting what older tables may then show
- * (repair_version_older). */
+ * (repair_version_older).  If misplaced, it is made at the first table's
+ * keys instead: a table holding keys outside the range its manifest entry
+ * gives it, which kv_repair places by its keys (repair_place_outside). */
 static table_ctx *manifest_fuzz_tables;
 
 static void manifest_fuzz_tables_free(void)
@@ -432,7 +437,7 @@ static uint8_t *manifest_fuzz_table_at(const vfile *f, size_t *n)
 static uint8_t *manifest_fuzz_named_table(const uint8_t *man, size_t man_len,
                                           char name[LEVEL_NAME_MAX], size_t *n,
                                           char torn[LEVEL_NAME_MAX], uint8_t **torn_bytes,
-                                          size_t *torn_n)
+                                          size_t *torn_n, int misplaced)
 {
     manifest_state st;
     torn[0] = '\0';
@@ -451,7 +456,8 @@ static uint8_t *manifest_fuzz_named_table(const uint8_t *man, size_t man_len,
     uint8_t *out = f != NULL ? manifest_fuzz_table_at(f, n) : NULL;
     if (out != NULL) {
         level_table_name(name, f->number);
-        if (last != f && (*torn_bytes = manifest_fuzz_table_at(last, torn_n)) != NULL) {
+        if (last != f &&
+            (*torn_bytes = manifest_fuzz_table_at(misplaced ? f : last, torn_n)) != NULL) {
             level_table_name(torn, last->number);
             *torn_n /= 2;
         }
@@ -504,7 +510,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *table = NULL, *torn_table = NULL;
         if (fuzz_dbfile_sampled_rarely(data, size, 4))
             table = manifest_fuzz_named_table(man, man_len, tname, &files[2].size, torn,
-                                              &torn_table, &files[3].size);
+                                              &torn_table, &files[3].size,
+                                              (crc32c_value(data, size) >> 6) & 1);
         files[2].data = table;
         files[3].data = torn_table;
         size_t nfiles = table == NULL ? 2 : torn_table == NULL ? 3 : 4;

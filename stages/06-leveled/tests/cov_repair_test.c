@@ -14,6 +14,10 @@
  * and 4): writes counted up to IKEY_MAX_SEQ, or a next file number with
  * no room after it, would leave a new manifest kv_open refuses; repair
  * lowers them, and the database it leaves opens strictly and checks.
+ *
+ * A table whose file holds keys outside the range the manifest gives it
+ * (level_repair.c, step 2): repair places it by the keys it holds, so the
+ * database opens and each key reads its newest value.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 #include "current_file.h"
 #include "internal_key.h"
 #include "kv.h"
+#include "manifest.h"
 #include "manifest_test_util.h"
 
 /* The live manifest's name (CURRENT's first word). */
@@ -240,11 +245,125 @@ static void repair_without_a_manifest_drops_two_unreadable_tables(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
+/* ---- a salvaged table placed by its keys ---------------------------------- */
+
+/* The deepest level holding two tables or more, in the live manifest's
+ * version; *first and *last its first and last tables' numbers, *lo and
+ * *hi the user keys of the last one's range (room for 32 bytes). */
+static int repair_level_of_two(const char *dir, uint64_t *first, uint64_t *last, char *lo,
+                               char *hi)
+{
+    manifest_state st;
+    CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
+    int level = -1;
+    for (int l = VERSION_LEVELS - 1; l >= 1 && level < 0; l--)
+        if (st.v->nfiles[l] >= 2) {
+            const vfile *a = st.v->files[l][0], *b = st.v->files[l][st.v->nfiles[l] - 1];
+            *first = a->number;
+            *last = b->number;
+            snprintf(lo, 32, "%.*s", (int)(b->smallest_len - IKEY_TRAILER_SIZE), b->smallest);
+            snprintf(hi, 32, "%.*s", (int)(b->largest_len - IKEY_TRAILER_SIZE), b->largest);
+            level = l;
+        }
+    manifest_state_free(&st);
+    return level;
+}
+
+/* Key i's value of `tag`: 199 letters that do not compress (a table of
+ * them is its size), naming both. */
+static void repair_value(char v[200], int i, const char *tag)
+{
+    uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull + (uint64_t)tag[0];
+    for (int j = 0; j < 199; j++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        v[j] = (char)('a' + x % 26);
+    }
+    v[199] = '\0';
+    memcpy(v, tag, strlen(tag));
+}
+
+/* Keys from, from + step, ... below to, each with its value of `tag`. */
+static void repair_put_values(kv_db *db, int from, int to, int step, const char *tag)
+{
+    char k[32], v[200];
+    for (int i = from; i < to; i += step) {
+        snprintf(k, sizeof k, "key%05d", i);
+        repair_value(v, i, tag);
+        lt_put(db, k, v);
+    }
+}
+
+/* A table whose file holds keys outside the range the manifest gives it
+ * (an older table's bytes under its name, as a misplaced copy leaves) and
+ * is cut short: repair salvages what it can read, and those keys overlap
+ * the table beside it on its level.  Kept there, the version would break
+ * the levels' order and kv_open would refuse it; moved to level 0, its
+ * older versions would hide newer ones deeper down.  The repaired
+ * database opens strictly and checks, every key outside the lost table's
+ * range reads its newest value (odd keys "old", even ones "new": the
+ * salvaged copy holds the even keys' older values), and a key inside it
+ * its newest value or nothing. */
+static void repair_places_a_table_by_the_keys_it_holds(void)
+{
+    const char *dir = lt_dir();
+    kv_options opt;
+    kv_options_init(&opt); /* tables of 16 KiB: a level holds several */
+    opt.memtable_bytes = opt.table_bytes = 16 << 10;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    repair_put_values(db, 0, 600, 1, "old");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    uint64_t first = 0, last = 0;
+    char lo[32], hi[32], name[64];
+    CHECK_MSG(repair_level_of_two(dir, &first, &last, lo, hi) >= 1, "%s", lt_files(dir));
+    snprintf(name, sizeof name, "%06llu.tbl", (unsigned long long)first);
+    uint8_t *older = NULL;
+    size_t older_n = tt_read_file(harness_join(dir, name), &older);
+
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    repair_put_values(db, 0, 600, 2, "new");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    int level = repair_level_of_two(dir, &first, &last, lo, hi);
+    CHECK_MSG(level >= 1, "%s", lt_files(dir));
+    snprintf(name, sizeof name, "%06llu.tbl", (unsigned long long)last);
+    tt_write_file(harness_join(dir, name), older, older_n / 2);
+    free(older);
+
+    lt_lines out = {0};
+    CHECK_MSG(kv_repair(dir, lt_collect, &out) == KV_OK, "%s (%s)", out.text, kv_errmsg());
+    CHECK_MSG(strstr(out.text, "reach outside the range its manifest entry gave it") != NULL,
+              "%s", out.text);
+    repair_opens_strict_and_checks(dir);
+    db = lt_open(dir, 0, 0);
+    int kept = 0;
+    char k[32], v[200];
+    for (int i = 0; i < 600; i++) {
+        snprintf(k, sizeof k, "key%05d", i);
+        repair_value(v, i, i % 2 ? "old" : "new");
+        void *got = NULL;
+        size_t n = 0;
+        int st = kv_get(db, k, strlen(k), &got, &n);
+        int inside = strcmp(k, lo) >= 0 && strcmp(k, hi) <= 0;
+        CHECK_MSG(st == KV_OK || (inside && st == KV_NOT_FOUND), "%s: %s\n%s", k,
+                  kv_strerror(st), out.text);
+        CHECK_MSG(st != KV_OK || (n == strlen(v) && memcmp(got, v, n) == 0),
+                  "%s reads %.12s, not its newest value %.12s\n%s", k, (char *)got, v,
+                  out.text);
+        kept += st == KV_OK;
+        kv_free(got);
+    }
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(kept > 300, "%d keys read\n%s", kept, out.text);
+}
+
 static const harness_test cov_repair_tests[] = {
     HARNESS_TEST(repair_passes_over_a_stale_manifest_and_rebuilds),
     HARNESS_TEST(repair_of_current_keeps_the_version),
     HARNESS_TEST(repair_lowers_a_version_counting_past_the_last_write),
     HARNESS_TEST(repair_next_file_with_no_room_goes_on_from_the_numbers_in_use),
     HARNESS_TEST(repair_without_a_manifest_drops_two_unreadable_tables),
+    HARNESS_TEST(repair_places_a_table_by_the_keys_it_holds),
 };
 const harness_suite cov_repair_suite = HARNESS_SUITE("cov_repair", cov_repair_tests);

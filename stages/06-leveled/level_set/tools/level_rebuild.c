@@ -333,6 +333,11 @@ static int rebuild_merge(repair_run *r, rversion *v, size_t from, size_t to)
     return rc;
 }
 
+int level_rebuild_merge(repair_run *r, rversion *v, size_t from, size_t to)
+{
+    return rebuild_merge(r, v, from, to);
+}
+
 /* Groups by overlapping user-key ranges; merges each group of two or more. */
 static int rebuild_groups(repair_run *r, rversion *v)
 {

@@ -18,6 +18,16 @@
  *      that can be read (lsm_repair.h), or taken out if none can; for
  *      each, the entries of older tables (deeper levels, older level-0
  *      tables) in the key ranges lost are counted, since they may now show;
+ *      a table whose file, salvaged or read again, holds keys outside the
+ *      range its manifest entry gave it is placed by the keys it holds: the
+ *      manifest's levels say which of two tables holds a key's newer
+ *      versions only for the keys it gave them, so if its keys reach no
+ *      other table it stays at its level, and else it and every table its
+ *      keys reach, at any level (and, in turn, every table theirs reach),
+ *      are merged into new tables at the last level (level_rebuild.c's
+ *      merge: every version kept, so a lookup finds a key's newest by its
+ *      sequence number).  Not level 0: a level-0 table is read in the order
+ *      of its number, which does not say whether its writes are newer;
  *   3. the logs, as stage 04's repair does them;
  *   4. the new manifest: the repaired version, its counters, next_file
  *      above every number in use; then the files it no longer names go
@@ -300,6 +310,29 @@ static int repair_missing(repair_run *r, rversion *v, size_t i)
     return rc;
 }
 
+/* The user key of an internal key, compared: <0, 0, >0. */
+static int repair_user_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    return ikey_user_compare(a, alen - IKEY_TRAILER_SIZE, b, blen - IKEY_TRAILER_SIZE);
+}
+
+/* t's keys are now smallest .. largest (owned from here), read from its
+ * file; t->outside = 1 if they reach past the user keys its manifest entry
+ * gave it. */
+static void repair_set_range(rtable *t, uint8_t *smallest, size_t slen, uint8_t *largest,
+                             size_t llen)
+{
+    if (repair_user_compare(smallest, slen, t->smallest, t->smallest_len) < 0 ||
+        repair_user_compare(largest, llen, t->largest, t->largest_len) > 0)
+        t->outside = 1;
+    free(t->smallest);
+    free(t->largest);
+    t->smallest = smallest;
+    t->largest = largest;
+    t->smallest_len = slen;
+    t->largest_len = llen;
+}
+
 /* The keys, entries and size of table i's file, read again (a repair cut
  * short after the file was rewritten, before the manifest was). */
 static int repair_refresh(repair_run *r, rtable *t, const char *path)
@@ -315,12 +348,7 @@ static int repair_refresh(repair_run *r, rtable *t, const char *path)
             free(nl);
             rc = kv_error(KV_ERR_NOMEM, "kv_repair: out of memory");
         } else {
-            free(t->smallest);
-            free(t->largest);
-            t->smallest = memcpy(ns, s, slen);
-            t->largest = memcpy(nl, l, llen);
-            t->smallest_len = slen;
-            t->largest_len = llen;
+            repair_set_range(t, memcpy(ns, s, slen), slen, memcpy(nl, l, llen), llen);
             t->entries = table_entries(tb);
             t->file_bytes = table_file_bytes(tb);
         }
@@ -362,12 +390,7 @@ static int repair_version_table(repair_run *r, rversion *v, size_t i, const rlis
         if (rc == KV_OK && res.entries == 0) {
             t->drop = 1;
         } else if (rc == KV_OK) {
-            free(t->smallest);
-            free(t->largest);
-            t->smallest = res.smallest;
-            t->largest = res.largest;
-            t->smallest_len = res.smallest_len;
-            t->largest_len = res.largest_len;
+            repair_set_range(t, res.smallest, res.smallest_len, res.largest, res.largest_len);
             res.smallest = res.largest = NULL;
             t->entries = res.entries;
             t->file_bytes = res.file_bytes;
@@ -377,6 +400,109 @@ static int repair_version_table(repair_run *r, rversion *v, size_t i, const rlis
         repair_table_result_free(&res);
     }
     free(path);
+    return rc;
+}
+
+/* Numbers are taken one at a time from 1, so a next file number with no
+ * room after it (a damaged manifest's: the new manifest's number and the
+ * next would wrap to 0) goes on from the numbers in use, as a number at or
+ * below them does: new tables and the new manifest take no number in use. */
+static void repair_numbers_from(rversion *v, const rlisting *ls)
+{
+    if (v->next_file >= UINT64_MAX - 1 || v->next_file <= ls->max_number)
+        v->next_file = ls->max_number + 1;
+}
+
+/* ---- step 2's end: tables placed by the keys they hold ------------------------------------- */
+
+/* 1 if t's user keys and lo .. hi share one. */
+static int repair_overlaps(const rtable *t, const uint8_t *lo, size_t lo_len, const uint8_t *hi,
+                           size_t hi_len)
+{
+    return repair_user_compare(t->smallest, t->smallest_len, hi, hi_len) <= 0 &&
+           repair_user_compare(t->largest, t->largest_len, lo, lo_len) >= 0;
+}
+
+/* The tables of v, at any level, that share a user key with table i or,
+ * in turn, with one of those (their ranges make one run of keys), moved
+ * to the end of v->t in their order: their count.  in: v->n ints. */
+static size_t repair_gather(rversion *v, size_t i, int *in)
+{
+    memset(in, 0, v->n * sizeof *in);
+    in[i] = 1;
+    size_t lo = i, hi = i, n = 1;
+    for (int grew = 1; grew;) {
+        grew = 0;
+        for (size_t j = 0; j < v->n; j++) {
+            const rtable *t = &v->t[j];
+            if (in[j] || t->drop ||
+                !repair_overlaps(t, v->t[lo].smallest, v->t[lo].smallest_len,
+                                 v->t[hi].largest, v->t[hi].largest_len))
+                continue;
+            in[j] = 1;
+            n++;
+            grew = 1;
+            if (repair_user_compare(t->smallest, t->smallest_len, v->t[lo].smallest,
+                                    v->t[lo].smallest_len) < 0)
+                lo = j;
+            if (repair_user_compare(t->largest, t->largest_len, v->t[hi].largest,
+                                    v->t[hi].largest_len) > 0)
+                hi = j;
+        }
+    }
+    /* A stable partition: the others, then the group. */
+    size_t out = 0;
+    for (size_t j = 0; j < v->n; j++)
+        if (!in[j]) {
+            rtable keep = v->t[j];
+            memmove(&v->t[out + 1], &v->t[out], (j - out) * sizeof *v->t);
+            v->t[out++] = keep;
+        }
+    return n;
+}
+
+/* A table whose file holds keys outside the range its manifest entry gave
+ * it (salvaged, or read again) is placed by the keys it holds: if they
+ * share none with another table it stays at its level; else the manifest
+ * no longer says which of their versions is newest, so it and every table
+ * its keys reach, at any level, are merged into new tables at the last
+ * level, as level_rebuild merges tables whose ranges overlap. */
+static int repair_place_outside(repair_run *r, rversion *v, const rlisting *ls)
+{
+    int *in = NULL;
+    int rc = KV_OK;
+    for (size_t i = 0; rc == KV_OK && i < v->n; i++) {
+        rtable *t = &v->t[i];
+        if (!t->outside || t->drop)
+            continue;
+        t->outside = 0;
+        char name[LEVEL_NAME_MAX], range[260];
+        level_table_name(name, t->number);
+        repair_show_range(range, sizeof range, t);
+        int level = t->level;
+        int *grown = realloc(in, v->n * sizeof *in);
+        if (grown == NULL) {
+            rc = kv_error(KV_ERR_NOMEM, "kv_repair: out of memory");
+            break;
+        }
+        in = grown;
+        size_t n = repair_gather(v, i, in);
+        if (n == 1) {
+            log_report_line(r->line, r->ctx, "%s: its keys, %s, reach outside the range its "
+                            "manifest entry gave it, but no other table holds any of them: "
+                            "it stays at level %d", name, range, level);
+            continue;
+        }
+        log_report_line(r->line, r->ctx, "%s: its keys, %s, reach outside the range its "
+                        "manifest entry gave it, into %zu other table%s: which of their "
+                        "versions is newest only their sequence numbers say, so they are "
+                        "merged into new tables at level %d", name, range, n - 1,
+                        n == 2 ? "" : "s", VERSION_LEVELS - 1);
+        repair_numbers_from(v, ls);
+        rc = level_rebuild_merge(r, v, v->n - n, v->n);
+        i = (size_t)-1; /* v->t was reordered: from the start again */
+    }
+    free(in);
     return rc;
 }
 
@@ -396,12 +522,7 @@ static int repair_unlink(repair_run *r, const char *name)
 static int repair_write_manifest(repair_run *r, rversion *v, const rlisting *ls, char *said,
                                  size_t cap)
 {
-    /* Numbers are taken one at a time from 1, so a next file number with
-     * no room after it (a damaged manifest's: the new manifest's number
-     * and the next would wrap to 0) goes on from the numbers in use, as a
-     * number at or below them does. */
-    if (v->next_file >= UINT64_MAX - 1 || v->next_file <= ls->max_number)
-        v->next_file = ls->max_number + 1;
+    repair_numbers_from(v, ls);
     uint64_t number = v->next_file++;
     version_edit e;
     version_edit_init(&e);
@@ -491,6 +612,8 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         changed = source != VERSION_LIVE || torn;
         for (size_t i = 0; rc == KV_OK && i < v.n; i++)
             rc = repair_version_table(&r, &v, i, &ls, &changed);
+        if (rc == KV_OK)
+            rc = repair_place_outside(&r, &v, &ls);
     }
     /* Writes stop at IKEY_MAX_SEQ - 1, so that a log can be named after
      * the last of them (lsm_write.c): a version counting past that (a

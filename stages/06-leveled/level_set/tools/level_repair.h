@@ -24,6 +24,9 @@ typedef struct rtable {
     uint64_t max_seq;                /* its newest write (rebuild only) */
     int drop;                        /* not in the new version: its file goes
                                         once the new manifest is live */
+    int outside;                     /* it holds keys outside the range its
+                                        manifest entry gave it (level_repair.c
+                                        places it by the keys it holds) */
 } rtable;
 
 typedef struct rversion {
@@ -59,5 +62,12 @@ void rversion_free(rversion *v);
  * their ranges are disjoint.  log_seq and last_seq are the newest write in
  * any table; next_file is above every number in use.  KV_OK or an error. */
 int level_rebuild(repair_run *r, const rlisting *ls, rversion *v);
+
+/* Merges the tables v->t[from, to) into new tables at the last level, as
+ * level_rebuild merges a group whose key ranges overlap: every version of
+ * every key kept (an entry in two of them once), each new table cut only
+ * between two user keys, numbered from v->next_file; the inputs are marked
+ * drop, the outputs appended to v (which may move).  KV_OK or an error. */
+int level_rebuild_merge(repair_run *r, rversion *v, size_t from, size_t to);
 
 #endif
