@@ -12,6 +12,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "error.h"
+#include "fuzz_faults.h"
 #include "io.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -338,4 +339,5 @@ void fuzz_io_sweep(const fuzz_dbfile *files, size_t n, const char *optional, uns
     for (unsigned work = 1; work <= FUZZ_IO_SWEEP_COMPACT; work <<= 1)
         if (works & work)
             faults_sweep_work(files, n, optional, work, seed);
+    fuzz_faults_alloc(files, n, seed);
 }
