@@ -307,10 +307,16 @@ long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed)
            fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
 }
 
-long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed)
+long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops)
 {
     int kept = 0;
-    return fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL) +
-           fuzz_faults_each_alloc(files, n, seed, faults_repair_op, faults_repair_check, NULL) +
-           fuzz_faults_each_alloc(files, n, seed, faults_open_op, faults_open_check, &kept);
+    long runs = 0;
+    if (ops & FUZZ_FAULTS_TOOLS)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
+    if (ops & FUZZ_FAULTS_REPAIR)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_repair_op, faults_repair_check,
+                                       NULL);
+    if (ops & FUZZ_FAULTS_OPEN)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_open_op, faults_open_check, &kept);
+    return runs;
 }

@@ -69,7 +69,7 @@ long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, u
  *   - hold, once the directory is emptied, no more blocks than before the
  *     run (alloc_live: nothing leaked on the failure path).
  * Returns how many runs had an allocation failing. */
-#define FUZZ_FAULTS_ALLOC_RUNS 16
+#define FUZZ_FAULTS_ALLOC_RUNS 8
 long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
                             fuzz_faults_op op, fuzz_faults_check check, void *ctx);
 
@@ -93,9 +93,15 @@ long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);
  * without the failure, or with an error (and its message). */
 long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed);
 
-/* The three operations above under fuzz_faults_each_alloc only, for the
- * harnesses that fail I/O calls their own way (fuzz_io_sweep.h,
- * fuzz_dbfile_tools_faulted, fuzz_dbfile_repair_faulted). */
-long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed);
+/* The operations above, those `ops` names, under fuzz_faults_each_alloc
+ * only, for the harnesses that fail I/O calls their own way
+ * (fuzz_io_sweep.h, fuzz_dbfile_tools_faulted, fuzz_dbfile_repair_faulted). */
+enum {
+    FUZZ_FAULTS_TOOLS = 1 << 0,  /* kv_check, kv_dump, kv_inspect */
+    FUZZ_FAULTS_REPAIR = 1 << 1, /* kv_repair and its promise */
+    FUZZ_FAULTS_OPEN = 1 << 2,   /* an open, a put, kv_compact, a get, a close */
+    FUZZ_FAULTS_ALL = 0x7
+};
+long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops);
 
 #endif

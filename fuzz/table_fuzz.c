@@ -729,8 +729,9 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
     /* kv check, kv dump and kv repair on a failing disk
      * (table_fuzz_fault_plan: one input in four of those while fuzzing,
      * each the three or two times more), which must say what failed and
-     * free what they took (fuzz_dbfile_tools_faulted); then with
-     * allocations failing (fuzz_faults_alloc). */
+     * free what they took (fuzz_dbfile_tools_faulted); then, one input
+     * in 1,024 (every one in a replay), with allocations failing
+     * (fuzz_faults_alloc: some fifty engine runs). */
     if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
         io_fault_plan plan = {.kinds = IO_FAULT_ALL};
         long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
@@ -738,7 +739,8 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
             table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
             fuzz_dbfile_tools_faulted(files, n, &plan);
         }
-        fuzz_faults_alloc(files, n, crc32c_value(data, size));
+        if (fuzz_dbfile_sampled_rarely(data, size, 64))
+            fuzz_faults_alloc(files, n, crc32c_value(data, size), FUZZ_FAULTS_ALL);
     }
     if (!twice_too)
         return;
