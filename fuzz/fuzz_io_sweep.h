@@ -33,7 +33,8 @@
  * A leak on a failure path is LeakSanitizer's, in the replay drivers.
  * Then the works run again with their allocations failing in turn
  * (fuzz_faults_alloc: kv_check, kv_dump and kv_inspect for the first
- * three, an open with a put and kv_compact for the last two).
+ * three, an open with a put and kv_compact for the last two), and
+ * kv_repair with its promise.
  * The harness aborts on a broken check, as every harness does.
  */
 #ifndef KV_FUZZ_IO_SWEEP_H
