@@ -730,8 +730,8 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
      * (table_fuzz_fault_plan: one input in four of those while fuzzing,
      * each the three or two times more), which must say what failed and
      * free what they took (fuzz_dbfile_tools_faulted); then, one input
-     * in 1,024 (every one in a replay), with allocations failing
-     * (fuzz_faults_alloc: some fifty engine runs). */
+     * in 1,024 (one in four in a replay, whose cost it would triple),
+     * the same three with allocations failing (fuzz_faults_alloc). */
     if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
         io_fault_plan plan = {.kinds = IO_FAULT_ALL};
         long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
@@ -739,8 +739,9 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
             table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
             fuzz_dbfile_tools_faulted(files, n, &plan);
         }
-        if (fuzz_dbfile_sampled_rarely(data, size, 64))
-            fuzz_faults_alloc(files, n, crc32c_value(data, size), FUZZ_FAULTS_ALL);
+        uint32_t crc = crc32c_value(data, size);
+        if (fuzz_dbfile_every() ? crc % 4 == 0 : fuzz_dbfile_sampled_rarely(data, size, 64))
+            fuzz_faults_alloc(files, n, crc, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
     }
     if (!twice_too)
         return;
