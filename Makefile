@@ -113,6 +113,9 @@ $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
 # The file-format harnesses also link the sweep that runs a database's
 # work again with each of its I/O calls failing (fuzz/fuzz_io_sweep.c).
 FUZZ_HELPER_SRCS += fuzz/fuzz_io_sweep.c
+# And the allocator that fails the nth allocation (tests/alloc/alloc_wrap.c,
+# linked with ALLOC_WRAP), which fuzz_faults.c arms around the engine.
+FUZZ_HELPER_SRCS += tests/alloc/alloc_wrap.c
 TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c tools/kv_member.c \
@@ -236,7 +239,7 @@ $(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model
 ifneq ($(FLAVOUR),asan)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,$(FUZZ_HELPER_SRCS) fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
-	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 endif
 
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
@@ -1016,13 +1019,13 @@ $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(
     $(call fuzz_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzz,$(1)) \
     $(call fuzz_obj_common,$(COMMON_SRCS))
 	$$(call brief,LD,$$@)
-	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) $$(ALLOC_WRAP) -o $$@ $$^ $$(LIBS_$(1))
 
 build/afl/$(1)/%: fuzz/%_fuzz.c $(FUZZ_HELPER_SRCS) $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(ALLOC_WRAP) -o $$@ $$^ $$(LIBS_$(1))
 endef
 # (For every stage directory, an unfinished one's too, so that its
 # harnesses build by name; FUZZ_PAIRS, the lists, take the finished ones.)
@@ -1046,7 +1049,7 @@ $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: \
     $(call fuzz_obj_common,$(COMMON_SRCS))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
-	$$(Q)clang $$(FUZZ_CFLAGS) $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
+	$$(Q)clang $$(FUZZ_CFLAGS) $$(FUZZ_SAN) $$(ALLOC_WRAP) -o $$@ $$^ $$(LIBS_$(1))
 $(B)/$(1)/fuzz-export-replay: build/fuzz/obj/fuzz/replay_main.o \
     $(call fuzz_obj_stage,$(1),fuzz/export_fuzz.c tools/kv_export.c) \
     $(call lib_objs,build/fuzz,$(1)) $(call fuzz_obj_common,$(COMMON_SRCS))
@@ -1302,7 +1305,7 @@ $(foreach t,$(FUZZ_$(1)) export,build/fuzzcov/$(1)/$(t)): build/fuzzcov/$(1)/%: 
     $(call fuzzcov_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzzcov,$(1)) \
     $(call fuzzcov_obj_common,$(COMMON_SRCS) fuzz/replay_main.c)
 	$$(call brief,LD,$$@)
-	$$(Q)clang $$(FUZZCOV_CFLAGS) -o $$@ $$^ $$(LIBS_$(1)) -lm
+	$$(Q)clang $$(FUZZCOV_CFLAGS) $$(ALLOC_WRAP) -o $$@ $$^ $$(LIBS_$(1)) -lm
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call FUZZCOV_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzzcov/$(s)/api): $(call fuzzcov_obj_common,$(FUZZ_API_SRCS))

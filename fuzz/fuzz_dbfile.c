@@ -10,6 +10,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "error.h"
+#include "fuzz_faults.h"
 #include "io.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -415,6 +416,7 @@ void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tri
         kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
         fuzz_repair_here(NULL);
     }
+    fuzz_faults_alloc(files, n, salt, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
     io_set_ops(prev);
 }
 

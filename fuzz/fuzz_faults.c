@@ -1,9 +1,10 @@
 /*
  * fuzz_faults.c: a database operation run with each I/O call failing in
- * turn (see fuzz_faults.h).
+ * turn, and with allocations failing in turn (see fuzz_faults.h).
  */
 #include "fuzz_faults.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,19 @@
 #include "io_mem.h"
 #include "kv.h"
 
+#include "../tests/alloc/alloc_wrap.h"
+
 static uint8_t *faults_identity; /* the stage's IDENTITY, as kv_open wrote it */
 static size_t faults_identity_len;
+
+/* What fails in the runs under way: "I/O call" or "allocation". */
+static const char *faults_failing_kind = "I/O call";
 
 static void faults_check(int ok, const char *what, long call)
 {
     if (!ok) {
-        fprintf(stderr, "fuzz invariant broken with I/O call %ld failing: %s (%s)\n", call,
-                what, kv_errmsg());
+        fprintf(stderr, "fuzz invariant broken with %s %ld failing: %s (%s)\n",
+                faults_failing_kind, call, what, kv_errmsg());
         abort();
     }
 }
@@ -110,6 +116,47 @@ long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, u
     return failed_runs;
 }
 
+/* One run of op with allocation `fail` failing (0: none, the allocations
+ * only counted); *calls gets how many it made, *failed whether one failed. */
+static int faults_alloc_run(const fuzz_dbfile *files, size_t n, long fail, fuzz_faults_op op,
+                            void *ctx, long *calls, int *failed)
+{
+    fuzz_faults_place(files, n);
+    faults_failing = fail;
+    alloc_fail_at(fail > 0 ? fail : LONG_MAX);
+    int rc = op(ctx);
+    *calls = alloc_calls();
+    *failed = alloc_disarm();
+    return rc;
+}
+
+long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
+                            fuzz_faults_op op, fuzz_faults_check check, void *ctx)
+{
+    long calls = 0, failed_runs = 0;
+    int failed = 0;
+    faults_failing_kind = "allocation";
+    int clean = faults_alloc_run(files, n, 0, op, ctx, &calls, &failed);
+    io_mem_reset();
+    long total = calls, stride = calls / FUZZ_FAULTS_ALLOC_RUNS + 1;
+    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= total; k += stride) {
+        long live = alloc_live();
+        int rc = faults_alloc_run(files, n, k, op, ctx, &calls, &failed);
+        if (!failed)
+            break; /* this run made fewer allocations */
+        failed_runs++;
+        faults_check(rc == KV_OK || rc == clean || rc == KV_ERR_NOMEM || rc == KV_ERR_IO,
+                     "a refused allocation: the answer without it, KV_ERR_NOMEM, or "
+                     "KV_ERR_IO (the disk in memory out of memory)", k);
+        check(ctx, rc, clean, k);
+        io_mem_reset();
+        faults_check(alloc_live() == live, "every block freed after the run and a reopen", k);
+    }
+    faults_failing_kind = "I/O call";
+    faults_failing = 0;
+    return failed_runs;
+}
+
 /* ---- kv_repair --------------------------------------------------------------- */
 
 static int faults_repair_op(void *ctx)
@@ -141,19 +188,24 @@ static void faults_repair_check(void *ctx, int rc, int clean, long call)
 long fuzz_faults_repair(const fuzz_dbfile *files, size_t n, uint32_t seed)
 {
     return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_repair_op, faults_repair_check,
-                                 NULL);
+                                 NULL) +
+           fuzz_faults_each_alloc(files, n, seed, faults_repair_op, faults_repair_check, NULL);
 }
 
 /* ---- an open, a write, a close ------------------------------------------------ */
 
+/* ctx: an int, set when the put and the close said KV_OK (the put must
+ * then read back after a reopen). */
 static int faults_open_op(void *ctx)
 {
-    (void)ctx;
+    int *kept = ctx;
+    *kept = 0;
     kv_db *db = NULL;
     int rc = FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
     if (rc != KV_OK)
         return rc;
     rc = FAULTS_CALL(kv_put(db, "fuzz", 4, "value", 5));
+    int put = rc == KV_OK;
     if (rc == KV_OK)
         rc = FAULTS_CALL(kv_compact(db));
     if (rc == KV_OK) {
@@ -165,12 +217,13 @@ static int faults_open_op(void *ctx)
         kv_free(got);
     }
     int closed = FAULTS_CALL(kv_close(db));
+    *kept = put && closed == KV_OK;
     return rc != KV_OK ? rc : closed;
 }
 
 static void faults_open_check(void *ctx, int rc, int clean, long call)
 {
-    (void)ctx;
+    const int *kept = ctx;
     (void)rc;
     kv_db *db = NULL;
     int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
@@ -192,14 +245,24 @@ static void faults_open_check(void *ctx, int rc, int clean, long call)
         }
         kv_iter_free(it);
     }
+    if (*kept) {
+        void *got = NULL;
+        size_t len = 0;
+        faults_check(kv_get(db, "fuzz", 4, &got, &len) == KV_OK && len == 5 &&
+                         memcmp(got, "value", 5) == 0,
+                     "a put that said KV_OK, and its close, read back after a reopen", call);
+        kv_free(got);
+    }
     faults_check(kv_close(db) == KV_OK, "a close after the open that followed a failed one",
                  call);
 }
 
 long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed)
 {
+    int kept = 0;
     return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_open_op, faults_open_check,
-                                 NULL);
+                                 &kept) +
+           fuzz_faults_each_alloc(files, n, seed, faults_open_op, faults_open_check, &kept);
 }
 
 /* ---- kv_check, kv_dump ---------------------------------------------------------- */
@@ -240,5 +303,20 @@ static void faults_tools_check(void *ctx, int rc, int clean, long call)
 long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed)
 {
     return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_tools_op, faults_tools_check,
-                                 NULL);
+                                 NULL) +
+           fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
+}
+
+long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops)
+{
+    int kept = 0;
+    long runs = 0;
+    if (ops & FUZZ_FAULTS_TOOLS)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
+    if (ops & FUZZ_FAULTS_REPAIR)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_repair_op, faults_repair_check,
+                                       NULL);
+    if (ops & FUZZ_FAULTS_OPEN)
+        runs += fuzz_faults_each_alloc(files, n, seed, faults_open_op, faults_open_check, &kept);
+    return runs;
 }

@@ -1,8 +1,9 @@
 /*
  * fuzz_faults.h: an operation on a database directory in memory, run again
- * with each of its I/O calls failing in turn, for the harnesses whose code
- * under test has failure paths no bytes can take (a read, an append, a
- * sync, a rename or a removal that fails).
+ * with each of its I/O calls failing in turn, and again with its
+ * allocations failing in turn, for the harnesses whose code under test has
+ * failure paths no bytes can take (a read, an append, a sync, a rename or
+ * a removal that fails; a malloc that returns NULL).
  *
  * The directory is fuzz_dbfile.h's (FUZZ_DBFILE_DIR, in common/io_mem.h's
  * backend), made afresh before every run from the files given and the
@@ -53,6 +54,28 @@ typedef void (*fuzz_faults_check)(void *ctx, int rc, int clean, long failed_call
 long fuzz_faults_each_call(const fuzz_dbfile *files, size_t n, unsigned kinds, uint32_t seed,
                            fuzz_faults_op op, fuzz_faults_check check, void *ctx);
 
+/* The failing allocator (tests/alloc/alloc_wrap.h, which every fuzz build
+ * links): op runs once with its allocations counted (the reference), then
+ * with allocation k failing (NULL, errno ENOMEM, once), for about
+ * FUZZ_FAULTS_ALLOC_RUNS values of k spread evenly over the reference's
+ * count, the first of them chosen by seed (the input's crc32c).  It is
+ * armed around op alone: the harness's own allocations, and libFuzzer's,
+ * never fail.  Besides the rules above, each run with a refused
+ * allocation must
+ *   - answer as the reference did, KV_OK, KV_ERR_NOMEM, or KV_ERR_IO (the
+ *     disk in memory refusing to grow a file), with a message if an error;
+ *   - pass check (a repair or an open without the failure then does what
+ *     the reference did, and reads back what was written);
+ *   - hold, once the directory is emptied, no more blocks than before the
+ *     run (alloc_live: nothing leaked on the failure path).
+ * Returns how many runs had an allocation failing. */
+#define FUZZ_FAULTS_ALLOC_RUNS 8
+long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
+                            fuzz_faults_op op, fuzz_faults_check check, void *ctx);
+
+/* Each of the three below runs its operation under fuzz_faults_each_call
+ * and then fuzz_faults_each_alloc. */
+
 /* fuzz_faults_each_call of kv_repair: after a repair that failed, a repair
  * with no failure answers what the reference did, and if that is KV_OK a
  * strict open succeeds and kv_check finds the database intact (a repair cut
@@ -69,5 +92,16 @@ long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);
  * read-only open's kv_inspect with KV_INSPECT_DETAIL: each answers as
  * without the failure, or with an error (and its message). */
 long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed);
+
+/* The operations above, those `ops` names, under fuzz_faults_each_alloc
+ * only, for the harnesses that fail I/O calls their own way
+ * (fuzz_io_sweep.h, fuzz_dbfile_tools_faulted, fuzz_dbfile_repair_faulted). */
+enum {
+    FUZZ_FAULTS_TOOLS = 1 << 0,  /* kv_check, kv_dump, kv_inspect */
+    FUZZ_FAULTS_REPAIR = 1 << 1, /* kv_repair and its promise */
+    FUZZ_FAULTS_OPEN = 1 << 2,   /* an open, a put, kv_compact, a get, a close */
+    FUZZ_FAULTS_ALL = 0x7
+};
+long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops);
 
 #endif

@@ -12,6 +12,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "error.h"
+#include "fuzz_faults.h"
 #include "io.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -338,4 +339,12 @@ void fuzz_io_sweep(const fuzz_dbfile *files, size_t n, const char *optional, uns
     for (unsigned work = 1; work <= FUZZ_IO_SWEEP_COMPACT; work <<= 1)
         if (works & work)
             faults_sweep_work(files, n, optional, work, seed);
+    /* The same works with allocations failing: kv_check, kv_dump and a
+     * read-only open's kv_inspect; an open that writes; and kv_repair. */
+    unsigned ops = FUZZ_FAULTS_REPAIR;
+    if (works & (FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ))
+        ops |= FUZZ_FAULTS_TOOLS;
+    if (works & (FUZZ_IO_SWEEP_WRITE | FUZZ_IO_SWEEP_COMPACT))
+        ops |= FUZZ_FAULTS_OPEN;
+    fuzz_faults_alloc(files, n, seed, ops);
 }

@@ -31,6 +31,10 @@
  *   - and, where the work writes nothing (kv_check, kv_dump, a read-only
  *     open), leave the files byte for byte as they were.
  * A leak on a failure path is LeakSanitizer's, in the replay drivers.
+ * Then the works run again with their allocations failing in turn
+ * (fuzz_faults_alloc: kv_check, kv_dump and kv_inspect for the first
+ * three, an open with a put and kv_compact for the last two), and
+ * kv_repair with its promise.
  * The harness aborts on a broken check, as every harness does.
  */
 #ifndef KV_FUZZ_IO_SWEEP_H

@@ -70,6 +70,7 @@
 #include "crc32c.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io_fault.h"
@@ -728,7 +729,9 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
     /* kv check, kv dump and kv repair on a failing disk
      * (table_fuzz_fault_plan: one input in four of those while fuzzing,
      * each the three or two times more), which must say what failed and
-     * free what they took (fuzz_dbfile_tools_faulted). */
+     * free what they took (fuzz_dbfile_tools_faulted); then, one input
+     * in 1,024 (one in four in a replay, whose cost it would triple),
+     * the same three with allocations failing (fuzz_faults_alloc). */
     if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
         io_fault_plan plan = {.kinds = IO_FAULT_ALL};
         long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
@@ -736,6 +739,9 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
             table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
             fuzz_dbfile_tools_faulted(files, n, &plan);
         }
+        uint32_t crc = crc32c_value(data, size);
+        if (fuzz_dbfile_every() ? crc % 4 == 0 : fuzz_dbfile_sampled_rarely(data, size, 64))
+            fuzz_faults_alloc(files, n, crc, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
     }
     if (!twice_too)
         return;

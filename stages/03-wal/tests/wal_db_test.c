@@ -287,6 +287,46 @@ static void repair_salvages_every_intact_record(void)
     CLOSE(db);
 }
 
+/* A closed segment whose records are intact but which does not end with
+ * its seal (here: the last segment, unsealed, copied as the one after it):
+ * kv_open refuses it, so kv repair rewrites it, sealed, and a strict open
+ * then reads every key. */
+static void repair_seals_a_closed_segment_without_its_seal(void)
+{
+    const char *dir = harness_tmpdir();
+    stage_empty_dir(dir);
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, "a", 1, "1", 1);
+    PUT(db, "b", 1, "2", 1);
+    CLOSE(db);
+    CHECK_EQ(stage_count_files(dir, ".log"), 1);
+    const char *log = stage_nth_file(dir, ".log", 0);
+    long long size = stage_file_size(log);
+    char buf[256];
+    CHECK(size > 0 && size <= (long long)sizeof buf);
+    FILE *f = fopen(log, "rb");
+    CHECK(fread(buf, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    char next[SEGMENT_NAME_MAX];
+    segment_name(next, 2, SEGMENT_SUFFIX);
+    stage_write_file(harness_join(dir, next), buf, (size_t)size);
+    kv_db *x = NULL;
+    CHECK_KV(kv_open(dir, NULL, &x), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "does not end with its seal") != NULL, "%s", kv_errmsg());
+    testdb_lines lines = {0};
+    CHECK_KV(kv_repair(dir, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "1 segments rewritten") != NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_OK);
+    testdb_lines_free(&lines);
+    kv_options strict = stage_options(0);
+    strict.strict_recovery = 1;
+    db = OPEN(dir, &strict);
+    EXPECT(db, S("a"), S("1"));
+    EXPECT(db, S("b"), S("2"));
+    CLOSE(db);
+}
+
 /* A hint that does not describe its segment: its checksum wrong, or its
  * checksum right over a key the segment does not hold (kv_open would trust
  * that one).  kv check says so; kv repair removes it, after which kv check
@@ -516,6 +556,7 @@ static const harness_test wal_db_tests[] = {
     HARNESS_TEST(damage_in_synced_bytes_is_corrupt_in_both_modes),
     HARNESS_TEST(unsynced_damage_is_cut_to_a_prefix),
     HARNESS_TEST(repair_salvages_every_intact_record),
+    HARNESS_TEST(repair_seals_a_closed_segment_without_its_seal),
     HARNESS_TEST(repair_removes_a_hint_that_does_not_describe_its_segment),
     HARNESS_TEST(dump_shows_records_ops_and_markers),
     HARNESS_TEST(dump_frames_show_fragments_across_a_block_boundary),

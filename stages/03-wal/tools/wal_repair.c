@@ -11,7 +11,10 @@
  * file or the new one (plus a .tmp that kv_open removes).  Then every hint
  * that does not describe its segment record by record (hint_verify.h:
  * kv_open would trust its keys) is removed, and the directory synced, so
- * that kv_open reads the segment instead.
+ * that kv_open reads the segment instead.  A closed segment (one before
+ * the last holding records) whose records are all intact but which does
+ * not end with its seal is rewritten too, sealed: kv_open refuses it as
+ * cut short after it was closed (hash_recover.h), so it is damage to mend.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include "db_dir.h"
 #include "db_identity.h"
 #include "hash_db.h"
+#include "hash_recover.h"
 #include "hint_verify.h"
 #include "error.h"
 #include "log_report.h"
@@ -29,6 +33,12 @@
 #include "wal_batch.h"
 #include "wal_tools.h"
 #include "wal_writer.h"
+
+static int repair_ignore_op(void *ctx, const record_op *op)
+{
+    (void)ctx, (void)op;
+    return 0;
+}
 
 typedef struct repair_out {
     io_file *file;
@@ -91,9 +101,10 @@ static int repair_file(const char *dir, const char *name, uint32_t id,
             bytes += dl->v[i].end - dl->v[i].offset;
         *lost += bytes;
         log_report_line(line, ctx, "%s: repaired: kept %llu intact records (%llu bytes, was "
-                        "%llu); lost %llu bytes in %zu damaged regions:%s", name,
+                        "%llu); lost %llu bytes in %zu damaged regions%s%s", name,
                         (unsigned long long)o.records, (unsigned long long)kept,
                         (unsigned long long)size, (unsigned long long)bytes, dl->n,
+                        dl->n ? ":" : " (a closed segment without its seal, now sealed)",
                         exists ? " (its hint file was removed)" : "");
         for (size_t i = 0; i < dl->n; i++)
             log_report_line(line, ctx, "%s:   offset %llu: %llu bytes lost: %s", name,
@@ -130,6 +141,27 @@ static int repair_header_damage(const char *path, wal_damage_list *dl)
     dl->v = v;
     dl->n++;
     dl->cap = dl->n;
+    return KV_OK;
+}
+
+/* 1 in *unsealed if the closed segment at path, with no damaged region,
+ * does not end with its seal (what kv_open refuses, hash_recover.h). */
+static int repair_unsealed(const char *path, int *unsealed)
+{
+    io_file *f = NULL;
+    *unsealed = 0;
+    int rc = io_open(path, IO_READ, &f);
+    if (rc != KV_OK)
+        return rc;
+    record_damage dmg;
+    uint64_t size = f->end;
+    rc = record_replay(f, size, repair_ignore_op, NULL, &dmg);
+    io_close(f);
+    if (rc != KV_OK && rc != RECORD_DAMAGED)
+        return rc;
+    recover_verdict v;
+    recover_judge(size, rc, &dmg, 0, 1, &v);
+    *unsealed = v.action != RECOVER_KEEP;
     return KV_OK;
 }
 
@@ -177,17 +209,41 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     uint64_t lost = 0;
     if (rc == KV_OK)
         rc = io_list(dir, &names, &n);
+    /* The segments' sizes, in id order: those before the last holding
+     * records are closed (recover_last). */
+    uint64_t *sizes = rc == KV_OK ? calloc(n + 1, sizeof *sizes) : NULL;
+    size_t nlogs = 0;
+    if (rc == KV_OK && sizes == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory", dir);
+    for (size_t i = 0; rc == KV_OK && i < n; i++) {
+        uint32_t id = 0;
+        char *path = NULL;
+        if (segment_parse_name(names[i], &id) != SEGMENT_FILE_LOG)
+            continue;
+        io_file *f = NULL;
+        rc = (path = io_join(dir, names[i])) != NULL ? io_open(path, IO_READ, &f)
+                                                      : KV_ERR_NOMEM;
+        if (rc == KV_OK)
+            sizes[nlogs++] = f->end;
+        io_close(f);
+        free(path);
+    }
+    size_t last = rc == KV_OK ? recover_last(sizes, nlogs) : 0, k = 0;
+    free(sizes);
     for (size_t i = 0; rc == KV_OK && i < n; i++) {
         uint32_t id = 0;
         if (segment_parse_name(names[i], &id) != SEGMENT_FILE_LOG)
             continue;
+        int closed = k++ < last, unsealed = 0;
         char *path = io_join(dir, names[i]);
         wal_damage_list dl = {0};
         uint64_t size = 0;
         rc = path ? wal_walk_damage(path, &dl, &size) : KV_ERR_NOMEM;
         if (rc == KV_OK)
             rc = repair_header_damage(path, &dl);
-        if (rc == KV_OK && dl.n > 0) {
+        if (rc == KV_OK && dl.n == 0 && closed)
+            rc = repair_unsealed(path, &unsealed);
+        if (rc == KV_OK && (dl.n > 0 || unsealed)) {
             rc = repair_file(dir, names[i], id, &dl, line, ctx, &lost);
             repaired++;
         }
