@@ -416,7 +416,7 @@ void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tri
         kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
         fuzz_repair_here(NULL);
     }
-    fuzz_faults_alloc(files, n, salt, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
+    fuzz_faults_alloc(files, n, salt, FUZZ_FAULTS_ALL);
     io_set_ops(prev);
 }
 

@@ -78,8 +78,8 @@ void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
  * must not crash,
  * and a kv_repair run again with no call failing keeps the promise of
  * fuzz_dbfile_repair (a repair cut short is run again).  Then kv_check,
- * kv_dump and kv_repair with allocations failing instead
- * (fuzz_faults_alloc).  REQUIRES: a
+ * kv_dump, kv_repair and an open with a write with allocations failing
+ * instead (fuzz_faults_alloc).  REQUIRES: a
  * fuzz_dbfile_run_files before. */
 void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
                                 uint32_t salt);

@@ -26,6 +26,7 @@
 #include "error.h"
 #include "inspect_line.h"
 #include "lsm_files.h"
+#include "offline.h"
 #include "value_log.h"
 
 /* ---- the list of files ---------------------------------------------------- */
@@ -209,6 +210,31 @@ static int vlog_size_of(const char *dir, const char *name, uint64_t *size)
     return rc;
 }
 
+/* A value-log file starting past `flushed` holds no value a table can
+ * point at (a table's entry is a write up to `flushed`, and its value is in
+ * a log that started before it): no file of this database's, which only
+ * ever renames a log once a table holds all of it.  It comes from outside
+ * (a directory whose CURRENT was lost, files copied in), and a new log
+ * would start under its name.  An open that writes moves it to lost/
+ * (offline.h), as kv_repair keeps what it takes out, and goes on. */
+static int vlog_set_aside_stray(const char *dir, const char *name)
+{
+    char kept[512];
+    int rc = offline_set_aside(dir, name, kept, sizeof kept);
+    char *path = rc == KV_OK ? io_join(dir, name) : NULL;
+    if (rc == KV_OK && path == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir);
+    if (rc == KV_OK)
+        rc = io_unlink(path);
+    if (rc == KV_OK)
+        rc = io_sync_dir(dir);
+    free(path);
+    if (rc != KV_OK && kv_errmsg()[0] == '\0')
+        rc = kv_error(rc, "kv_open %s: cannot move %s, a value log no table points into, to "
+                      "lost/", dir, name);
+    return rc;
+}
+
 int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t flushed,
                      value_store **out, int *has_jobs)
 {
@@ -252,6 +278,10 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
         vlog_file *f = NULL;
         if (!vlog_parse_name(l->others[i], &start))
             continue;
+        if (start > flushed && !vs->read_only) {
+            rc = vlog_set_aside_stray(vs->dir, l->others[i]);
+            continue;
+        }
         if ((rc = vlog_size_of(vs->dir, l->others[i], &size)) == KV_OK &&
             (rc = vlog_add(vs, start, 0, size, &f)) == KV_OK)
             f->adopted = 1;
