@@ -97,6 +97,12 @@ int manifest_state_finish(manifest_state *s, const char *path)
         for (size_t i = 0; i < s->v->nfiles[l]; i++)
             if (s->v->files[l][i]->number > max_number)
                 max_number = s->v->files[l][i]->number;
+    /* (Room after it: the next manifest's number would wrap it to 0, and
+     * a new table take table 0's name; kv_repair lowers it, level_repair.c.) */
+    if (s->next_file >= UINT64_MAX - 1)
+        return kv_error(KV_ERR_CORRUPT, "%s: the next file number is %" PRIu64 ", with no room "
+                        "after it for the numbers the engine takes next (at most 2^64 - 3)",
+                        path, s->next_file);
     if (max_number >= s->next_file)
         return kv_error(KV_ERR_CORRUPT, "%s: the next file number is %" PRIu64 ", but table %"
                         PRIu64 " is in the version: a new table would take its name", path,

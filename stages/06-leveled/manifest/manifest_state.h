@@ -17,7 +17,8 @@
  *   3. after the last edit, the version keeps version.h's invariants (VB4:
  *      the tables of each level >= 1 are disjoint);
  *   4. after the last edit, next_file is above every table's number (the
- *      next table must not take a live table's name).
+ *      next table must not take a live table's name) and below 2^64 - 2
+ *      (the numbers after it must not wrap to 0).
  * A state that passes is what the engine builds its first version from
  * (version_apply of manifest_state_snapshot on an empty version, with its
  * tables opened).
