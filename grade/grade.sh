@@ -732,6 +732,9 @@ power_fs() {
         rung_skip power "kvgrade, which cuts the power of an engine's files, could not be built (see $logs/kvgrade-build.log)"
         return
     fi
+    # Its file system, beside it: without libfuse3 it cannot be built, and
+    # kvgrade then skips its power cuts and says why.
+    $MAKE --no-print-directory -s build/kvgrade/kvgrade-fs >>"$logs/kvgrade-build.log" 2>&1
     say "power: kvgrade's power cuts on $out/kv serve --stdio (--durability $dur)"
     log=$logs/kvgrade-power.log
     run_log "$log" 900 "$kvg" --engine "$out/kv $( [ $durable = 1 ] && echo "--sync ")"'{dir}'" serve --stdio" \
