@@ -7,7 +7,10 @@
  * (table_partitions = KV_PARTITIONS) in blocks of 256 bytes, so that a
  * table has many partitions, compacted into one level and opened again;
  * then every key put is found, the keys between them and around them are
- * not, and kv_cost says what each get asked and read.
+ * not, and kv_cost says what each get asked and read.  One test calls
+ * parted_find_block itself, on a table opened through table.h: an error
+ * from the top level, which the open's walk of every top-level entry (P1)
+ * keeps kv.h from ever reaching.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -18,7 +21,10 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "exercise.h"
+#include "bloom.h"
+#include "internal_key.h"
 #include "kv.h"
+#include "parted_format.h"
 #include "table_v2_format.h"
 
 #define PL_KEYS 4000
@@ -204,6 +210,69 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
             break;
     }
     EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
+}
+
+/* An error from the top level: parted_top_entry refusing the entry the
+ * top level gives (KV_ERR_CORRUPT).  The open walks every top-level entry
+ * (P1), so no table kv.h opens has one; here parted_find_block is called
+ * on a table of 300-byte keys opened through table.h, with a copy of its
+ * kept whose partitions' range [D, P) is empty (meta_at = data_end), so
+ * that every handle of the top level lies outside it.  The top-level
+ * iterator holds a key buffer of its own (separators past its 128 inline
+ * bytes): a lookup that returns the error before block_iter_free leaves
+ * it allocated, and the test ends holding it (exercise.h). */
+static void partitioned_lookup_top_level_error_frees_the_iterator(void)
+{
+    EX_RULE_BEGIN(5, "every iterator freed when the top level's entry is an error too");
+    const char *dir = harness_tmpdir();
+    kv_options opt = pl_options();
+    kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
+    static char k[320];
+    char v[64];
+    memset(k, 'q', 295);
+    for (int i = 0; i < 50; i++) {
+        snprintf(k + 295, sizeof k - 295, "%05d", 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        ex_put(db, k, v, "a put is taken");
+    }
+    EX_CHECK(EX_KV(kv_compact(db)) == KV_OK, "kv_compact: %s", ex_kv_errmsg());
+    EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory can be listed");
+    char path[4096] = "";
+    for (struct dirent *e; path[0] == '\0' && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n >= 5 && strcmp(e->d_name + n - 4, ".tbl") == 0)
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    EX_CHECK(path[0] != '\0', "test setup: the compaction wrote a table");
+    table_ctx *ctx = NULL;
+    EX_CHECK(table_ctx_new(&opt, &ctx) == KV_OK, "test setup: table_ctx_new: %s", kv_errmsg());
+    table *t = NULL;
+    EX_CHECK(table_open(ctx, path, &t) == KV_OK, "test setup: table_open(%s): %s", path,
+             kv_errmsg());
+    table_v2_kept bad = *table_v2_kept_of(t);
+    EX_CHECK(bad.version == PARTED_VERSION, "test setup: %s is a table of partitions", path);
+    bad.meta_at = bad.data_end;
+    snprintf(k + 295, sizeof k - 295, "%05d", 2 * 25);
+    ikey_lookup lk;
+    EX_CHECK(ikey_lookup_init(&lk, k, strlen(k), IKEY_MAX_SEQ) == KV_OK,
+             "test setup: ikey_lookup_init: %s", kv_errmsg());
+    table_get_result r;
+    memset(&r, 0, sizeof r);
+    table_v2_handle h;
+    int found = -1;
+    harness_context("parted_find_block of a 300-byte key in %s, whose top-level entry "
+                    "parted_top_entry refuses (its handles lie outside [D, P))", path);
+    int rc = EX_KV(parted_find_block(t, &bad, &lk, bloom_hash(k, strlen(k)), 1, &r, &h,
+                                     &found));
+    ikey_lookup_free(&lk);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a top-level entry parted_top_entry refuses is that "
+             "error, KV_ERR_CORRUPT, returned as it is (parted_find_block returned %s: %s)",
+             kv_strerror(rc), ex_errmsg(rc));
+    table_unref(t);
+    table_ctx_free(ctx);
 }
 
 static void partitioned_lookup_asks_the_filter_partition(void)
@@ -775,6 +844,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
     HARNESS_TEST(partitioned_lookup_releases_each_partition_it_reads),
     HARNESS_TEST(partitioned_lookup_long_keys_keep_no_memory),
+    HARNESS_TEST(partitioned_lookup_top_level_error_frees_the_iterator),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),

@@ -86,7 +86,10 @@ int parted_open_meta(table *t, const table_v2_footer *f);
  * partition, an index partition), as format v2 takes them for version 1
  * (table_v2_find_block), and with its contract: k is t's kept, hash the
  * user key's bloom_hash, the key in t's range, the filter partition
- * asked only if ask_filter is 1. */
+ * asked only if ask_filter is 1.  Every iterator it makes is freed and
+ * every partition it reads released before it returns, an error (the
+ * top level's entry parted_top_entry refuses, a damaged partition)
+ * included. */
 int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
                       int ask_filter, table_get_result *r, table_v2_handle *h, int *found);
 
