@@ -276,8 +276,12 @@ int value_store_job_next(value_job *job, value_move *m)
     /* A damaged file's value that does not read back is a key's lost
      * value (kv repair deletes the key): the file stays, for kv check. */
     const uint8_t *val = NULL;
-    while (job->from_keys && job->next < job->n &&
-           vlog_load_where(job->vs, &job->values[job->next].w, &job->buf, &val) != KV_OK) {
+    while (job->from_keys && job->next < job->n) {
+        int rc = vlog_load_where(job->vs, &job->values[job->next].w, &job->buf, &val);
+        if (rc == KV_OK)
+            break;
+        if (rc != KV_ERR_CORRUPT)
+            return rc; /* this run's failure (memory, the disk), not a lost value */
         job->stuck++;
         job->next++;
     }
@@ -328,6 +332,9 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
     pthread_mutex_lock(&vs->lock);
     vlog_file *f = job->file;
     f->state = VLOG_LIVE;
+    /* A failure of this run (memory, the disk), not of the file: the file
+     * is tried again as if the job had not run. */
+    int run_failed = status == KV_ERR_NOMEM || status == KV_ERR_IO;
     if (job->damaged) {
         f->damaged = 1; /* no count changes: what it holds is not known */
         status = KV_ERR_CORRUPT;
@@ -335,7 +342,7 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
     vs->moved += job->moved;
     vs->moved_bytes += job->moved_bytes;
     vs->dead += job->dead;
-    if (job->from_keys && (status != KV_OK || job->stuck > 0)) {
+    if (job->from_keys && !run_failed && (status != KV_OK || job->stuck > 0)) {
         f->counted_at = seq; /* still damaged: not tried again before a write */
     } else if (status == KV_OK && !job->empty) {
         /* A value found dead whose entry a merge has yet to drop was

@@ -290,13 +290,16 @@ int value_store_check(const char *dir, kv_line_fn line, void *ctx)
 {
     uint64_t *starts = NULL;
     size_t n = 0;
-    int status = vlog_tools_list(dir, &starts, &n);
-    if (status != KV_OK)
-        return status;
+    int rc = vlog_tools_list(dir, &starts, &n);
+    if (rc != KV_OK)
+        return rc;
+    /* (The message of the first failure that is not damage kept: the
+     * steps after it, the read-only open among them, clear kv_errmsg.) */
+    offline_status status = {0};
     for (size_t i = 0; i < n; i++)
-        status = offline_worse(status, vlog_tools_file(dir, starts[i], 0, line, ctx));
+        offline_status_add(&status, vlog_tools_file(dir, starts[i], 0, line, ctx));
     free(starts);
-    status = offline_worse(status, vlog_tools_counts(dir, 0, line, ctx));
+    offline_status_add(&status, vlog_tools_counts(dir, 0, line, ctx));
     char *tmp = io_join(dir, VLOG_COUNTS_NAME ".tmp");
     int exists = 0;
     if (tmp != NULL && io_exists(tmp, &exists) == KV_OK && exists)
@@ -312,25 +315,25 @@ int value_store_check(const char *dir, kv_line_fn line, void *ctx)
     if (kv_open(dir, &ro, &db) != KV_OK) {
         log_report_line(line, ctx, "values: not read (kv_open refuses the database: %s)",
                         kv_errmsg());
-        return status;
+        return offline_status_end(NULL, &status);
     }
     vlog_lost lost = {0};
-    int rc = vlog_read_all(db, line, ctx, &lost);
-    kv_close(db);
-    if (rc != KV_OK) {
+    rc = vlog_read_all(db, line, ctx, &lost);
+    if (rc != KV_OK) { /* (before the close, which may clear its message) */
         log_report_line(line, ctx, "values: reading them stopped: %s", kv_errmsg());
-        status = offline_worse(status, rc == KV_ERR_CORRUPT ? rc : status);
+        offline_status_add(&status, rc);
     } else if (lost.n > 0) {
         log_report_line(line, ctx, "values: %" PRIu64 " keys read, %zu of them lost (a table "
                         "entry points at a value that is not there); kv repair deletes them",
                         lost.read, lost.n);
-        status = offline_worse(status, KV_ERR_CORRUPT);
+        offline_status_add(&status, KV_ERR_CORRUPT);
     } else {
         log_report_line(line, ctx, "values: %" PRIu64 " keys read, each value where its "
                         "table entry says: ok", lost.read);
     }
+    kv_close(db);
     vlog_lost_free(&lost);
-    return status;
+    return offline_status_end(NULL, &status);
 }
 
 int value_store_dump(const char *dir, kv_line_fn line, void *ctx)
