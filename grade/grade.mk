@@ -180,7 +180,7 @@ $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/
     $(call fuzz_obj_stage,$(2),$(FUZZ_HELPER_SRCS)) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
-	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) $$(ALLOC_WRAP) -o $$@ $$(filter %.o,$$^) \
 	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread
 endef
 # GRADE_FUZZ_OWN_RULE OUT,S,T: harness T of GRADE_FUZZ_S over OUT's files
