@@ -23,6 +23,7 @@
 #include "../../../tests/testdb.h"
 #include "coding.h"
 #include "crc32c.h"
+#include "file_bytes.h"
 #include "file_header.h"
 #include "io.h"
 #include "io_fault.h"
@@ -885,6 +886,46 @@ static void a_full_disk_is_climbed_out_of_from_inside(void)
     }
 }
 
+/* A value-log file no table can point into (it starts past every write the
+ * tables hold: here a new database's, whose first log is log 1, beside a
+ * value log 1 copied in from another): an open that writes moves it to
+ * lost/ and goes on, rather than give a new log its name and refuse the
+ * next open ("log 1 is there twice"). */
+static void a_value_log_no_table_points_into_goes_to_lost(void)
+{
+    const char *src = testdb_dir();
+    kv_db *db = vl_open(src);
+    for (int i = 0; i < 50; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    char from[4096];
+    snprintf(from, sizeof from, "%s/000000000001.vlog", src);
+    file_bytes b;
+    CHECK_KV(file_bytes_open(from, &b), KV_OK);
+    const char *dst = testdb_dir();
+    db = vl_open(dst); /* a new database: its tables hold no write */
+    CLOSE(db);
+    int renamed = 0;
+    CHECK_KV(io_replace(dst, "000000000001.vlog", b.p, (size_t)b.n, &renamed), KV_OK);
+    file_bytes_close(&b);
+    db = vl_open(dst);
+    char kept[4096];
+    snprintf(kept, sizeof kept, "%s/lost/000000000001.vlog", dst);
+    CHECK_MSG(access(kept, F_OK) == 0, "the stray value log is kept in lost/");
+    for (int i = 0; i < 50; i++)
+        vl_put(db, i, 1);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    db = vl_open(dst);
+    for (int i = 0; i < 50; i++)
+        vl_expect(db, NULL, i, 1);
+    CLOSE(db);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dst, testdb_lines_add, &lines), KV_OK);
+    testdb_lines_free(&lines);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(large_values_are_read_from_the_value_log),
     HARNESS_TEST(small_values_leave_no_value_log),
@@ -904,5 +945,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_scan_reads_ahead),
     HARNESS_TEST(a_scan_reads_ahead_with_calls),
     HARNESS_TEST(a_damaged_value_read_ahead_fails_alone),
+    HARNESS_TEST(a_value_log_no_table_points_into_goes_to_lost),
 };
 const harness_suite vlog_engine_suite = HARNESS_SUITE("vlog_engine", tests);
