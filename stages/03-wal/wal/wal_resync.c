@@ -86,6 +86,25 @@ static size_t resync_skip_zeros(const uint8_t *p, size_t t, size_t n)
     return t;
 }
 
+/* The first offset at or after t in p[0, n) whose byte could be a
+ * fragment's type (1 .. WAL_LAST), or n: point 1 above.  Apart from
+ * wal_resync_block, and never inlined into it, so that the fuzzing build
+ * can leave this loop over bytes out of its coverage hooks
+ * (fuzz/sancov_ignore.txt), which cost more than the loop: where it stops
+ * is all an input steers here, and the caller's branches see that. */
+__attribute__((noinline)) static size_t resync_next_type(const uint8_t *p, size_t t, size_t n)
+{
+    while (t < n) {
+        if (p[t] == 0)
+            t = resync_skip_zeros(p, t, n);
+        else if (p[t] > WAL_LAST)
+            t++;
+        else
+            return t;
+    }
+    return n;
+}
+
 size_t wal_resync_block(const uint8_t *p, size_t n, uint32_t at)
 {
     resync_prefix x;
@@ -93,11 +112,7 @@ size_t wal_resync_block(const uint8_t *p, size_t n, uint32_t at)
     x.known = 0;
     x.crc[0] = 0; /* the crc of no bytes */
     /* t is a candidate's type byte; the candidate starts 6 bytes before. */
-    for (size_t t = WAL_HEADER_SIZE - 1; t < n; t++) {
-        if (p[t] == 0 && (t = resync_skip_zeros(p, t, n)) == n)
-            break;
-        if (p[t] > WAL_LAST)
-            continue;
+    for (size_t t = WAL_HEADER_SIZE - 1; (t = resync_next_type(p, t, n)) < n; t++) {
         /* What wal_fragment_decode checks, in the same order: the type
          * (1..4 here), a length within the block, the data within the
          * bytes given, then the crc of the length, type and data. */
