@@ -334,25 +334,43 @@ static void member_stop_failed(struct member *m)
  * (peer_transport.h), which its reader takes in the next libuv pass: a
  * write at one client takes four such hops (the leader's message out,
  * in at a follower, its answer out, in at the leader) besides the disk.
- * So while a libuv pass moved a message across and took no handshake
- * step, libuv runs again at once, without a whole pass of the server's
- * loop in between; at most this many times, and never more handshake
- * steps in a pass of the server's loop than P10 allows. */
+ * So libuv runs again at once, without a whole pass of the server's loop
+ * in between, while the last run left work it can do without waiting:
+ *   - the transport wrote a message to libraft's end of a pair, which
+ *     libraft reads in the next run;
+ *   - libuv has callbacks due now (uv_backend_timeout says 0): libraft
+ *     wrote to its end of a pair (its write's callback is due, and the
+ *     transport reads the bytes in the next run), a timer is due, a
+ *     handle closed.
+ * A run that only took libraft's bytes to the wire leaves none: libuv is
+ * not run again for it.  At most this many runs, and never another after
+ * a run that took a handshake step, so no more steps in a pass of the
+ * server's loop than P10 allows: the server runs the member a second time
+ * in a pass that gave it work at once (serve_ext.h: a leader's
+ * proposals, whose messages then leave in the pass that made them), and
+ * that second time runs no libuv after a step in the first. */
 #define MEMBER_LIBUV_RUNS 4
 
 static void member_run(void *x, unsigned long long pass)
 {
     struct member *m = x;
+    int runs = pass == m->stepped_pass ? 0 : MEMBER_LIBUV_RUNS;
     m->pass = pass;
-    for (int run = 0; run < MEMBER_LIBUV_RUNS; run++) {
+    m->passes++;
+    for (int run = 0; run < runs; run++) {
         unsigned long long before[2] = {0, 0}, after[2] = {0, 0};
         if (m->transport_made)
             peer_transport_activity(&m->transport, before);
+        m->libuv_runs++;
         uv_run(&m->loop, UV_RUN_NOWAIT);
         member_disk_check(m); /* a leader's appends after the messages that pass sent */
         if (m->transport_made)
             peer_transport_activity(&m->transport, after);
-        if (after[0] == before[0] || after[1] != before[1])
+        if (after[1] != before[1]) {
+            m->stepped_pass = pass;
+            break;
+        }
+        if (after[0] == before[0] && uv_backend_timeout(&m->loop) != 0)
             break;
     }
     /* Commands the engine could not apply on a disk short of room

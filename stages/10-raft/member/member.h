@@ -174,6 +174,10 @@ struct member {
     int raft_had_log;             /* its Raft directory held a log at the start */
     char *marker;                 /* the credentials' record that this member ran, or NULL */
     unsigned long long pass;       /* the server's loop pass, as run() was told */
+    /* The loop's share, counted (CLUSTER INFO, the metrics): passes of the
+     * server's loop that ran the member, and libuv's runs within them. */
+    unsigned long long passes, libuv_runs;
+    unsigned long long stepped_pass;  /* the last pass whose libuv took a handshake step */
     member_reads reads;            /* reads behind a read index (member_read.c) */
     /* The writes proposed and not settled yet, and the reads waiting for
      * their read index (member_wait.h). */
