@@ -18,7 +18,8 @@
  * libraft runs on libuv; the server runs on its own epoll loop.  One
  * thread runs both: libuv's backend descriptor is in the server's epoll
  * set, its next timer bounds the server's wait, and each pass of the
- * server's loop runs libuv once without waiting (member_run).  So
+ * server's loop runs libuv without waiting (member_run: again at once
+ * while it has work it can do without waiting).  So
  * libraft's callbacks (apply, the proposals' and barriers' answers) and
  * the transport's (a confirm link's answer) run on the loop thread,
  * between the server's passes, as the server's own code does: nothing is
