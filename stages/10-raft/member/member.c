@@ -76,6 +76,17 @@ static int member_transport(struct member *m)
     return 0;
 }
 
+/* libraft's messages, counted as libraft hands them to its I/O (which
+ * writes them to the transport's socket pair at once): member_run runs
+ * libuv again for the transport to take them. */
+static int member_send(struct raft_io *io, struct raft_io_send *req,
+                       const struct raft_message *message, raft_io_send_cb cb)
+{
+    struct member *m = (struct member *)((char *)io - offsetof(struct member, guarded));
+    m->sent++;
+    return m->io.send(io, req, message, cb);
+}
+
 /* libraft, over the transport and the guarded I/O: 0, or -1. */
 static int member_raft(struct member *m, int bootstrap)
 {
@@ -85,6 +96,7 @@ static int member_raft(struct member *m, int bootstrap)
         return -1;
     }
     member_disk_wrap(m);
+    m->guarded.send = member_send;
     /* Snapshots read the engine on libuv's thread pool, not on the loop
      * thread (replica_fsm_async): a large engine read in a loop pass
      * would hold up the heartbeats past an election timeout, and a leader
@@ -339,10 +351,10 @@ static void member_stop_failed(struct member *m)
  * in between, while the last run left work it can do without waiting:
  *   - the transport wrote a message to libraft's end of a pair, which
  *     libraft reads in the next run;
- *   - libuv has callbacks due now (uv_backend_timeout says 0): libraft
- *     wrote to its end of a pair (its write's callback is due, and the
- *     transport reads the bytes in the next run), a timer is due, a
- *     handle closed.
+ *   - libraft sent a message (member_send): its bytes are in its end of
+ *     a pair, which the transport reads in the next run;
+ *   - libuv has callbacks due now (uv_backend_timeout says 0): a timer
+ *     is due, a handle closed.
  * A run that only took libraft's bytes to the wire leaves none: libuv is
  * not run again for it.  At most this many runs, and never another after
  * a run that took a handshake step, so no more steps in a pass of the
@@ -359,7 +371,7 @@ static void member_run(void *x, unsigned long long pass)
     m->pass = pass;
     m->passes++;
     for (int run = 0; run < runs; run++) {
-        unsigned long long before[2] = {0, 0}, after[2] = {0, 0};
+        unsigned long long before[2] = {0, 0}, after[2] = {0, 0}, sent = m->sent;
         if (m->transport_made)
             peer_transport_activity(&m->transport, before);
         m->libuv_runs++;
@@ -371,7 +383,7 @@ static void member_run(void *x, unsigned long long pass)
             m->stepped_pass = pass;
             break;
         }
-        if (after[0] == before[0] && uv_backend_timeout(&m->loop) != 0)
+        if (after[0] == before[0] && m->sent == sent && uv_backend_timeout(&m->loop) != 0)
             break;
     }
     /* Commands the engine could not apply on a disk short of room

@@ -173,7 +173,7 @@ struct member {
     char *marker;                 /* the credentials' record that this member ran, or NULL */
     unsigned long long pass;       /* the server's loop pass, as run() was told */
     unsigned long long stepped_pass;        /* the last whose libuv took a handshake step */
-    unsigned long long passes, libuv_runs;  /* counted: run() called, libuv's runs in it */
+    unsigned long long passes, libuv_runs, sent;  /* run() called, libuv's runs, libraft's sends */
     member_reads reads;            /* reads behind a read index (member_read.c) */
     /* The writes proposed and not settled yet, and the reads waiting for
      * their read index (member_wait.h). */
