@@ -244,7 +244,10 @@ typedef struct serve_ext_ops {
     /* Its share of the loop: a descriptor to watch (-1: none), the ms
      * until it needs to run (-1: no timer), and what is ready, done:
      * once a loop pass, after the pass read its clients' bytes (`pass`
-     * numbers the passes from 1, as serve_gate's input_pass does). */
+     * numbers the passes from 1, as serve_gate's input_pass does); and
+     * again at the end of the pass, with the same number, if its timeout
+     * is 0 once the pass's clients have run (their writes, handed over,
+     * gave it work it can do at once: a member's messages to send). */
     int  (*fd)(void *x);
     int  (*timeout)(void *x);
     void (*run)(void *x, unsigned long long pass);

@@ -542,6 +542,11 @@ int serve_loop_run(server *s)
         for (size_t i = 0; i < nrun; i++)
             loop_run_client(s, batch[i]);
         serve_commit_kick(s);
+        /* Step 3: the extension again if the writes handed to it left it
+         * work to do at once (serve_ext.h), rather than in a pass of its
+         * own after an epoll_wait that would not wait. */
+        if (s->ext != NULL && s->ext->timeout(s->ext_state) == 0)
+            s->ext->run(s->ext_state, s->passes);
         loop_settle(s);
     }
     free(batch);

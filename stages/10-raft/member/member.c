@@ -18,7 +18,8 @@
  * libraft runs on libuv; the server runs on its own epoll loop.  One
  * thread runs both: libuv's backend descriptor is in the server's epoll
  * set, its next timer bounds the server's wait, and each pass of the
- * server's loop runs libuv once without waiting (member_run).  So
+ * server's loop runs libuv without waiting (member_run: again at once
+ * while it has work it can do without waiting).  So
  * libraft's callbacks (apply, the proposals' and barriers' answers) and
  * the transport's (a confirm link's answer) run on the loop thread,
  * between the server's passes, as the server's own code does: nothing is
@@ -75,6 +76,17 @@ static int member_transport(struct member *m)
     return 0;
 }
 
+/* libraft's messages, counted as libraft hands them to its I/O (which
+ * writes them to the transport's socket pair at once): member_run runs
+ * libuv again for the transport to take them. */
+static int member_send(struct raft_io *io, struct raft_io_send *req,
+                       const struct raft_message *message, raft_io_send_cb cb)
+{
+    struct member *m = (struct member *)((char *)io - offsetof(struct member, guarded));
+    m->sent++;
+    return m->io.send(io, req, message, cb);
+}
+
 /* libraft, over the transport and the guarded I/O: 0, or -1. */
 static int member_raft(struct member *m, int bootstrap)
 {
@@ -84,6 +96,7 @@ static int member_raft(struct member *m, int bootstrap)
         return -1;
     }
     member_disk_wrap(m);
+    m->guarded.send = member_send;
     /* Snapshots read the engine on libuv's thread pool, not on the loop
      * thread (replica_fsm_async): a large engine read in a loop pass
      * would hold up the heartbeats past an election timeout, and a leader
@@ -334,25 +347,43 @@ static void member_stop_failed(struct member *m)
  * (peer_transport.h), which its reader takes in the next libuv pass: a
  * write at one client takes four such hops (the leader's message out,
  * in at a follower, its answer out, in at the leader) besides the disk.
- * So while a libuv pass moved a message across and took no handshake
- * step, libuv runs again at once, without a whole pass of the server's
- * loop in between; at most this many times, and never more handshake
- * steps in a pass of the server's loop than P10 allows. */
+ * So libuv runs again at once, without a whole pass of the server's loop
+ * in between, while the last run left work it can do without waiting:
+ *   - the transport wrote a message to libraft's end of a pair, which
+ *     libraft reads in the next run;
+ *   - libraft sent a message (member_send): its bytes are in its end of
+ *     a pair, which the transport reads in the next run;
+ *   - libuv has callbacks due now (uv_backend_timeout says 0): a timer
+ *     is due, a handle closed.
+ * A run that only took libraft's bytes to the wire leaves none: libuv is
+ * not run again for it.  At most this many runs, and never another after
+ * a run that took a handshake step, so no more steps in a pass of the
+ * server's loop than P10 allows: the server runs the member a second time
+ * in a pass that gave it work at once (serve_ext.h: a leader's
+ * proposals, whose messages then leave in the pass that made them), and
+ * that second time runs no libuv after a step in the first. */
 #define MEMBER_LIBUV_RUNS 4
 
 static void member_run(void *x, unsigned long long pass)
 {
     struct member *m = x;
+    int runs = pass == m->stepped_pass ? 0 : MEMBER_LIBUV_RUNS;
     m->pass = pass;
-    for (int run = 0; run < MEMBER_LIBUV_RUNS; run++) {
-        unsigned long long before[2] = {0, 0}, after[2] = {0, 0};
+    m->passes++;
+    for (int run = 0; run < runs; run++) {
+        unsigned long long before[2] = {0, 0}, after[2] = {0, 0}, sent = m->sent;
         if (m->transport_made)
             peer_transport_activity(&m->transport, before);
+        m->libuv_runs++;
         uv_run(&m->loop, UV_RUN_NOWAIT);
         member_disk_check(m); /* a leader's appends after the messages that pass sent */
         if (m->transport_made)
             peer_transport_activity(&m->transport, after);
-        if (after[0] == before[0] || after[1] != before[1])
+        if (after[1] != before[1]) {
+            m->stepped_pass = pass;
+            break;
+        }
+        if (after[0] == before[0] && m->sent == sent && uv_backend_timeout(&m->loop) != 0)
             break;
     }
     /* Commands the engine could not apply on a disk short of room

@@ -33,10 +33,9 @@
  *   key_slot.c        a key's slot, as Redis Cluster clients compute it
  *
  * Threads: everything here runs on the server's loop thread, libraft's
- * callbacks included (its libuv loop is run from the server's loop:
- * uv_backend_fd in the epoll set, uv_run without waiting).  Only libuv's
- * own thread pool touches the disk, for libraft's log.  The member talks
- * to the server through serve_ext.h alone.
+ * callbacks included (its libuv loop runs from the server's, without
+ * waiting: member.c); the only other threads are libuv's pool, for
+ * libraft's log.  The member talks to the server through serve_ext.h alone.
  */
 #ifndef KV_RAFT_MEMBER_H
 #define KV_RAFT_MEMBER_H
@@ -126,8 +125,7 @@ typedef struct member_disk {
 
 struct member;
 
-/* Who may talk to this member, and transfers the followers are told of
- * (member_guard.c). */
+/* Who may talk to this member; transfers the followers are told of (member_guard.c). */
 typedef struct member_guard {
     /* A transfer this member, leading, started (one at a time). */
     int busy;                       /* under way: telling, or libraft's */
@@ -174,6 +172,8 @@ struct member {
     int raft_had_log;             /* its Raft directory held a log at the start */
     char *marker;                 /* the credentials' record that this member ran, or NULL */
     unsigned long long pass;       /* the server's loop pass, as run() was told */
+    unsigned long long stepped_pass;        /* the last whose libuv took a handshake step */
+    unsigned long long passes, libuv_runs, sent;  /* run() called, libuv's runs, libraft's sends */
     member_reads reads;            /* reads behind a read index (member_read.c) */
     /* The writes proposed and not settled yet, and the reads waiting for
      * their read index (member_wait.h). */

@@ -212,6 +212,11 @@ void member_figures(void *x, serve_figure_fn fn, void *ctx)
     fn(ctx, &(serve_figure){"raft_peer_terms_lowered", "Votes and answers of a term more than "
                             "2^32 above this member's, handed on at its term plus 2^32.", NULL,
                             NULL, 1, (double)pc.terms_lowered});
+    fn(ctx, &(serve_figure){"raft_loop_passes", "Passes of the server's loop that ran the "
+                            "member's share (libraft, its transport, its timers).", NULL, NULL,
+                            1, (double)m->passes});
+    fn(ctx, &(serve_figure){"raft_libuv_runs", "Runs of libuv's loop within those passes.",
+                            NULL, NULL, 1, (double)m->libuv_runs});
     member_read_figures(m, fn, ctx);
     if (m->tls == NULL)
         return;

@@ -224,7 +224,7 @@ static void conn_checked(peer_conn *c, const uint8_t *p, size_t n)
         return;
     }
     if (c->staged_len > 0)
-        c->pt->libraft_hops++;
+        c->pt->to_libraft++;
     if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0)
         conn_flow(c);
 }
@@ -615,7 +615,6 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         peer_conn_close(c, NULL); /* libraft never writes an accepted connection */
         return;
     }
-    c->pt->libraft_hops++;
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left = (size_t)n;
     while (left > 0) {

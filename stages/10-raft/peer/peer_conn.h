@@ -83,7 +83,7 @@ typedef struct peer_transport {
     int closing;
     raft_uv_transport_close_cb close_cb;
     peer_counts counts;
-    unsigned long long libraft_hops; /* messages handed to libraft, or taken from it */
+    unsigned long long to_libraft;   /* messages written to libraft's end of a pair */
     long long log_ms;                /* the last log line (ms, the loop's clock) */
     unsigned long long log_quiet;    /* lines not written since */
     uint8_t rbuf[PEER_BUF];          /* what a read brought (one read at a time) */

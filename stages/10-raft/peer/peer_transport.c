@@ -165,7 +165,7 @@ void peer_transport_free(struct raft_uv_transport *t)
 void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long out[2])
 {
     const peer_transport *pt = PT(t);
-    out[0] = pt->libraft_hops;
+    out[0] = pt->to_libraft;
     out[1] = pt->counts.handshake_steps;
 }
 

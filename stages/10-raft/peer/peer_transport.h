@@ -236,7 +236,7 @@ void peer_transport_free(struct raft_uv_transport *t);
 /* Closes a transport libraft never took over (t->close, for that case). */
 void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb);
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out);
-/* Cheaply: out[0] messages moved across libraft's pairs, out[1] handshake_steps. */
+/* Cheaply: out[0] messages written to libraft's ends of pairs, out[1] handshake_steps. */
 void peer_transport_activity(const struct raft_uv_transport *t, unsigned long long out[2]);
 /* Credentials for the connections made from now on (a reload); the ones
  * open keep the sessions they proved.  tls must outlive the transport or
