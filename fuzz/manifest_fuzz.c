@@ -55,6 +55,10 @@
  *     spread over a repair's failing answer KV_OK or an error with a
  *     message, and a kv_repair run again after keeps the promise above
  *     (fuzz_dbfile_repair_faulted).
+ *     The first open of those has beside the two files three whose names
+ *     only look like a manifest's or a table's (a number of two digits, a
+ *     suffix, a number of 23 digits): after an open that succeeds, each
+ *     is still there (the open took none for its own).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -515,7 +519,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         files[2].data = table;
         files[3].data = torn_table;
         size_t nfiles = table == NULL ? 2 : torn_table == NULL ? 3 : 4;
-        fuzz_dbfile_run_files(files, 2);
+        /* Beside them, for the first open, files a database of the stage
+         * never writes whose names only look like its own (level_files.c:
+         * a manifest's number of two digits, a manifest's name with a
+         * suffix, a table's number of 23 digits): the open must take none
+         * for a manifest or a table, and leave each where it is. */
+        static const char *const foreign[] = {"MANIFEST-12", "MANIFEST-000001.bak",
+                                              "00000000000000000000001.tbl"};
+        static const uint8_t foreign_bytes[] = "not a file of the database\n";
+        fuzz_dbfile with_foreign[2 + sizeof foreign / sizeof foreign[0]] = {files[0], files[1]};
+        for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
+            with_foreign[2 + i] = (fuzz_dbfile){foreign[i], foreign_bytes,
+                                                sizeof foreign_bytes - 1};
+        if (fuzz_dbfile_run_files(with_foreign, sizeof with_foreign / sizeof with_foreign[0]))
+            for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
+                manifest_fuzz_check(fuzz_dbfile_exists(foreign[i]),
+                                    "an open leaves a file whose name is not the database's");
         fuzz_dbfile_repair_files(files, table == NULL ? 2 : 3);
         if (torn_table != NULL) /* (and again with the table cut short) */
             fuzz_dbfile_repair_files(files, nfiles);

@@ -25,11 +25,12 @@
  *     with a line that names the table and a place in it (an offset past
  *     the file header), and so does kv check of a database holding it;
  *   - a table that reads whole, opened again without mapping and its file
- *     cut short under it (where the middle key's crc32c points), answers
- *     each lookup as before or fails it with KV_ERR_CORRUPT (a read that
- *     comes back short), and a scan reads the records before the cut as
- *     before, then fails with KV_ERR_CORRUPT or ends having read them all
- *     (table_fuzz_cut).
+ *     cut short under it (where the middle key's crc32c points), then
+ *     again with the byte there inverted instead, answers each lookup as
+ *     before or fails it with KV_ERR_CORRUPT (a read that comes back short
+ *     or whose checksum fails), and a scan reads the records before the
+ *     cut as before, then fails with KV_ERR_CORRUPT or ends having read
+ *     them all (table_fuzz_cut).
  *
  * It reads the tables of every stage that lists it: 04 (format v1), 05
  * (format v2) and 09 (format v2's version 2, partitions, and version 1).
@@ -264,7 +265,7 @@ static int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int
  * before the cut as before, then fails with KV_ERR_CORRUPT, or, when the
  * cut left every record, reads them all.  The file is put back after. */
 static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
-                           const uint8_t *keys, uint64_t got)
+                           const uint8_t *keys, uint64_t got, int damage)
 {
     table *t = NULL;
     table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
@@ -273,11 +274,18 @@ static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_en
      * take its name), which the cut then shortens under it. */
     table_fuzz_check(table_retire(t) == KV_OK && table_retire(t) == KV_OK,
                      "a table that opened keeps its file");
-    /* Where the cut falls: a point of the file the middle key picks. */
+    /* Where the cut falls: a point of the file the middle key picks; if
+     * damage, the byte there is inverted instead (the file cut there, then
+     * written again from it), so that a lookup reads the block whole and
+     * finds its checksum wrong. */
     uint64_t cut = e[got / 2].key_crc % size;
+    uint8_t inverted = (uint8_t)~data[cut];
     io_file *f = NULL;
     table_fuzz_check(io_open(table_fuzz_path, IO_WRITE, &f) == KV_OK &&
-                     io_truncate(f, cut) == KV_OK && io_close(f) == KV_OK, "cut the file");
+                     io_truncate(f, cut) == KV_OK &&
+                     (!damage || (io_append_bytes(f, &inverted, 1) == KV_OK &&
+                                  io_append_bytes(f, data + cut + 1, size - cut - 1) == KV_OK)) &&
+                     io_close(f) == KV_OK, "cut or damage the file");
     uint64_t step = got / TABLE_FUZZ_CUT_LOOKUPS + 1;
     for (uint64_t i = got - 1;; i = i >= step ? i - step : 0) {
         ikey_lookup lk;
@@ -574,7 +582,8 @@ static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_f
         table_unref(t);
         whole = scan_ok && ascending && range_ok && !lookup_failed;
         if (whole) {
-            table_fuzz_cut(data, size, e, keys, got);
+            for (int damage = 0; damage < 2; damage++)
+                table_fuzz_cut(data, size, e, keys, got, damage);
             free(w->smallest);
             free(w->largest);
             *w = (table_fuzz_whole){malloc(e[0].key_len), malloc(e[got - 1].key_len),

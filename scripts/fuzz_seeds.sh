@@ -331,6 +331,17 @@ set_byte() {
     tail -c +$(($2 + 2)) "$1"
 }
 
+# kv_table OUT KNOB...: the commands on standard input, then a compact, in
+# a new database of $kv (the stage's tool) made with the KNOBs; its table
+# ($file) saved as OUT.
+kv_table() {
+    kv_table_out=$1; shift
+    rm -rf "$tmp/db"
+    { cat; echo compact; } | "$kv" "$@" "$tmp/db" >/dev/null
+    kv_table_f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+    if [ -n "$kv_table_f" ] && [ -f "$kv_table_f" ]; then cp "$kv_table_f" "$kv_table_out"; fi
+}
+
 # flip_byte FILE OFFSET: FILE with the byte at OFFSET inverted (XOR 0xff).
 flip_byte() {
     head -c "$2" "$1"
@@ -571,12 +582,26 @@ compact"
         # blocks of 256 bytes that lz4 shrinks (values of 60 digits):
         # lookups that decode an lz4 block only as far as their key
         # (table_v2_scan.c), the block cache being full
-        rm -rf "$tmp/db"
         i=0
         while [ $i -lt 40 ]; do echo "put key$i $(printf '%060d' $i)"; i=$((i + 1)); done |
-            { cat; echo compact; } | "$kv" --block-bytes 256 "$tmp/db" >/dev/null
-        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
-        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/lz4-blocks" ;;
+            kv_table "$dest/lz4-blocks" --block-bytes 256 ;;
+    table_blocks:05-blocks)
+        # blocks of 64 bytes, the smallest, about 300 of them: more data
+        # blocks than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256), so
+        # that its listing is cut (table_v2_inspect.c)
+        i=0
+        while [ $i -lt 600 ]; do echo "put k$i v"; i=$((i + 1)); done |
+            kv_table "$dest/more-blocks-than-inspect-lists" --block-bytes 64
+        # values compressed one by one (--compression lz4-values), the
+        # first, "x", in a cell stored as it is (00 78 at byte 28: the
+        # first data block at 16, its entry's three lengths, then key "a"
+        # with its 8-byte trailer), its 00 made 0x80: a cell's length
+        # with no lz4 bytes after it, which a scan refuses (block_value.h)
+        f=$tmp/values-one-by-one
+        printf 'put a x\nput b y\n' | kv_table "$f" --compression lz4-values
+        if [ -f "$f" ] && [ "$(od -An -tu1 -j28 -N2 "$f" | tr -s ' ')" = " 0 120" ]; then
+            set_byte "$f" 28 128 >"$dest/value-cell-length-with-no-lz4-bytes"
+        fi ;;
     identity:*)
         # another stage's identity, which this stage refuses
         other=build/01-log/kv
