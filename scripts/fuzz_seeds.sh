@@ -543,6 +543,28 @@ compact"
     case $target:$stage in
     log:* | segment:02-hash) sh scripts/fuzz_seeds_fields.sh "$dest" "$target" ;;
     esac
+    # The last record whole but its value length one more (key abc, value
+    # de; byte 22), where a key length one less is also a one-byte change
+    # that would end it at the file's end: kv_open tries both.
+    case $target:$stage in
+    log:* | segment:02-hash)
+        rm -rf "$tmp/db"
+        "$kv" "$tmp/db" put abc de >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ "$(wc -c <"$f")" = 31 ] &&
+            set_byte "$f" 22 3 >"$dest/key-or-value-length-one-more" ;;
+    esac
+    # More records than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256): 300
+    # puts (stage 04: in one table).
+    case $target:$stage in
+    log:* | table:04-lsm)
+        rm -rf "$tmp/db"
+        i=0
+        while [ $i -lt 300 ]; do echo "put k$i $i"; i=$((i + 1)); done |
+            { cat; [ "$target" = table ] && echo compact; } | "$kv" "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/more-than-inspect-lists" ;;
+    esac
     # A closed segment (its seal) and, where the stage syncs, sync markers.
     knobs=""
     case $target:$stage in
