@@ -123,6 +123,10 @@ api_seeds() {
 '\000\005\377\377\012\013\044\000\155\072\361\005\000\011\377\377\013\044'\
 '\000\213\044\000\005\075\002\100\001\001\012\027\000\031\000\031\375\031'\
 '\375\034' >"$1/volume"
+    # NULL for each handle (misuse, A = 8) and kv_stats, writable then
+    # read-only: a put of "a", the misuse, kv_stats; a read-only reopen,
+    # kv_stats, the misuse again (its put refused)
+    printf '\000\000\000\000\001\216\054\053\000\000\054\216' >"$1/null-handles-then-read-only"
     : >"$1/empty"
 }
 
