@@ -127,6 +127,13 @@ api_seeds() {
     # read-only: a put of "a", the misuse, kv_stats; a read-only reopen,
     # kv_stats, the misuse again (its put refused)
     printf '\000\000\000\000\001\216\054\053\000\000\054\216' >"$1/null-handles-then-read-only"
+    # a kv_compact with nothing live (a put and its delete: no output),
+    # then four values of 70,095 bytes, one a session (reopens between),
+    # the last after a key put twice, and kv_compact: a merge's 256 KiB
+    # write buffer fills
+    printf '\000\000\000\000\001\001\000\012\000\004\377\377\013\000\000\000\010\377\377'\
+'\013\000\000\000\014\377\377\013\000\000\000\000\001\000\000\001\000\021\377\377\012\014' \
+        >"$1/nothing-live-then-buffer-full"
     : >"$1/empty"
 }
 
