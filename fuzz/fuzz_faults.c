@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "error.h"
 #include "io.h"
 #include "io_fault.h"
@@ -305,6 +306,119 @@ long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed)
     return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_tools_op, faults_tools_check,
                                  NULL) +
            fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
+}
+
+/* ---- a walk with handles held ------------------------------------------------ */
+
+/* What a walk gave: its entries and the crc32c of their keys and values,
+ * in order (the reference's, kept from the first run: fuzz_faults_each_alloc
+ * runs the reference first). */
+typedef struct faults_walk_ctx {
+    int have_reference, reference_opened;
+    uint64_t entries;
+    uint32_t crc;
+} faults_walk_ctx;
+
+/* Walks it from the first key; *entries and *crc get what it gave.  An
+ * error kv_iter_status keeps comes with the message of the step that met
+ * it (cleared before the walk). */
+static int faults_walk_iter(kv_iter *it, uint64_t *entries, uint32_t *crc)
+{
+    *entries = 0;
+    *crc = 0;
+    kv_error_clear();
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        size_t klen, vlen;
+        const void *key = kv_iter_key(it, &klen);
+        const void *val = kv_iter_value(it, &vlen);
+        if (val == NULL)
+            break; /* its value could not be read: kv_iter_status says why */
+        *crc = crc32c_extend(crc32c_extend(*crc, key, klen), val, vlen);
+        (*entries)++;
+    }
+    return faults_said(kv_iter_status(it));
+}
+
+/* A walk that said KV_OK gave what the reference's did (the first walk of
+ * the reference run is the reference). */
+static void faults_walk_same(faults_walk_ctx *c, uint64_t entries, uint32_t crc,
+                             const char *what)
+{
+    if (!c->have_reference) {
+        c->have_reference = 1;
+        c->entries = entries;
+        c->crc = crc;
+        return;
+    }
+    faults_check(entries == c->entries && crc == c->crc, what, faults_failing);
+}
+
+static int faults_walk_op(void *ctx)
+{
+    faults_walk_ctx *c = ctx;
+    kv_db *db = NULL;
+    int rc = FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
+    if (!c->have_reference)
+        c->reference_opened = rc == KV_OK;
+    if (rc != KV_OK)
+        return rc;
+    const kv_snapshot *snap = NULL;
+    kv_iter *at = NULL, *now = NULL;
+    uint64_t entries;
+    uint32_t crc;
+    rc = FAULTS_CALL(kv_snapshot_new(db, &snap));
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_iter_new_at(db, snap, &at));
+    if (rc == KV_OK && (rc = faults_walk_iter(at, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk at a snapshot gives what the reference's did");
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_iter_new(db, &now));
+    if (rc == KV_OK && (rc = faults_walk_iter(now, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk now gives what the reference's did");
+    if (rc == KV_OK) {
+        char *text = NULL;
+        rc = FAULTS_CALL(kv_stats(db, &text));
+        kv_free(text);
+    }
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_compact(db));
+    if (rc == KV_OK && (rc = faults_walk_iter(at, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk at a snapshot after kv_compact gives what "
+                         "the reference's did");
+    kv_iter_free(now);
+    kv_iter_free(at);
+    kv_snapshot_free(db, snap);
+    int closed = FAULTS_CALL(kv_close(db));
+    return rc != KV_OK ? rc : closed;
+}
+
+static void faults_walk_check(void *ctx, int rc, int clean, long call)
+{
+    faults_walk_ctx *c = ctx;
+    (void)rc;
+    (void)clean;
+    kv_db *db = NULL;
+    int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    faults_check(again == KV_OK || !c->reference_opened,
+                 "an open after a refused allocation succeeds as the reference's did", call);
+    if (again != KV_OK)
+        return;
+    kv_iter *it = NULL;
+    faults_check(kv_iter_new(db, &it) == KV_OK, "kv_iter_new after a refused allocation", call);
+    uint64_t entries;
+    uint32_t crc;
+    if (faults_walk_iter(it, &entries, &crc) == KV_OK && c->have_reference)
+        faults_walk_same(c, entries, crc, "after a refused allocation, the database reads as "
+                         "the reference's walk did");
+    kv_iter_free(it);
+    faults_check(kv_close(db) == KV_OK, "a close after the open that followed a refused "
+                 "allocation", call);
+}
+
+long fuzz_faults_walk(const fuzz_dbfile *files, size_t n, uint32_t seed)
+{
+    faults_walk_ctx c = {0};
+    return fuzz_faults_each_alloc(files, n, seed, faults_walk_op, faults_walk_check, &c);
 }
 
 long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops)

@@ -20,7 +20,8 @@
  * (which list every damaged region) included; and for one input in 1,024
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
  * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
- * is the failure's, and a log that reads as before.  One mutation in four
+ * is the failure's, and a log that reads as before; and a snapshot and
+ * iterators walked with allocations refused in turn (fuzz_faults_walk).  One mutation in four
  * is the harness's own (LLVMFuzzerCustomMutator): a record's key or value
  * length set at a bound (fuzz_mutate_log_record).
  */
@@ -33,6 +34,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_io_sweep.h"
 #include "io.h"
 #include "log_db.h"
@@ -125,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile f = {"data.log", fixed, size};
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
                                      FUZZ_IO_SWEEP_WRITE);
+        fuzz_faults_walk(&f, 1, crc32c_value(fixed, size));
     }
     free(fixed);
     fuzz_dbfile_mem_done();

@@ -134,6 +134,11 @@ api_seeds() {
     printf '\000\000\000\000\001\001\000\012\000\004\377\377\013\000\000\000\010\377\377'\
 '\013\000\000\000\014\377\377\013\000\000\000\000\001\000\000\001\000\021\377\377\012\014' \
         >"$1/nothing-live-then-buffer-full"
+    # segments of 1 byte (a file a record): 32 puts of four keys and
+    # kv_compact, then 64 more and kv_compact again, over more segments
+    # than the first
+    printf '\001\000\375\000\001\375\000\001\012\375\000\001\375\000\001\375\000\001\375\000\001\012\014' \
+        >"$1/second-compact-over-more-segments"
     : >"$1/empty"
 }
 
