@@ -17,7 +17,10 @@
  *     where the byte table's walk says;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
- * (which list every damaged region) included; and for one input in 1,024
+ * (which list every damaged region) included, and cut behind an open
+ * handle's back inside its last valid records (log_fuzz_cut_behind: what
+ * the handle reads after is the log's or an error that says why); and for
+ * one input in 1,024
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
  * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
  * is the failure's, and a log that reads as before; and a snapshot and
@@ -31,6 +34,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
@@ -104,6 +108,81 @@ static void log_fuzz_read(const uint8_t *p, size_t n)
     }
 }
 
+/* An answer of a handle whose log was cut: KV_OK (or KV_NOT_FOUND), or an
+ * error with its message. */
+static void log_fuzz_cut_answer(int rc, int ok, const char *what)
+{
+    if (rc < 0)
+        log_fuzz_check(kv_errmsg()[0] != '\0', what);
+    else
+        log_fuzz_check(ok, what);
+}
+
+/* The log cut behind an open handle's back (another process truncating
+ * it; kv_open's locks keep out only databases): a read-only open, its
+ * first key's value and an iterator taken, then data.log cut to `cut`
+ * bytes through a second handle.  What the handle read before the cut
+ * stays its own; every read after it answers KV_OK with a value the log
+ * held before the cut, or an error with its message (the scans name the
+ * change: "the file changed since it was opened"); nothing crashes. */
+static void log_fuzz_cut_behind(const uint8_t *p, size_t n, uint64_t cut)
+{
+    fuzz_dbfile f = {"data.log", p, n};
+    fuzz_dbfile_place_files(&f, 1);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    kv_db *db = NULL;
+    if (kv_open(FUZZ_DBFILE_DIR, &opt, &db) != KV_OK)
+        return;
+    kv_iter *before = NULL, *after = NULL;
+    void *first = NULL, *got = NULL;
+    size_t first_len = 0, klen = 0, got_len = 0;
+    uint8_t *key = NULL;
+    log_fuzz_check(kv_iter_new(db, &before) == KV_OK, "kv_iter_new before the cut");
+    kv_iter_seek_first(before);
+    if (kv_iter_valid(before)) {
+        const void *k = kv_iter_key(before, &klen);
+        key = malloc(klen);
+        log_fuzz_check(key != NULL, "malloc");
+        memcpy(key, k, klen);
+        log_fuzz_check(kv_get(db, key, klen, &first, &first_len) == KV_OK,
+                       "kv_get before the cut of the first key the iterator gives");
+    }
+    io_file *w;
+    log_fuzz_check(io_open(FUZZ_DBFILE_DIR "/data.log", IO_WRITE, &w) == KV_OK &&
+                       io_truncate(w, cut) == KV_OK && io_close(w) == KV_OK,
+                   "cut data.log through a second handle");
+    /* The iterator taken before: its values are read now. */
+    kv_error_clear();
+    for (; kv_iter_valid(before); kv_iter_next(before))
+        if (kv_iter_value(before, &got_len) == NULL)
+            break;
+    log_fuzz_cut_answer(kv_iter_status(before), 1, "an iterator's error after the cut says why");
+    if (klen > 0) {
+        kv_error_clear();
+        int rc = kv_get(db, key, klen, &got, &got_len);
+        log_fuzz_cut_answer(rc, rc == KV_OK && got_len == first_len &&
+                                    memcmp(got, first, got_len) == 0,
+                            "kv_get after the cut: the value before it, or an error with a message");
+        kv_free(got);
+        kv_error_clear();
+        log_fuzz_cut_answer(kv_inspect_get(db, key, klen, fuzz_dbfile_ignore_line, NULL), 1,
+                            "kv_inspect_get after the cut: an error says why");
+    }
+    kv_error_clear();
+    int rc = kv_iter_new(db, &after);
+    log_fuzz_cut_answer(rc, 1, "kv_iter_new after the cut: an error says why");
+    kv_error_clear();
+    log_fuzz_cut_answer(kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL), 1,
+                        "kv_inspect after the cut: an error says why");
+    kv_iter_free(after);
+    kv_iter_free(before);
+    kv_free(first);
+    free(key);
+    log_fuzz_check(kv_close(db) == KV_OK, "kv_close after the cut");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_fuzz_read(data, size);
@@ -122,6 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("data.log", fixed, size);
         fuzz_dbfile_repair("data.log", fixed, size);
+        if (fixed_to > FILE_HEADER_SIZE + 1)
+            log_fuzz_cut_behind(fixed, size, fixed_to - 1 - crc32c_value(data, size) % 8 %
+                                                              (fixed_to - FILE_HEADER_SIZE));
     }
     if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
         fuzz_dbfile f = {"data.log", fixed, size};

@@ -134,6 +134,11 @@ api_seeds() {
     printf '\000\000\000\000\001\001\000\012\000\004\377\377\013\000\000\000\010\377\377'\
 '\013\000\000\000\014\377\377\013\000\000\000\000\001\000\000\001\000\021\377\377\012\014' \
         >"$1/nothing-live-then-buffer-full"
+    # three values of 70,095 bytes, one a session, then a key put twice
+    # and a value of 51,801 bytes: the merge's last output ends 2 bytes
+    # short of its 256 KiB write buffer, too close for the seal
+    printf '\000\000\000\004\377\377\013\000\000\000\010\377\377\013\000\000\000\014\377\377'\
+'\013\000\000\000\000\001\000\000\001\000\021\374\111\012\014' >"$1/buffer-full-at-the-seal"
     # segments of 1 byte (a file a record): 32 puts of four keys and
     # kv_compact, then 64 more and kv_compact again, over more segments
     # than the first
@@ -570,10 +575,10 @@ compact"
         [ -n "$f" ] && [ "$(wc -c <"$f")" = 31 ] &&
             set_byte "$f" 22 3 >"$dest/key-or-value-length-one-more" ;;
     esac
-    # More records than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256): 300
-    # puts (stage 04: in one table).
+    # More entries than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256): 300
+    # puts in one table.
     case $target:$stage in
-    log:* | table:04-lsm)
+    table:04-lsm)
         rm -rf "$tmp/db"
         i=0
         while [ $i -lt 300 ]; do echo "put k$i $i"; i=$((i + 1)); done |

@@ -558,12 +558,6 @@ log_seeds() {
         { lhead; lraw 0 5; printf abcde; lraw 1 2; printf k12; zeros 1100000; lrec b 2; } |
             put search-past-its-first-mebibyte
     fi
-    # (stage 02) 1,100 keys, then the first again: a merge copies more
-    # records than its first room for moves holds (1,024)
-    if [ "$magic" = KVS02SEG ]; then
-        { lhead; for i in $(seq 1100); do lrec "k$i" v; done; lrec k1 w; } |
-            put more-live-records-than-a-merge-first-holds
-    fi
 }
 
 # ---- hint: a 4-byte length, a hint file, then its segment (hint.h) -------
