@@ -3,6 +3,7 @@
  * turn, and with allocations failing in turn (see fuzz_faults.h).
  */
 #include "fuzz_faults.h"
+#include "fuzz_io_sweep.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -131,6 +132,29 @@ static int faults_alloc_run(const fuzz_dbfile *files, size_t n, long fail, fuzz_
     return rc;
 }
 
+/* A file the engine may do without when it cannot read it (NULL: none),
+ * for fuzz_faults_alloc_optional. */
+static const char *faults_optional;
+
+/* The answer of op over files[0..n) without the file faults_optional
+ * names (as the reference's, nothing failing), or `clean` if none. */
+static int faults_answer_without_optional(const fuzz_dbfile *files, size_t n, fuzz_faults_op op,
+                                          void *ctx, int clean)
+{
+    fuzz_dbfile rest[FUZZ_IO_SWEEP_FILES];
+    size_t m = 0;
+    for (size_t i = 0; faults_optional != NULL && i < n && m < FUZZ_IO_SWEEP_FILES; i++)
+        if (strcmp(files[i].name, faults_optional) != 0)
+            rest[m++] = files[i];
+    if (faults_optional == NULL || m == n)
+        return clean;
+    long calls = 0;
+    int failed = 0;
+    int rc = faults_alloc_run(rest, m, 0, op, ctx, &calls, &failed);
+    io_mem_reset();
+    return rc;
+}
+
 long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
                             fuzz_faults_op op, fuzz_faults_check check, void *ctx)
 {
@@ -139,6 +163,7 @@ long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
     faults_failing_kind = "allocation";
     int clean = faults_alloc_run(files, n, 0, op, ctx, &calls, &failed);
     io_mem_reset();
+    int without = faults_answer_without_optional(files, n, op, ctx, clean);
     long total = calls, stride = calls / FUZZ_FAULTS_ALLOC_RUNS + 1;
     for (long k = 1 + (long)(seed % (uint32_t)stride); k <= total; k += stride) {
         long live = alloc_live();
@@ -146,9 +171,11 @@ long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
         if (!failed)
             break; /* this run made fewer allocations */
         failed_runs++;
-        faults_check(rc == KV_OK || rc == clean || rc == KV_ERR_NOMEM || rc == KV_ERR_IO,
-                     "a refused allocation: the answer without it, KV_ERR_NOMEM, or "
-                     "KV_ERR_IO (the disk in memory out of memory)", k);
+        faults_check(rc == KV_OK || rc == clean || rc == without || rc == KV_ERR_NOMEM ||
+                         rc == KV_ERR_IO,
+                     "a refused allocation: the answer without it (or without the file the "
+                     "engine may do without), KV_ERR_NOMEM, or KV_ERR_IO (the disk in memory "
+                     "out of memory)", k);
         check(ctx, rc, clean, k);
         io_mem_reset();
         faults_check(alloc_live() == live, "every block freed after the run and a reopen", k);
@@ -419,6 +446,15 @@ long fuzz_faults_walk(const fuzz_dbfile *files, size_t n, uint32_t seed)
 {
     faults_walk_ctx c = {0};
     return fuzz_faults_each_alloc(files, n, seed, faults_walk_op, faults_walk_check, &c);
+}
+
+long fuzz_faults_alloc_optional(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops,
+                                const char *optional)
+{
+    faults_optional = optional;
+    long runs = fuzz_faults_alloc(files, n, seed, ops);
+    faults_optional = NULL;
+    return runs;
 }
 
 long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops)

@@ -116,4 +116,12 @@ enum {
 };
 long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops);
 
+/* fuzz_faults_alloc where the engine may do without the file `optional`
+ * names when it cannot use it (a hint: a hint it has no memory to load
+ * sends it to the segment, whose damage the hint may have hidden): a run
+ * with an allocation refused may also answer as the operation does, with
+ * nothing failing, over the files without that one. */
+long fuzz_faults_alloc_optional(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops,
+                                const char *optional);
+
 #endif
