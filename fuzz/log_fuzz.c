@@ -23,8 +23,10 @@
  * one input in 1,024
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
  * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
- * is the failure's, and a log that reads as before; and a snapshot and
- * iterators walked with allocations refused in turn (fuzz_faults_walk).  One mutation in four
+ * is the failure's, and a log that reads as before; a snapshot and
+ * iterators walked with allocations refused in turn (fuzz_faults_walk);
+ * and the search for the next record across more than the 1 MiB it reads
+ * at a time (log_fuzz_search_far).  One mutation in four
  * is the harness's own (LLVMFuzzerCustomMutator): a record's key or value
  * length set at a bound (fuzz_mutate_log_record).
  */
@@ -41,6 +43,7 @@
 #include "fuzz_faults.h"
 #include "fuzz_io_sweep.h"
 #include "io.h"
+#include "log_damage.h"
 #include "log_db.h"
 #include "log_replay.h"
 
@@ -183,6 +186,51 @@ static void log_fuzz_cut_behind(const uint8_t *p, size_t n, uint64_t cut)
     log_fuzz_check(kv_close(db) == KV_OK, "kv_close after the cut");
 }
 
+/* Zero bytes between the two copies of log_fuzz_search_far: more than the
+ * 1 MiB the search reads at a time (log_damage.c). */
+#define LOG_FUZZ_FAR (1100u * 1024u)
+
+/* The search for the next record (log_damage_resync) over a region wider
+ * than it reads at a time: the input's records (past its header), then
+ * LOG_FUZZ_FAR zero bytes, then the same records again, searched from
+ * offset 0.  What it finds must be the first offset where a record
+ * decodes, or nothing if there is none (decoding at every offset; a
+ * header that lies wholly in the zeros is no record: its key length is 0
+ * and its value-length field no seal's). */
+static void log_fuzz_search_far(const uint8_t *p, size_t n)
+{
+    if (n <= FILE_HEADER_SIZE)
+        return;
+    size_t part = n - FILE_HEADER_SIZE, total = 2 * part + LOG_FUZZ_FAR;
+    uint8_t *buf = calloc(total, 1);
+    log_fuzz_check(buf != NULL, "calloc");
+    memcpy(buf, p + FILE_HEADER_SIZE, part);
+    memcpy(buf + part + LOG_FUZZ_FAR, p + FILE_HEADER_SIZE, part);
+    fuzz_dbfile_mem_reset();
+    io_file *f;
+    fuzz_dbfile_mem_file(LOG_FUZZ_PATH, buf, total, &f);
+    uint64_t next = 0;
+    int found = log_damage_resync(f, 0, total, &next);
+    io_close(f);
+    uint64_t want = UINT64_MAX;
+    for (size_t y = 0; y + LOG_RECORD_HEADER <= total; y++) {
+        if (y >= part && y + LOG_RECORD_HEADER <= part + LOG_FUZZ_FAR) {
+            y = part + LOG_FUZZ_FAR - LOG_RECORD_HEADER; /* (the loop adds 1) */
+            continue;
+        }
+        log_record rec;
+        uint64_t rec_size;
+        const char *why;
+        if (log_record_decode(buf + y, buf + total, &rec, &rec_size, &why) == LOG_DECODE_OK) {
+            want = y;
+            break;
+        }
+    }
+    log_fuzz_check(found == (want != UINT64_MAX) && (!found || next == want),
+                   "the search past 1 MiB of zeros finds the first offset where a record decodes");
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_fuzz_read(data, size);
@@ -210,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
                                      FUZZ_IO_SWEEP_WRITE);
         fuzz_faults_walk(&f, 1, crc32c_value(fixed, size));
+        log_fuzz_search_far(fixed, size);
     }
     free(fixed);
     fuzz_dbfile_mem_done();
