@@ -167,7 +167,7 @@ static void log_fuzz_cut_behind(const uint8_t *p, size_t n, uint64_t cut)
         int rc = kv_get(db, key, klen, &got, &got_len);
         log_fuzz_cut_answer(rc, rc == KV_OK && got_len == first_len &&
                                     memcmp(got, first, got_len) == 0,
-                            "kv_get after the cut: the value before it, or an error with a message");
+                            "kv_get after the cut: the value before it, or an error and why");
         kv_free(got);
         kv_error_clear();
         log_fuzz_cut_answer(kv_inspect_get(db, key, klen, fuzz_dbfile_ignore_line, NULL), 1,
