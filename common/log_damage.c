@@ -111,6 +111,17 @@ static const uint8_t *damage_skip_zeros(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
+/* Whether the header at p cannot have possible lengths, by one byte: the
+ * top byte of its value-length field is neither that of a length up to
+ * KV_MAX_VALUE (0 to 4) nor that of a tombstone or a seal (0xff).  Most
+ * damaged bytes fail it, so the search tests it first, in a tight loop
+ * over the bytes buffered, and decodes only the headers that pass. */
+static int damage_surely_no_header(const uint8_t *p)
+{
+    uint8_t top = p[9];
+    return top > (uint8_t)(KV_MAX_VALUE >> 24) && top != 0xff;
+}
+
 /* Pass 1: collects the candidates of one window, starting at *y, with the
  * CRC of each one's prefix from the window's origin (its first candidate's
  * a).  Stops after LOG_RECORD_MAX bytes past the first candidate, or at
@@ -135,6 +146,15 @@ static int damage_collect(damage_search *s, uint64_t *y)
             return rc;
         if (avail < LOG_RECORD_HEADER)
             break;
+        /* Offsets the one-byte test rules out are no candidates: skip
+         * them, as far as the buffer holds a whole header. */
+        size_t skip = 0;
+        while (avail - skip >= LOG_RECORD_HEADER && damage_surely_no_header(p + skip))
+            skip++;
+        if (skip > 0) {
+            *y += skip;
+            continue;
+        }
         /* Lengths of zero are impossible: jump so that the next header
          * tried ends at the next non-zero byte. */
         const uint8_t *z = damage_skip_zeros(p + 4, p + avail);

@@ -34,7 +34,9 @@
  * grows only if more than LOG_DAMAGE_CANDIDATES candidates fall within one
  * record's length), memory is at most 24 bytes per candidate, up to that
  * bound.  Runs of zero bytes, where no header has possible lengths, are
- * skipped a word at a time.
+ * skipped a word at a time, and so is, a byte at a time, every offset
+ * whose value-length field's top byte no possible length has (5 to 254):
+ * most damaged bytes.
  *
  * Invariant: both functions only read the file, inside [offset, limit).
  */

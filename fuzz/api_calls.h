@@ -113,11 +113,14 @@ void api_check_now(api_db *d, int at_snapshots, int stats);
 #define API_MULTI_KEYS 600
 void api_multi_get_all(api_db *d);
 
-/* A call that kv.h refuses, chosen by what (0-7): empty keys; a key of
+/* A call that kv.h refuses, chosen by what&7 (0-7): empty keys; a key of
  * KV_MAX_KEY + 1; a value of KV_MAX_VALUE + 1; kv_get_at(NULL) and the NULL
  * no-ops; a second kv_open; kv_close with a handle live (a snapshot taken
  * for it if there is none); a batch of refused items; kv_stats.  Nothing
- * may change. */
+ * may change.  what = 8: NULL for the db of each call that takes one, for
+ * kv_open's db pointer, kv_write's batch and kv_stats's text pointer (each
+ * KV_ERR_INVALID); then kv_put of key "a" with an empty value given as
+ * NULL, which kv.h takes. */
 void api_misuse(api_db *d, unsigned what);
 
 /* One transaction (api_txn.c), begun and ended in the call, at

@@ -58,7 +58,9 @@
  *                      kv_multi_get of every key, last to first, each
  *                      with its key a 0x00 byte longer (api_multi_get_all)
  *   13    key value    A+1 puts of keys key, key+4, key+8, ... (mod 256)
- *   14    -            a call kv.h refuses, chosen by A&7 (api_misuse)
+ *   14    -            a call kv.h refuses, chosen by A&7 (api_misuse); A = 8:
+ *                      NULL for each handle and out-pointer, then a put of
+ *                      key "a" with an empty value given as NULL
  *   15    index        A&8 clear: kv_get of the model's entry index % n
  *                      (A&4: at snapshot slot A&3, of its model's entries)
  *   15    key value    A&8 set: a transaction (api_txn): serializable if
@@ -347,7 +349,7 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
             api_multi_get_all(d);
         break;
     case 13: api_burst(in, d, a); break;
-    case 14: api_misuse(d, a & 7); break;
+    case 14: api_misuse(d, a); break;
     default:
         if (a & 8) {   /* a transaction: isolation a & 1, what (a >> 1) & 3 */
             api_read_key(in);

@@ -3,12 +3,14 @@
  * turn, and with allocations failing in turn (see fuzz_faults.h).
  */
 #include "fuzz_faults.h"
+#include "fuzz_io_sweep.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "error.h"
 #include "io.h"
 #include "io_fault.h"
@@ -130,6 +132,29 @@ static int faults_alloc_run(const fuzz_dbfile *files, size_t n, long fail, fuzz_
     return rc;
 }
 
+/* A file the engine may do without when it cannot read it (NULL: none),
+ * for fuzz_faults_alloc_optional. */
+static const char *faults_optional;
+
+/* The answer of op over files[0..n) without the file faults_optional
+ * names (as the reference's, nothing failing), or `clean` if none. */
+static int faults_answer_without_optional(const fuzz_dbfile *files, size_t n, fuzz_faults_op op,
+                                          void *ctx, int clean)
+{
+    fuzz_dbfile rest[FUZZ_IO_SWEEP_FILES];
+    size_t m = 0;
+    for (size_t i = 0; faults_optional != NULL && i < n && m < FUZZ_IO_SWEEP_FILES; i++)
+        if (strcmp(files[i].name, faults_optional) != 0)
+            rest[m++] = files[i];
+    if (faults_optional == NULL || m == n)
+        return clean;
+    long calls = 0;
+    int failed = 0;
+    int rc = faults_alloc_run(rest, m, 0, op, ctx, &calls, &failed);
+    io_mem_reset();
+    return rc;
+}
+
 long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
                             fuzz_faults_op op, fuzz_faults_check check, void *ctx)
 {
@@ -138,6 +163,7 @@ long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
     faults_failing_kind = "allocation";
     int clean = faults_alloc_run(files, n, 0, op, ctx, &calls, &failed);
     io_mem_reset();
+    int without = faults_answer_without_optional(files, n, op, ctx, clean);
     long total = calls, stride = calls / FUZZ_FAULTS_ALLOC_RUNS + 1;
     for (long k = 1 + (long)(seed % (uint32_t)stride); k <= total; k += stride) {
         long live = alloc_live();
@@ -145,9 +171,11 @@ long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
         if (!failed)
             break; /* this run made fewer allocations */
         failed_runs++;
-        faults_check(rc == KV_OK || rc == clean || rc == KV_ERR_NOMEM || rc == KV_ERR_IO,
-                     "a refused allocation: the answer without it, KV_ERR_NOMEM, or "
-                     "KV_ERR_IO (the disk in memory out of memory)", k);
+        faults_check(rc == KV_OK || rc == clean || rc == without || rc == KV_ERR_NOMEM ||
+                         rc == KV_ERR_IO,
+                     "a refused allocation: the answer without it (or without the file the "
+                     "engine may do without), KV_ERR_NOMEM, or KV_ERR_IO (the disk in memory "
+                     "out of memory)", k);
         check(ctx, rc, clean, k);
         io_mem_reset();
         faults_check(alloc_live() == live, "every block freed after the run and a reopen", k);
@@ -305,6 +333,128 @@ long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed)
     return fuzz_faults_each_call(files, n, IO_FAULT_ALL, seed, faults_tools_op, faults_tools_check,
                                  NULL) +
            fuzz_faults_each_alloc(files, n, seed, faults_tools_op, faults_tools_check, NULL);
+}
+
+/* ---- a walk with handles held ------------------------------------------------ */
+
+/* What a walk gave: its entries and the crc32c of their keys and values,
+ * in order (the reference's, kept from the first run: fuzz_faults_each_alloc
+ * runs the reference first). */
+typedef struct faults_walk_ctx {
+    int have_reference, reference_opened;
+    uint64_t entries;
+    uint32_t crc;
+} faults_walk_ctx;
+
+/* Walks it from the first key; *entries and *crc get what it gave.  An
+ * error kv_iter_status keeps comes with the message of the step that met
+ * it (cleared before the walk). */
+static int faults_walk_iter(kv_iter *it, uint64_t *entries, uint32_t *crc)
+{
+    *entries = 0;
+    *crc = 0;
+    kv_error_clear();
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        size_t klen, vlen;
+        const void *key = kv_iter_key(it, &klen);
+        const void *val = kv_iter_value(it, &vlen);
+        if (val == NULL)
+            break; /* its value could not be read: kv_iter_status says why */
+        *crc = crc32c_extend(crc32c_extend(*crc, key, klen), val, vlen);
+        (*entries)++;
+    }
+    return faults_said(kv_iter_status(it));
+}
+
+/* A walk that said KV_OK gave what the reference's did (the first walk of
+ * the reference run is the reference). */
+static void faults_walk_same(faults_walk_ctx *c, uint64_t entries, uint32_t crc,
+                             const char *what)
+{
+    if (!c->have_reference) {
+        c->have_reference = 1;
+        c->entries = entries;
+        c->crc = crc;
+        return;
+    }
+    faults_check(entries == c->entries && crc == c->crc, what, faults_failing);
+}
+
+static int faults_walk_op(void *ctx)
+{
+    faults_walk_ctx *c = ctx;
+    kv_db *db = NULL;
+    int rc = FAULTS_CALL(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
+    if (!c->have_reference)
+        c->reference_opened = rc == KV_OK;
+    if (rc != KV_OK)
+        return rc;
+    const kv_snapshot *snap = NULL;
+    kv_iter *at = NULL, *now = NULL;
+    uint64_t entries;
+    uint32_t crc;
+    rc = FAULTS_CALL(kv_snapshot_new(db, &snap));
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_iter_new_at(db, snap, &at));
+    if (rc == KV_OK && (rc = faults_walk_iter(at, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk at a snapshot gives what the reference's did");
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_iter_new(db, &now));
+    if (rc == KV_OK && (rc = faults_walk_iter(now, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk now gives what the reference's did");
+    if (rc == KV_OK) {
+        char *text = NULL;
+        rc = FAULTS_CALL(kv_stats(db, &text));
+        kv_free(text);
+    }
+    if (rc == KV_OK)
+        rc = FAULTS_CALL(kv_compact(db));
+    if (rc == KV_OK && (rc = faults_walk_iter(at, &entries, &crc)) == KV_OK)
+        faults_walk_same(c, entries, crc, "a walk at a snapshot after kv_compact gives what "
+                         "the reference's did");
+    kv_iter_free(now);
+    kv_iter_free(at);
+    kv_snapshot_free(db, snap);
+    int closed = FAULTS_CALL(kv_close(db));
+    return rc != KV_OK ? rc : closed;
+}
+
+static void faults_walk_check(void *ctx, int rc, int clean, long call)
+{
+    faults_walk_ctx *c = ctx;
+    (void)rc;
+    (void)clean;
+    kv_db *db = NULL;
+    int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    faults_check(again == KV_OK || !c->reference_opened,
+                 "an open after a refused allocation succeeds as the reference's did", call);
+    if (again != KV_OK)
+        return;
+    kv_iter *it = NULL;
+    faults_check(kv_iter_new(db, &it) == KV_OK, "kv_iter_new after a refused allocation", call);
+    uint64_t entries;
+    uint32_t crc;
+    if (faults_walk_iter(it, &entries, &crc) == KV_OK && c->have_reference)
+        faults_walk_same(c, entries, crc, "after a refused allocation, the database reads as "
+                         "the reference's walk did");
+    kv_iter_free(it);
+    faults_check(kv_close(db) == KV_OK, "a close after the open that followed a refused "
+                 "allocation", call);
+}
+
+long fuzz_faults_walk(const fuzz_dbfile *files, size_t n, uint32_t seed)
+{
+    faults_walk_ctx c = {0};
+    return fuzz_faults_each_alloc(files, n, seed, faults_walk_op, faults_walk_check, &c);
+}
+
+long fuzz_faults_alloc_optional(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops,
+                                const char *optional)
+{
+    faults_optional = optional;
+    long runs = fuzz_faults_alloc(files, n, seed, ops);
+    faults_optional = NULL;
+    return runs;
 }
 
 long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops)

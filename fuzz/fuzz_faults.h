@@ -93,6 +93,18 @@ long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed);
  * without the failure, or with an error (and its message). */
 long fuzz_faults_tools(const fuzz_dbfile *files, size_t n, uint32_t seed);
 
+/* fuzz_faults_each_alloc of a walk that holds handles: an open with the
+ * defaults, kv_snapshot_new, an iterator at the snapshot and one now,
+ * each walked whole from the first key, kv_stats, kv_compact, the walk
+ * at the snapshot again, then everything freed and the close.  Besides
+ * fuzz_faults_each_alloc's rules: a walk that says KV_OK gives what the
+ * reference's walk gave, and after a run with an allocation refused, an
+ * open with nothing failing succeeds if the reference's did and its walk
+ * gives what the reference's did (a failed kv_compact changes no answer).
+ * For the code behind the handles (snapshots, iterators, a merge), whose
+ * allocations the operations above make few of. */
+long fuzz_faults_walk(const fuzz_dbfile *files, size_t n, uint32_t seed);
+
 /* The operations above, those `ops` names, under fuzz_faults_each_alloc
  * only, for the harnesses that fail I/O calls their own way
  * (fuzz_io_sweep.h, fuzz_dbfile_tools_faulted, fuzz_dbfile_repair_faulted). */
@@ -103,5 +115,13 @@ enum {
     FUZZ_FAULTS_ALL = 0x7
 };
 long fuzz_faults_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops);
+
+/* fuzz_faults_alloc where the engine may do without the file `optional`
+ * names when it cannot use it (a hint: a hint it has no memory to load
+ * sends it to the segment, whose damage the hint may have hidden): a run
+ * with an allocation refused may also answer as the operation does, with
+ * nothing failing, over the files without that one. */
+long fuzz_faults_alloc_optional(const fuzz_dbfile *files, size_t n, uint32_t seed, unsigned ops,
+                                const char *optional);
 
 #endif

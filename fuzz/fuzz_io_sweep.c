@@ -346,5 +346,5 @@ void fuzz_io_sweep(const fuzz_dbfile *files, size_t n, const char *optional, uns
         ops |= FUZZ_FAULTS_TOOLS;
     if (works & (FUZZ_IO_SWEEP_WRITE | FUZZ_IO_SWEEP_COMPACT))
         ops |= FUZZ_FAULTS_OPEN;
-    fuzz_faults_alloc(files, n, seed, ops);
+    fuzz_faults_alloc_optional(files, n, seed, ops, optional);
 }

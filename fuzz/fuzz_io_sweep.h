@@ -34,7 +34,8 @@
  * Then the works run again with their allocations failing in turn
  * (fuzz_faults_alloc: kv_check, kv_dump and kv_inspect for the first
  * three, an open with a put and kv_compact for the last two), and
- * kv_repair with its promise.
+ * kv_repair with its promise; there too, a run may answer as the work
+ * does without the optional file (fuzz_faults_alloc_optional).
  * The harness aborts on a broken check, as every harness does.
  */
 #ifndef KV_FUZZ_IO_SWEEP_H

@@ -17,10 +17,16 @@
  *     where the byte table's walk says;
  * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
- * (which list every damaged region) included; and for one input in 1,024
+ * (which list every damaged region) included, and cut behind an open
+ * handle's back inside its last valid records (log_fuzz_cut_behind: what
+ * the handle reads after is the log's or an error that says why); and for
+ * one input in 1,024
  * (fuzz_dbfile_sampled_rarely), kv_check, kv_dump and the opens again
  * with their I/O calls failing in turn (fuzz_io_sweep.h): an error that
- * is the failure's, and a log that reads as before.  One mutation in four
+ * is the failure's, and a log that reads as before; a snapshot and
+ * iterators walked with allocations refused in turn (fuzz_faults_walk);
+ * and the search for the next record across more than the 1 MiB it reads
+ * at a time (log_fuzz_search_far).  One mutation in four
  * is the harness's own (LLVMFuzzerCustomMutator): a record's key or value
  * length set at a bound (fuzz_mutate_log_record).
  */
@@ -30,11 +36,14 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_io_sweep.h"
 #include "io.h"
+#include "log_damage.h"
 #include "log_db.h"
 #include "log_replay.h"
 
@@ -102,6 +111,126 @@ static void log_fuzz_read(const uint8_t *p, size_t n)
     }
 }
 
+/* An answer of a handle whose log was cut: KV_OK (or KV_NOT_FOUND), or an
+ * error with its message. */
+static void log_fuzz_cut_answer(int rc, int ok, const char *what)
+{
+    if (rc < 0)
+        log_fuzz_check(kv_errmsg()[0] != '\0', what);
+    else
+        log_fuzz_check(ok, what);
+}
+
+/* The log cut behind an open handle's back (another process truncating
+ * it; kv_open's locks keep out only databases): a read-only open, its
+ * first key's value and an iterator taken, then data.log cut to `cut`
+ * bytes through a second handle.  What the handle read before the cut
+ * stays its own; every read after it answers KV_OK with a value the log
+ * held before the cut, or an error with its message (the scans name the
+ * change: "the file changed since it was opened"); nothing crashes. */
+static void log_fuzz_cut_behind(const uint8_t *p, size_t n, uint64_t cut)
+{
+    fuzz_dbfile f = {"data.log", p, n};
+    fuzz_dbfile_place_files(&f, 1);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    kv_db *db = NULL;
+    if (kv_open(FUZZ_DBFILE_DIR, &opt, &db) != KV_OK)
+        return;
+    kv_iter *before = NULL, *after = NULL;
+    void *first = NULL, *got = NULL;
+    size_t first_len = 0, klen = 0, got_len = 0;
+    uint8_t *key = NULL;
+    log_fuzz_check(kv_iter_new(db, &before) == KV_OK, "kv_iter_new before the cut");
+    kv_iter_seek_first(before);
+    if (kv_iter_valid(before)) {
+        const void *k = kv_iter_key(before, &klen);
+        key = malloc(klen);
+        log_fuzz_check(key != NULL, "malloc");
+        memcpy(key, k, klen);
+        log_fuzz_check(kv_get(db, key, klen, &first, &first_len) == KV_OK,
+                       "kv_get before the cut of the first key the iterator gives");
+    }
+    io_file *w;
+    log_fuzz_check(io_open(FUZZ_DBFILE_DIR "/data.log", IO_WRITE, &w) == KV_OK &&
+                       io_truncate(w, cut) == KV_OK && io_close(w) == KV_OK,
+                   "cut data.log through a second handle");
+    /* The iterator taken before: its values are read now. */
+    kv_error_clear();
+    for (; kv_iter_valid(before); kv_iter_next(before))
+        if (kv_iter_value(before, &got_len) == NULL)
+            break;
+    log_fuzz_cut_answer(kv_iter_status(before), 1, "an iterator's error after the cut says why");
+    if (klen > 0) {
+        kv_error_clear();
+        int rc = kv_get(db, key, klen, &got, &got_len);
+        log_fuzz_cut_answer(rc, rc == KV_OK && got_len == first_len &&
+                                    memcmp(got, first, got_len) == 0,
+                            "kv_get after the cut: the value before it, or an error and why");
+        kv_free(got);
+        kv_error_clear();
+        log_fuzz_cut_answer(kv_inspect_get(db, key, klen, fuzz_dbfile_ignore_line, NULL), 1,
+                            "kv_inspect_get after the cut: an error says why");
+    }
+    kv_error_clear();
+    int rc = kv_iter_new(db, &after);
+    log_fuzz_cut_answer(rc, 1, "kv_iter_new after the cut: an error says why");
+    kv_error_clear();
+    log_fuzz_cut_answer(kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL), 1,
+                        "kv_inspect after the cut: an error says why");
+    kv_iter_free(after);
+    kv_iter_free(before);
+    kv_free(first);
+    free(key);
+    log_fuzz_check(kv_close(db) == KV_OK, "kv_close after the cut");
+}
+
+/* Zero bytes between the two copies of log_fuzz_search_far: more than the
+ * 1 MiB the search reads at a time (log_damage.c). */
+#define LOG_FUZZ_FAR (1100u * 1024u)
+
+/* The search for the next record (log_damage_resync) over a region wider
+ * than it reads at a time: the input's records (past its header), then
+ * LOG_FUZZ_FAR zero bytes, then the same records again, searched from
+ * offset 0.  What it finds must be the first offset where a record
+ * decodes, or nothing if there is none (decoding at every offset; a
+ * header that lies wholly in the zeros is no record: its key length is 0
+ * and its value-length field no seal's). */
+static void log_fuzz_search_far(const uint8_t *p, size_t n)
+{
+    if (n <= FILE_HEADER_SIZE)
+        return;
+    size_t part = n - FILE_HEADER_SIZE, total = 2 * part + LOG_FUZZ_FAR;
+    uint8_t *buf = calloc(total, 1);
+    log_fuzz_check(buf != NULL, "calloc");
+    memcpy(buf, p + FILE_HEADER_SIZE, part);
+    memcpy(buf + part + LOG_FUZZ_FAR, p + FILE_HEADER_SIZE, part);
+    fuzz_dbfile_mem_reset();
+    io_file *f;
+    fuzz_dbfile_mem_file(LOG_FUZZ_PATH, buf, total, &f);
+    uint64_t next = 0;
+    int found = log_damage_resync(f, 0, total, &next);
+    io_close(f);
+    uint64_t want = UINT64_MAX;
+    for (size_t y = 0; y + LOG_RECORD_HEADER <= total; y++) {
+        if (y >= part && y + LOG_RECORD_HEADER <= part + LOG_FUZZ_FAR) {
+            y = part + LOG_FUZZ_FAR - LOG_RECORD_HEADER; /* (the loop adds 1) */
+            continue;
+        }
+        log_record rec;
+        uint64_t rec_size;
+        const char *why;
+        if (log_record_decode(buf + y, buf + total, &rec, &rec_size, &why) == LOG_DECODE_OK) {
+            want = y;
+            break;
+        }
+    }
+    log_fuzz_check(found == (want != UINT64_MAX) && (!found || next == want),
+                   "the search past 1 MiB of zeros finds the first offset where a record decodes");
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_fuzz_read(data, size);
@@ -120,11 +249,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("data.log", fixed, size);
         fuzz_dbfile_repair("data.log", fixed, size);
+        if (fixed_to > FILE_HEADER_SIZE + 1)
+            log_fuzz_cut_behind(fixed, size, fixed_to - 1 - crc32c_value(data, size) % 8 %
+                                                              (fixed_to - FILE_HEADER_SIZE));
     }
     if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
         fuzz_dbfile f = {"data.log", fixed, size};
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_CHECK | FUZZ_IO_SWEEP_DUMP | FUZZ_IO_SWEEP_READ |
                                      FUZZ_IO_SWEEP_WRITE);
+        fuzz_faults_walk(&f, 1, crc32c_value(fixed, size));
+        log_fuzz_search_far(fixed, size);
     }
     free(fixed);
     fuzz_dbfile_mem_done();

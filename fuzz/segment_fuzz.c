@@ -23,7 +23,9 @@
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
  * reopen, kv check, kv dump; and among other segments and leftovers
  * (segment_fuzz_among_others); for one input in 1,024, every work of
- * fuzz_io_sweep.h with its I/O calls failing in turn.  One mutation in four is the harness's own
+ * fuzz_io_sweep.h with its I/O calls failing in turn, and a snapshot,
+ * iterators and kv_compact with allocations refused in turn
+ * (fuzz_faults_walk).  One mutation in four is the harness's own
  * (LLVMFuzzerCustomMutator): a record's length (stage 02) or a fragment's
  * length or type (stage 03) set at a bound (fuzz_formats.h).
  */
@@ -36,6 +38,7 @@
 #include "file_header.h"
 #include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_io_sweep.h"
 #include "io.h"
 #include "record_io.h"
@@ -209,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_dbfile_sampled_rarely(data, size, 64)) {
         fuzz_dbfile f = {"0000000001.log", fixed, size};
         fuzz_io_sweep(&f, 1, NULL, FUZZ_IO_SWEEP_ALL);
+        fuzz_faults_walk(&f, 1, crc32c_value(fixed, size));
     }
     free(fixed);
     fuzz_dbfile_mem_done();

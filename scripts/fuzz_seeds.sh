@@ -123,6 +123,27 @@ api_seeds() {
 '\000\005\377\377\012\013\044\000\155\072\361\005\000\011\377\377\013\044'\
 '\000\213\044\000\005\075\002\100\001\001\012\027\000\031\000\031\375\031'\
 '\375\034' >"$1/volume"
+    # NULL for each handle (misuse, A = 8) and kv_stats, writable then
+    # read-only: a put of "a", the misuse, kv_stats; a read-only reopen,
+    # kv_stats, the misuse again (its put refused)
+    printf '\000\000\000\000\001\216\054\053\000\000\054\216' >"$1/null-handles-then-read-only"
+    # a kv_compact with nothing live (a put and its delete: no output),
+    # then four values of 70,095 bytes, one a session (reopens between),
+    # the last after a key put twice, and kv_compact: a merge's 256 KiB
+    # write buffer fills
+    printf '\000\000\000\000\001\001\000\012\000\004\377\377\013\000\000\000\010\377\377'\
+'\013\000\000\000\014\377\377\013\000\000\000\000\001\000\000\001\000\021\377\377\012\014' \
+        >"$1/nothing-live-then-buffer-full"
+    # three values of 70,095 bytes, one a session, then a key put twice
+    # and a value of 51,801 bytes: the merge's last output ends 2 bytes
+    # short of its 256 KiB write buffer, too close for the seal
+    printf '\000\000\000\004\377\377\013\000\000\000\010\377\377\013\000\000\000\014\377\377'\
+'\013\000\000\000\000\001\000\000\001\000\021\374\111\012\014' >"$1/buffer-full-at-the-seal"
+    # segments of 1 byte (a file a record): 32 puts of four keys and
+    # kv_compact, then 64 more and kv_compact again, over more segments
+    # than the first
+    printf '\001\000\375\000\001\375\000\001\012\375\000\001\375\000\001\375\000\001\375\000\001\012\014' \
+        >"$1/second-compact-over-more-segments"
     : >"$1/empty"
 }
 
@@ -553,6 +574,28 @@ compact"
     # of such an input under libFuzzer is a slow unit.)
     case $target:$stage in
     log:* | segment:02-hash) sh scripts/fuzz_seeds_fields.sh "$dest" "$target" ;;
+    esac
+    # The last record whole but its value length one more (key abc, value
+    # de; byte 22), where a key length one less is also a one-byte change
+    # that would end it at the file's end: kv_open tries both.
+    case $target:$stage in
+    log:* | segment:02-hash)
+        rm -rf "$tmp/db"
+        "$kv" "$tmp/db" put abc de >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ "$(wc -c <"$f")" = 31 ] &&
+            set_byte "$f" 22 3 >"$dest/key-or-value-length-one-more" ;;
+    esac
+    # More entries than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256): 300
+    # puts in one table.
+    case $target:$stage in
+    table:04-lsm)
+        rm -rf "$tmp/db"
+        i=0
+        while [ $i -lt 300 ]; do echo "put k$i $i"; i=$((i + 1)); done |
+            { cat; [ "$target" = table ] && echo compact; } | "$kv" "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/more-than-inspect-lists" ;;
     esac
     # A closed segment (its seal) and, where the stage syncs, sync markers.
     knobs=""

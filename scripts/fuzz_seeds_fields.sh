@@ -542,6 +542,15 @@ log_seeds() {
     # ---- damage, then records: the search for the next one
     { lhead; lrec a 1; zeros 40; lrec b 2; lrec c 3; } | put zeros-then-records
     { lhead; lrec a 1; fill 30 x; lrec b 2; } | put garbage-then-a-record
+    # Damage no checksum mends (a key length of 0) first, so that kv check
+    # searches past it in both readings, among more candidates than its
+    # first room holds (1,024): the header of a record of 3,011 bytes,
+    # ending after the 2,200 short ones a run of 01 00 00 00 01 00 makes
+    # (two every 6 bytes: key and value lengths 1 and 1, 256 and 256), so
+    # they are not found in the order they end
+    { lhead; lraw 0 5; printf abcde; lraw 1 3000; printf '\001\000\000\000\001\000%.0s' $(seq 1100)
+      lrec b 2; } | put more-candidates-than-a-search-first-holds
+
 }
 
 # ---- hint: a 4-byte length, a hint file, then its segment (hint.h) -------

@@ -174,8 +174,9 @@ static int recover_hint_entry(void *ctx, const uint8_t *key, size_t klen, uint64
 /* Indexes seg from its hint file.  Returns KV_OK, RECORD_DAMAGED if the
  * hint cannot be used, whatever the reason (it fails a check, cannot be
  * read, or does not fit in memory: nothing was indexed from it, and the
- * segment is read instead), or an error of the index itself. */
-static int recover_from_hint(kv_db *db, segment *seg)
+ * segment is read instead), or an error of the index itself.  *no_memory
+ * says the reason was memory: the hint may be good, and is kept. */
+static int recover_from_hint(kv_db *db, segment *seg, int *no_memory)
 {
     char name[SEGMENT_NAME_MAX];
     segment_name(name, seg->id, SEGMENT_HINT_SUFFIX);
@@ -186,6 +187,7 @@ static int recover_from_hint(kv_db *db, segment *seg)
     uint64_t bytes = 0;
     int rc = hint_load(path, seg->id, seg->size, recover_hint_entry, &c, &bytes);
     free(path);
+    *no_memory = rc == KV_ERR_NOMEM && !c.failed;
     if (rc == KV_OK) {
         db->open_bytes_read += bytes;
         db->open_segments_from_hint++;
@@ -272,15 +274,17 @@ static int recover_segments(kv_db *db, const recover_listing *l)
          * says so). */
         if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id) &&
             segment_check_header(seg->file, seg->size) == KV_OK) {
-            rc = recover_from_hint(db, seg);
+            int no_memory = 0;
+            rc = recover_from_hint(db, seg, &no_memory);
             seg->sealed = rc == KV_OK; /* the hint matched its exact size */
             if (rc != RECORD_DAMAGED)
                 continue;
-            /* A bad hint costs time, not data: read the segment instead. */
+            /* A bad hint costs time, not data: read the segment instead
+             * (and one that did not fit in memory this time stays). */
             db->open_hints_rejected++;
             char name[SEGMENT_NAME_MAX];
             segment_name(name, seg->id, SEGMENT_HINT_SUFFIX);
-            if (!db->opt.read_only && (rc = recover_remove(db, name)) != KV_OK)
+            if (!db->opt.read_only && !no_memory && (rc = recover_remove(db, name)) != KV_OK)
                 break;
         }
         rc = recover_scan(db, seg, i >= last);
