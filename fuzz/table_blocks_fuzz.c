@@ -266,8 +266,11 @@ static void table_blocks_repair(uint8_t *f, size_t size)
  * the table is what its format promises: internal keys strictly
  * ascending, each data block's keys above the separator before it and at
  * most its own, version 2's top-level keys each its partition's last
- * separator, the properties' smallest and largest the first and last key,
- * and each data block's hash index, if it has one, as a builder makes it
+ * separator, the properties' smallest and largest the first and last key
+ * and their count of data blocks the number the index entries name (a
+ * table of partitions opens without reading them: a count one short is
+ * for a scan, which joins them, and kv check to find), and each data
+ * block's hash index, if it has one, as a builder makes it
  * (every bucket empty, a collision or a restart point of its block, every
  * key's bucket its run or a collision: block_hash.h, kv check's reading),
  * and each value of a block whose values are cells (block_value.h) read
@@ -293,6 +296,7 @@ typedef struct table_blocks_model {
     uint8_t *edge;          /* 1: the last entry of its data block; 2: the
                                first or last of its partition (version 2) */
     size_t n, cap;
+    uint64_t blocks;        /* the data blocks the index entries name */
 } table_blocks_model;
 
 static void table_blocks_model_add(table_blocks_model *m, const uint8_t *k, size_t klen,
@@ -469,6 +473,7 @@ static void table_blocks_model_index(const uint8_t *f, const block *ix, uint64_t
             m->whole = 0;
             continue;
         }
+        m->blocks++;
         table_blocks_model_data(f, h, d, it.key, it.key_len, prev, prev_len, flo, fhi, m);
         prev = realloc(prev, it.key_len);
         table_blocks_check(prev != NULL, "allocate");
@@ -544,6 +549,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
     /* The metaindex: the properties, and version 1's filter. */
     const uint8_t *flo = NULL, *fhi = NULL, *smallest = NULL, *largest = NULL;
     size_t slen = 0, llen = 0;
+    uint64_t props_blocks = 0;
     block_iter it = {0};
     block_iter_init(&it, &mb, 1);
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
@@ -559,6 +565,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
         p = table_blocks_model_block(f, h, d, meta_end, &buf, &n);
         if (p != NULL && buf == NULL && n >= TABLE_V2_PROPS_FIXED &&
             TABLE_V2_PROPS_FIXED + (uint64_t)coding_get_u32(p + 32) + coding_get_u32(p + 36) == n) {
+            props_blocks = coding_get_u64(p + 16);
             slen = coding_get_u32(p + 32);
             llen = coding_get_u32(p + 36);
             smallest = p + TABLE_V2_PROPS_FIXED;
@@ -622,7 +629,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
     const uint8_t *first = m->n ? table_blocks_model_key(m, 0, &k0) : NULL;
     const uint8_t *lastk = m->n ? table_blocks_model_key(m, m->n - 1, &kn) : NULL;
     if (m->n == 0 || k0 != slen || memcmp(first, smallest, slen) != 0 || kn != llen ||
-        memcmp(lastk, largest, llen) != 0)
+        memcmp(lastk, largest, llen) != 0 || m->blocks != props_blocks)
         m->whole = 0;
 }
 
