@@ -56,6 +56,10 @@
  *                  value-log file the input damaged is emptied of what its
  *                  keys still read there, value_store_job_offer), then
  *                  kv_repair's promise
+ *   mode & 7 = 4   the decoders, then a value store opened over files the
+ *                  body names, with settings the body holds
+ *                  (vlog_fuzz_settings: value_gc_percent, value_threshold,
+ *                  memtable_bytes, a clean close, the logs listed too)
  *
  * The decoders, on every input:
  *   - vlog_where_decode returns 0 or -1 with a reason; a where it accepts
@@ -92,6 +96,14 @@
  * bytes the model gathers exactly when its crc32c is theirs (and, with
  * the crc made right, always); in a batch every value as alone, and the
  * batch's answer its first error.
+ * The settings (mode 4): the store opens exactly when value_gc_percent is
+ * 0 to 99 (else KV_ERR_INVALID, with a message) and no value-log file is
+ * also listed as a log (else KV_ERR_CORRUPT, with a message); it then
+ * says the threshold and gc_percent it was given (or the defaults for
+ * 0), holds a file for each name of a value-log file, those alone, in
+ * ascending order, raises the memtable's limit only where
+ * memtable_bytes is 0, and a clean close of a read-only store saves no
+ * VLOGCOUNTS.
  * With a call failing (mode & 8): every answer is what it is with none
  * failing, or that call's error (with a message, never KV_ERR_CORRUPT:
  * nothing is damaged), never KV_OK with other bytes; what a save of the
@@ -777,6 +789,162 @@ static void vlog_fuzz_db(const uint8_t *p, size_t n)
     }
 }
 
+/* ---- a store's settings and listing (mode 4) ---------------------------------- */
+
+/* Names a mode-4 body lists, at most. */
+#define VLOG_FUZZ_LISTED 8
+
+/* Whether name is a value-log file's, as the harness reads the format
+ * (docs/formats.md): at least 12 digits, ".vlog", a number from 1 that
+ * fits in 64 bits; *start its number.  -1 where the number has 20 digits
+ * past its leading zeros (whether it fits is not this reading's to say;
+ * with 21 it cannot). */
+static int vlog_fuzz_vlog_name(const char *name, uint64_t *start)
+{
+    size_t digits = 0, lead = 0;
+    while (name[digits] >= '0' && name[digits] <= '9')
+        digits++;
+    if (digits < 12 || strcmp(name + digits, VLOG_SUFFIX) != 0)
+        return 0;
+    while (lead < digits && name[lead] == '0')
+        lead++;
+    if (digits - lead >= 20)
+        return digits - lead == 20 ? -1 : 0;
+    *start = 0;
+    for (size_t i = lead; i < digits; i++)
+        *start = *start * 10 + (uint64_t)(name[i] - '0');
+    return *start > 0;
+}
+
+/* What value_store_describe said (its lines, and kv_inspect's): the
+ * settings, the count of files, and the files' numbers in order. */
+typedef struct vlog_fuzz_said {
+    uint64_t threshold, files;
+    long gc_percent;
+    uint64_t starts[VLOG_FUZZ_LISTED + 1];
+    size_t nstarts;
+    int ascending;
+} vlog_fuzz_said;
+
+static void vlog_fuzz_said_line(void *ctx, const char *line)
+{
+    vlog_fuzz_said *s = ctx;
+    unsigned long long v;
+    long g;
+    const char *file = strstr(line, " file=");
+    if (sscanf(line, "values.threshold: %llu", &v) == 1)
+        s->threshold = v;
+    else if (sscanf(line, "values.gc_percent: %ld", &g) == 1)
+        s->gc_percent = g;
+    else if (sscanf(line, "values.files: %llu", &v) == 1)
+        s->files = v;
+    else if (strncmp(line, "vlog", 4) == 0 && file != NULL && sscanf(file, " file=%llu", &v) == 1 &&
+             s->nstarts <= VLOG_FUZZ_LISTED) {
+        if (s->nstarts > 0 && s->starts[s->nstarts - 1] > v)
+            s->ascending = 0;
+        s->starts[s->nstarts++] = v;
+    }
+}
+
+/* Mode 4: a value store opened (read only) over the input directory,
+ * which holds a small file of each name the body lists, with settings
+ * from the body:
+ *   byte 0      value_gc_percent, a signed byte
+ *   bytes 1-4   value_threshold (little-endian)
+ *   byte 5      bit 0: memtable_bytes of 1 MiB; bit 1: a clean close;
+ *               bit 2: each value-log file listed as a log too
+ *   then names  each a length byte and the name (vlog_fuzz_good_name),
+ *               at most VLOG_FUZZ_LISTED
+ * held to what value_store_open promises (the header's "settings"). */
+static void vlog_fuzz_settings(const uint8_t *p, size_t n)
+{
+    if (n < 6)
+        return;
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    opt.value_gc_percent = (int8_t)p[0];
+    opt.value_threshold = coding_get_u32(p + 1);
+    opt.memtable_bytes = p[5] & 1 ? (size_t)1 << 20 : 0;
+    char names[VLOG_FUZZ_LISTED][VLOG_FUZZ_NAME_MAX + 1];
+    char *others[VLOG_FUZZ_LISTED];
+    lsm_listed_wal wals[VLOG_FUZZ_LISTED + 1];
+    size_t count = 0, nwals = 0, vlogs = 0;
+    int unsure = 0, lists_counts = 0;
+    for (size_t at = 6; count < VLOG_FUZZ_LISTED && at < n;) {
+        size_t len = p[at];
+        if (n - at - 1 < len || !vlog_fuzz_good_name((const char *)p + at + 1, len))
+            break;
+        memcpy(names[count], p + at + 1, len);
+        names[count][len] = '\0';
+        others[count] = names[count];
+        uint64_t start = 0;
+        int is_vlog = vlog_fuzz_vlog_name(names[count], &start);
+        unsure |= is_vlog < 0;
+        lists_counts |= strcmp(names[count], VLOG_COUNTS_NAME) == 0;
+        if (is_vlog > 0) {
+            vlogs++;
+            if (p[5] & 4)
+                wals[nwals++] = (lsm_listed_wal){.start = start};
+        }
+        uint8_t small[64];
+        memset(small, 0, sizeof small);
+        vlog_fuzz_write(vlog_fuzz_input, names[count], small, sizeof small);
+        count++;
+        at += 1 + len;
+    }
+    /* (The last log is the one being written: never a value-log file.) */
+    wals[nwals++] = (lsm_listed_wal){.start = UINT64_MAX};
+    db_dir d = {.path = (char *)vlog_fuzz_input};
+    size_t memtable = 4u << 10, before = memtable;
+    value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
+    lsm_listing l;
+    memset(&l, 0, sizeof l);
+    l.others = others;
+    l.nothers = count;
+    l.wals = wals;
+    l.nwals = nwals;
+    value_store *vs = NULL;
+    int has_jobs = 0;
+    kv_error_clear();
+    int rc = value_store_open(&env, &l, UINT64_MAX, &vs, &has_jobs);
+    int gc_ok = opt.value_gc_percent >= 0 && opt.value_gc_percent <= 99;
+    if (!gc_ok)
+        vlog_fuzz_check(rc == KV_ERR_INVALID && kv_errmsg()[0] != '\0',
+                        "value_gc_percent outside 0 to 99 is KV_ERR_INVALID, with a message");
+    else if (nwals > 1)
+        vlog_fuzz_check(rc == KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
+                        "a value-log file also listed as a log is KV_ERR_CORRUPT, with a "
+                        "message");
+    else
+        vlog_fuzz_check(rc == KV_OK, "value_store_open with settings in range");
+    if (rc == KV_OK) {
+        vlog_fuzz_said said = {.ascending = 1};
+        vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &said) == KV_OK &&
+                            value_store_describe(vs, 1, vlog_fuzz_said_line, &said) == KV_OK,
+                        "value_store_describe");
+        vlog_fuzz_check(said.threshold == (opt.value_threshold ? opt.value_threshold
+                                                               : VLOG_DEFAULT_THRESHOLD) &&
+                            said.gc_percent == (opt.value_gc_percent ? opt.value_gc_percent
+                                                                     : VLOG_DEFAULT_GC_PERCENT),
+                        "the store says the threshold and gc_percent it was given, or the "
+                        "defaults for 0");
+        vlog_fuzz_check(unsure || (said.files == vlogs && said.nstarts == vlogs),
+                        "a file for each name of a value-log file, those alone");
+        vlog_fuzz_check(said.ascending, "the store's files ascend");
+        vlog_fuzz_check(memtable == (opt.memtable_bytes == 0 && before < VLOG_MEMTABLE_BYTES
+                                         ? VLOG_MEMTABLE_BYTES
+                                         : before),
+                        "the memtable's limit raised only where memtable_bytes is 0");
+    }
+    vlog_fuzz_check(value_store_close(vs, (p[5] & 2) != 0) == KV_OK, "value_store_close");
+    char counts[160];
+    snprintf(counts, sizeof counts, "%s/%s", vlog_fuzz_input, VLOG_COUNTS_NAME);
+    int exists = 1;
+    vlog_fuzz_check(io_exists(counts, &exists) == KV_OK && exists == lists_counts,
+                    "a read-only store's close saves no VLOGCOUNTS");
+}
+
 /* ---- a value read through the store (mode 3) --------------------------------- */
 
 /* What a load of a where from the fixed file must answer, by the model. */
@@ -935,6 +1103,11 @@ static void vlog_fuzz_batch(value_store *vs, const uint8_t *p, size_t n,
         vlog_fuzz_check(rc == KV_OK || vlog_fuzz_failed(rc, faulted),
                         "a batch of a value inside the file loads");
     }
+    /* No values at all: nothing to read, KV_OK. */
+    vlog_fuzz_check(value_store_load_many(vs, 0, where, wlen, bufs, vals, vlens, rcs) == KV_OK &&
+                        value_store_read_ahead(vs, 0, where, wlen, bufs, vals, vlens, rcs) ==
+                            KV_OK,
+                    "a batch of no values is KV_OK");
     for (int ahead = 0; ahead < 2; ahead++) {
         kv_error_clear();
         int first = ahead ? value_store_read_ahead(vs, m, where, wlen, bufs, vals, vlens, rcs)
@@ -1011,7 +1184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     vlog_fuzz_dirs();
-    int mode = (data[0] & 7) == 6 ? 6 : data[0] & 3;
+    int mode = (data[0] & 7) == 6 || (data[0] & 7) == 4 ? data[0] & 7 : data[0] & 3;
     const uint8_t *body = data + 1;
     size_t n = size - 1;
     vlog_fuzz_where(body, n);
@@ -1019,7 +1192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vlog_fuzz_counts(body, n);
     /* Bit 3: the mode again through io_fault, call number data[0] >> 4
      * failing (0: none). */
-    int faults = mode != 6 && (data[0] & 8) != 0;
+    int faults = mode < 4 && (data[0] & 8) != 0;
     long nth = data[0] >> 4;
     switch (mode) {
     case 1:
@@ -1034,6 +1207,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 6:
         vlog_fuzz_db(body, n);
+        break;
+    case 4:
+        vlog_fuzz_settings(body, n);
         break;
     case 3:
         vlog_fuzz_store(body, n, 0);

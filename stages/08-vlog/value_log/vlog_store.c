@@ -152,13 +152,6 @@ int vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got)
                     io_path(file_cache_file(h)), off, n, n - got);
 }
 
-int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
-{
-    file_cache_handle *h = NULL;
-    int rc = vlog_hold(vs, start, &h);
-    return rc == KV_OK ? vlog_read_held(vs, h, off, buf, n) : rc;
-}
-
 int vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t *buf, size_t n)
 {
     int rc = KV_OK;
