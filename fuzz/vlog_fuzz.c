@@ -852,7 +852,8 @@ static void vlog_fuzz_said_line(void *ctx, const char *line)
  *   byte 0      value_gc_percent, a signed byte
  *   bytes 1-4   value_threshold (little-endian)
  *   byte 5      bit 0: memtable_bytes of 1 MiB; bit 1: a clean close;
- *               bit 2: each value-log file listed as a log too
+ *               bit 2: each value-log file listed as a log too; bit 3:
+ *               the memtable's limit 128 MiB before the open (else 4 KiB)
  *   then names  each a length byte and the name (vlog_fuzz_good_name),
  *               at most VLOG_FUZZ_LISTED
  * held to what value_store_open promises (the header's "settings"). */
@@ -896,7 +897,7 @@ static void vlog_fuzz_settings(const uint8_t *p, size_t n)
     /* (The last log is the one being written: never a value-log file.) */
     wals[nwals++] = (lsm_listed_wal){.start = UINT64_MAX};
     db_dir d = {.path = (char *)vlog_fuzz_input};
-    size_t memtable = 4u << 10, before = memtable;
+    size_t memtable = p[5] & 8 ? (size_t)128 << 20 : (size_t)4 << 10, before = memtable;
     value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
     lsm_listing l;
     memset(&l, 0, sizeof l);
