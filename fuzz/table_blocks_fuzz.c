@@ -65,6 +65,7 @@
  * and without filters, and of version 1).  docs/fuzzing.md says how to run
  * it.
  */
+#include <limits.h>
 #include <lz4.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,8 @@
 #include "table.h"
 #include "table_inspect.h"
 #include "table_v2_format.h"
+
+#include "../tests/alloc/alloc_wrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -869,6 +872,14 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
             next++;
         int next_is_it = next < got && e[next].key_len == e[i].key_len + 1 &&
                          memcmp(keys + e[next].key_at, after, ulen + 1) == 0;
+        /* The filter asked for that key too where the table holds it, and
+         * after the last key (past every partition: whatever it answers,
+         * it answers). */
+        if ((next_is_it || i + 1 == got) &&
+            table_inspect_filter_says_absent(t, after, ulen + 1) && next_is_it)
+            disagree = "a filter rules out a key the scan found";
+        table_blocks_check(!strict || disagree == NULL, "a filter that holds a key, as "
+                           "bloom_may_contain reads it, does not rule it out");
         rc = table_blocks_get(t, after, ulen + 1, IKEY_MAX_SEQ, &r);
         if ((io_failed = rc == KV_ERR_IO) != 0) {
             free(r.value);
@@ -935,6 +946,120 @@ static int table_blocks_faults(const uint8_t *data, const uint8_t *f, size_t siz
     return 1;
 }
 
+/* ---- allocations refused ---------------------------------------------------------- */
+
+/* What one reading of the table answered (table_blocks_alloc_read): each
+ * step's rc, the entries its scan and its salvage read. */
+typedef struct table_blocks_answers {
+    int open, scan, salvage;
+    uint64_t scanned, salvaged;
+} table_blocks_answers;
+
+static int table_blocks_count_entry(void *ctx, const uint8_t *ikey, size_t ikey_len,
+                                    const uint8_t *value, size_t value_len)
+{
+    (void)ikey, (void)ikey_len, (void)value, (void)value_len;
+    (*(uint64_t *)ctx)++;
+    return KV_OK;
+}
+
+static void table_blocks_ignore_loss(void *ctx, const table_loss *loss)
+{
+    (void)ctx, (void)loss;
+}
+
+/* An error comes with a message, read at once. */
+static int table_blocks_said(int rc)
+{
+    table_blocks_check(rc == KV_OK || kv_errmsg()[0] != '\0', "an error comes with a message");
+    return rc;
+}
+
+/* The table read as a reader and kv repair read it, with a context of
+ * its own (so that nothing stays cached after it): opened, scanned, its
+ * filter asked, then salvaged (table_salvage). */
+static void table_blocks_alloc_read(table_blocks_answers *a)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.cache_bytes = 1;
+    table_ctx *ctx = NULL;
+    table *t = NULL;
+    memset(a, 0, sizeof *a);
+    kv_error_clear();
+    a->open = table_blocks_said(table_ctx_new(&opt, &ctx));
+    if (a->open == KV_OK)
+        a->open = table_blocks_said(table_open(ctx, table_blocks_path, &t));
+    a->scan = a->open;
+    if (a->open == KV_OK) {
+        iter *it = NULL;
+        kv_error_clear();
+        a->scan = table_blocks_said(table_iter_new(t, &it));
+        if (a->scan == KV_OK) { /* (an iterator made failed keeps its message) */
+            for (iter_seek_first(it); iter_valid(it); iter_next(it))
+                a->scanned++;
+            a->scan = table_blocks_said(iter_status(it));
+            iter_free(it);
+        }
+        (void)table_inspect_filter_says_absent(t, (const uint8_t *)"key", 3);
+    }
+    table_unref(t);
+    table_ctx_free(ctx);
+    table_salvage_info info;
+    kv_error_clear();
+    a->salvage = table_blocks_said(table_salvage(table_blocks_path, table_blocks_count_entry,
+                                                 table_blocks_ignore_loss, &a->salvaged,
+                                                 &info));
+}
+
+/* Whether rc, with an allocation refused, is what the reading without
+ * one answered (want), or the refusal's KV_ERR_NOMEM, or KV_ERR_IO (the
+ * disk in memory out of memory). */
+static int table_blocks_refused(int rc, int want)
+{
+    return rc == want || rc == KV_ERR_NOMEM || rc == KV_ERR_IO;
+}
+
+/* Runs on every input in the replays, one in 64 when fuzzing. */
+#define TABLE_BLOCKS_ALLOC_RARELY 64
+/* Readings with an allocation refused, at most, per input. */
+#define TABLE_BLOCKS_ALLOC_RUNS 48
+
+/* The reading (table_blocks_alloc_read) once with its allocations counted,
+ * then with allocation k refused (tests/alloc/alloc_wrap.h: NULL, once),
+ * for every k if there are at most TABLE_BLOCKS_ALLOC_RUNS, else for that
+ * many spread evenly, the first chosen by seed: each step answers as
+ * without the refusal or with KV_ERR_NOMEM (KV_ERR_IO), with a message;
+ * a scan or salvage that succeeds reads as many entries; and no block is
+ * left allocated after it. */
+static void table_blocks_alloc_faults(uint32_t seed)
+{
+    table_blocks_answers want, got;
+    alloc_fail_at(LONG_MAX);
+    table_blocks_alloc_read(&want);
+    long calls = alloc_calls();
+    alloc_disarm();
+    long stride = calls / TABLE_BLOCKS_ALLOC_RUNS + 1;
+    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+        long live = alloc_live();
+        alloc_fail_at(k);
+        table_blocks_alloc_read(&got);
+        int failed = alloc_disarm();
+        if (!failed)
+            break; /* this reading made fewer allocations */
+        table_blocks_check(table_blocks_refused(got.open, want.open) &&
+                               table_blocks_refused(got.scan, want.scan) &&
+                               table_blocks_refused(got.salvage, want.salvage),
+                           "an allocation refused: each step's answer without it, or "
+                           "KV_ERR_NOMEM");
+        table_blocks_check((got.scan != KV_OK || got.scanned == want.scanned) &&
+                               (got.salvage != KV_OK || got.salvaged == want.salvaged),
+                           "an allocation refused: a scan or salvage that succeeds reads as "
+                           "many entries");
+        table_blocks_check(alloc_live() == live, "an allocation refused: nothing left allocated");
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     table_blocks_setup();
@@ -988,6 +1113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (faults) {
         io_fault_uninstall();
         table_blocks_fault_armed = 0;
+    } else if (fuzz_dbfile_every() ||
+               fuzz_dbfile_sampled_rarely(data, size, TABLE_BLOCKS_ALLOC_RARELY)) {
+        table_blocks_alloc_faults(crc);
     }
     /* One input in sixteen: the table, its checksums made right, as a
      * database's only table, through the engine, kv check, kv dump and
