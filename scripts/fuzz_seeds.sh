@@ -608,8 +608,9 @@ compact"
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, one stage 05 wrote, two of partitions of about
-        # a hundred keys (blocks of 256 bytes), with filters larger than
+        # without filters, one of keys of 151 bytes, one stage 05 wrote,
+        # two of partitions of about a hundred keys (blocks of 256 bytes),
+        # with filters larger than
         # the smallest a filter may be and without, and one of eleven
         # partitions of about fifty keys (blocks of 128 bytes), each filter
         # above the smallest: in one of them the last bits byte, read as
@@ -633,12 +634,18 @@ compact"
         while [ $i -lt 600 ]; do echo "put k$i v$i"; i=$((i + 1)); done >"$tmp/many"
         echo compact >>"$tmp/many"
         printf 'put a 1\nput b 2\nput a 3\ndel b\ncompact\n' >"$tmp/few"
+        # keys of 151 bytes, longer than a block iterator holds without an
+        # allocation (BLOCK_ITER_KEY_INLINE), in partitions of a few blocks
+        i=0
+        while [ $i -lt 24 ]; do echo "put k$(printf '%0150d' $i) v$i"; i=$((i + 1)); done >"$tmp/long"
+        echo compact >>"$tmp/long"
         for v in parts:"--partitions yes --block-bytes 64" \
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
                  parts-few:"--partitions yes" version1:"--block-bytes 64" \
                  parts-large-filters:"--partitions yes --block-bytes 256" \
                  parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none" \
                  parts-many-filters:"--partitions yes --block-bytes 128" \
+                 parts-long-keys:"--partitions yes --block-bytes 64" \
                  values-packed:"--block-bytes 256" lz4-whole:"--block-bytes 256 --compression lz4"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
@@ -646,6 +653,7 @@ compact"
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
             case $name in parts-large-* | parts-many-*) in=$tmp/many ;; esac
+            [ "$name" = parts-long-keys ] && in=$tmp/long
             case $name in values-packed | lz4-whole) in=$tmp/packed ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
