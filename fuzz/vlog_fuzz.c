@@ -108,6 +108,13 @@
  * failing, or that call's error (with a message, never KV_ERR_CORRUPT:
  * nothing is damaged), never KV_OK with other bytes; what a save of the
  * counts wrote is read back, and after a failed one nothing or that.
+ * With an allocation refused (modes 2 and 3, every input of the replays,
+ * one in 64 when fuzzing: vlog_fuzz_alloc_faults): a store over the file
+ * and its job (mode 2), or a store's loads of the where alone and in
+ * batches (mode 3), again with each of their allocations refused in turn
+ * (48 at most, spread): every answer is what it is with none refused or
+ * KV_ERR_NOMEM, with a message; a job that ends gave the same values, a
+ * load that succeeds the same bytes; nothing is left allocated.
  * Mode 6, for one input in 64 of those through the engine: kv_check,
  * kv_dump and kv_repair with a call failing, then kv_repair's promise
  * (fuzz_dbfile_repair_faulted).
@@ -118,6 +125,7 @@
  * fuzz-smoke` runs it, `make test` replays its seeds (scripts/fuzz_seeds.sh
  * makes them from real databases: docs/fuzzing.md).
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +145,8 @@
 #include "value_log.h"
 #include "value_store_tools.h"
 #include "wal_format.h"
+
+#include "../tests/alloc/alloc_wrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -451,7 +461,9 @@ static uint8_t *vlog_fuzz_copy(const uint8_t *p, size_t n)
  * makes it (read only: it writes nothing).  faulted: an I/O call may fail
  * under it (io_fault): then the open may fail with that call's error (a
  * message, not KV_ERR_CORRUPT), and NULL is returned. */
-static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int faulted)
+/* value_store_open of such a store into *vs (to be closed whatever it
+ * returns), its error's message kept. */
+static int vlog_fuzz_store_try(const char *dir, uint64_t flushed, value_store **vs)
 {
     db_dir d = {.path = (char *)dir};
     kv_options opt;
@@ -465,10 +477,16 @@ static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int 
     memset(&l, 0, sizeof l);
     l.others = others;
     l.nothers = 1;
-    value_store *vs = NULL;
     int has_jobs = 0;
+    *vs = NULL;
     kv_error_clear();
-    int rc = value_store_open(&env, &l, flushed, &vs, &has_jobs);
+    return value_store_open(&env, &l, flushed, vs, &has_jobs);
+}
+
+static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int faulted)
+{
+    value_store *vs = NULL;
+    int rc = vlog_fuzz_store_try(dir, flushed, &vs);
     if (faulted && rc != KV_OK) {
         vlog_fuzz_check(rc != KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
                         "an open the I/O layer fails answers its error, with a message");
@@ -1180,6 +1198,168 @@ static void vlog_fuzz_store(const uint8_t *p, size_t n, int faulted)
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
 }
 
+/* ---- allocations refused (modes 2 and 3) ------------------------------------------ */
+
+/* What a reading answered (vlog_fuzz_alloc_job, vlog_fuzz_alloc_loads):
+ * each step's rc, and a crc32c over what it gave. */
+#define VLOG_FUZZ_STEPS 6
+typedef struct vlog_fuzz_answers {
+    int rc[VLOG_FUZZ_STEPS];
+    uint32_t gave;
+} vlog_fuzz_answers;
+
+/* Whether got is want, or a refusal's error: KV_ERR_NOMEM (or KV_ERR_IO,
+ * the disk in memory refusing), with a message (vlog_fuzz_told). */
+static int vlog_fuzz_refused(int got, int want)
+{
+    return got == want || got == KV_ERR_NOMEM || got == KV_ERR_IO;
+}
+
+/* An error comes with a message, read at once. */
+static int vlog_fuzz_told(int rc)
+{
+    vlog_fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "an error comes with a message");
+    return rc;
+}
+
+/* Mode 2's store over the input directory and its job: the open, the
+ * pick, the job's end; gave: the wheres and lengths of its values. */
+static void vlog_fuzz_alloc_job(vlog_fuzz_answers *a)
+{
+    memset(a, 0, sizeof *a);
+    value_store *vs = NULL;
+    a->rc[0] = vlog_fuzz_told(vlog_fuzz_store_try(vlog_fuzz_input, 0, &vs));
+    a->rc[1] = a->rc[2] = a->rc[0]; /* (a step not taken answers as the one that failed) */
+    value_job *job = NULL;
+    if (a->rc[0] == KV_OK) {
+        kv_error_clear();
+        a->rc[1] = a->rc[2] = vlog_fuzz_told(value_store_pick(vs, UINT64_MAX, &job));
+    }
+    if (job != NULL) {
+        value_move m;
+        int got;
+        kv_error_clear();
+        while ((got = value_store_job_next(job, &m)) == 1) {
+            const uint8_t *val = NULL;
+            size_t vlen = 0;
+            kv_error_clear();
+            int rc = vlog_fuzz_told(value_store_job_value(job, &val, &vlen));
+            if (rc != KV_OK) {
+                got = rc;
+                break;
+            }
+            a->gave = crc32c_extend(crc32c_extend(a->gave, m.where, m.wlen), val, vlen);
+            value_store_job_result(job, VALUE_LIVE);
+            kv_error_clear();
+        }
+        a->rc[2] = vlog_fuzz_told(got < 0 ? got : KV_OK);
+        value_store_job_end(vs, job, 1, a->rc[2]);
+    }
+    vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+}
+
+/* Mode 3's loads of the where p[0, n) by a store over the fixed file:
+ * alone, then with its crc-right copy in a batch and told ahead (each
+ * value's rc a step); gave: the values loaded. */
+static void vlog_fuzz_alloc_loads(const uint8_t *p, size_t n, const uint8_t *fixed, size_t flen,
+                                  vlog_fuzz_answers *a)
+{
+    memset(a, 0, sizeof *a);
+    value_store *vs = NULL;
+    a->rc[0] = vlog_fuzz_told(vlog_fuzz_store_try(vlog_fuzz_fixed, 0, &vs));
+    for (int i = 1; i < VLOG_FUZZ_STEPS; i++)
+        a->rc[i] = a->rc[0]; /* (steps not taken) */
+    if (a->rc[0] == KV_OK) {
+        value_buf buf = {0};
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        kv_error_clear();
+        a->rc[1] = vlog_fuzz_told(value_store_load(vs, p, n, &buf, &val, &vlen));
+        if (a->rc[1] == KV_OK)
+            a->gave = crc32c_extend(a->gave, val, vlen);
+        value_buf_free(&buf);
+        const uint8_t *where[2] = {p, flen > 0 ? fixed : p}, *vals[2];
+        size_t wlen[2] = {n, flen > 0 ? flen : n}, vlens[2];
+        int rcs[2];
+        for (int ahead = 0; ahead < 2; ahead++) {
+            value_buf bufs[2];
+            memset(bufs, 0, sizeof bufs);
+            kv_error_clear();
+            (void)vlog_fuzz_told(ahead ? value_store_read_ahead(vs, 2, where, wlen, bufs, vals,
+                                                                 vlens, rcs)
+                                       : value_store_load_many(vs, 2, where, wlen, bufs, vals,
+                                                               vlens, rcs));
+            for (int i = 0; i < 2; i++) {
+                a->rc[2 + 2 * ahead + i] = rcs[i];
+                if (rcs[i] == KV_OK && vals[i] != NULL)
+                    a->gave = crc32c_extend(a->gave, vals[i], vlens[i]);
+                value_store_let_go(vs, &bufs[i]);
+                value_buf_free(&bufs[i]);
+            }
+        }
+    }
+    vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+}
+
+/* Runs on every input in the replays, one in 64 when fuzzing. */
+#define VLOG_FUZZ_ALLOC_RARELY 64
+/* Readings with an allocation refused, at most, per input. */
+#define VLOG_FUZZ_ALLOC_RUNS 48
+
+/* Mode 2's job (mode 2) or mode 3's loads once with their allocations
+ * counted, then with allocation k refused (tests/alloc/alloc_wrap.h:
+ * NULL, once), for every k if there are at most VLOG_FUZZ_ALLOC_RUNS,
+ * else that many spread evenly, the first by seed: each step answers as
+ * without the refusal or KV_ERR_NOMEM, with a message; where every step
+ * answered KV_OK, what they gave is the same; nothing is left allocated. */
+static void vlog_fuzz_alloc_faults(int mode, const uint8_t *p, size_t n, uint32_t seed)
+{
+    uint8_t fixed[VLOG_WHERE_MAX];
+    size_t flen = 0;
+    if (mode == 2) {
+        uint8_t *file = vlog_fuzz_copy(p, n);
+        fuzz_fix_file_header(file, n);
+        fuzz_fix_wal_fragments(file, n, n < LSM_WAL_START ? n : LSM_WAL_START);
+        vlog_fuzz_write(vlog_fuzz_input, VLOG_FUZZ_NAME, file, n);
+        free(file);
+    } else {
+        vlog_fuzz_expect e;
+        vlog_fuzz_expect_of(p, n, &e);
+        flen = vlog_fuzz_crc_right(&e, fixed);
+        free(e.model);
+    }
+    vlog_fuzz_answers want, got;
+    alloc_fail_at(LONG_MAX);
+    if (mode == 2)
+        vlog_fuzz_alloc_job(&want);
+    else
+        vlog_fuzz_alloc_loads(p, n, fixed, flen, &want);
+    long calls = alloc_calls();
+    alloc_disarm();
+    long stride = calls / VLOG_FUZZ_ALLOC_RUNS + 1;
+    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+        long live = alloc_live();
+        alloc_fail_at(k);
+        if (mode == 2)
+            vlog_fuzz_alloc_job(&got);
+        else
+            vlog_fuzz_alloc_loads(p, n, fixed, flen, &got);
+        if (!alloc_disarm())
+            break; /* this reading made fewer allocations */
+        int all_ok = 1;
+        for (int i = 0; i < VLOG_FUZZ_STEPS; i++) {
+            vlog_fuzz_check(vlog_fuzz_refused(got.rc[i], want.rc[i]),
+                            "an allocation refused: each step's answer without it, or "
+                            "KV_ERR_NOMEM");
+            all_ok &= got.rc[i] == want.rc[i];
+        }
+        vlog_fuzz_check(!all_ok || got.gave == want.gave,
+                        "an allocation refused: steps that answer as without it give the same");
+        vlog_fuzz_check(alloc_live() == live, "an allocation refused: nothing left allocated");
+    }
+    vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -1220,6 +1400,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             io_fault_uninstall();
         }
         break;
+    }
+    if ((mode == 2 || mode == 3) && !faults &&
+        (fuzz_dbfile_every() || fuzz_dbfile_sampled_rarely(data, size, VLOG_FUZZ_ALLOC_RARELY))) {
+        vlog_fuzz_dirs();
+        vlog_fuzz_alloc_faults(mode, body, n, crc32c_value(data, size));
     }
     vlog_fuzz_tidy();
     return 0;
