@@ -103,7 +103,9 @@
  * 0), holds a file for each name of a value-log file, those alone, in
  * ascending order, raises the memtable's limit only where
  * memtable_bytes is 0, and a clean close of a read-only store saves no
- * VLOGCOUNTS.
+ * VLOGCOUNTS (of one that may write, counts of no file: none was
+ * measured; any other close none); kv dump of those files (zeros) finds damage exactly when a
+ * value-log file or VLOGCOUNTS is among them.
  * With a call failing (mode & 8): every answer is what it is with none
  * failing, or that call's error (with a message, never KV_ERR_CORRUPT:
  * nothing is damaged), never KV_OK with other bytes; what a save of the
@@ -553,7 +555,64 @@ static void vlog_fuzz_job(value_store *vs, int faulted)
     value_store_job_end(vs, job, 1, status);
 }
 
+/* Names a mode-4 body lists, at most. */
+#define VLOG_FUZZ_LISTED 8
+
+/* What value_store_describe said (its lines, and kv_inspect's): the
+ * settings, the count of files and their live bytes, and the files'
+ * numbers in order. */
+typedef struct vlog_fuzz_said {
+    uint64_t threshold, files, live;
+    long gc_percent;
+    uint64_t starts[VLOG_FUZZ_LISTED + 1];
+    size_t nstarts;
+    int ascending;
+} vlog_fuzz_said;
+
+static void vlog_fuzz_said_line(void *ctx, const char *line)
+{
+    vlog_fuzz_said *s = ctx;
+    unsigned long long v;
+    long g;
+    const char *file = strstr(line, " file=");
+    if (sscanf(line, "values.threshold: %llu", &v) == 1)
+        s->threshold = v;
+    else if (sscanf(line, "values.gc_percent: %ld", &g) == 1)
+        s->gc_percent = g;
+    else if (sscanf(line, "values.files: %llu", &v) == 1)
+        s->files = v;
+    else if (sscanf(line, "values.live_bytes: %llu", &v) == 1)
+        s->live = v;
+    else if (strncmp(line, "vlog", 4) == 0 && file != NULL && sscanf(file, " file=%llu", &v) == 1 &&
+             s->nstarts <= VLOG_FUZZ_LISTED) {
+        if (s->nstarts > 0 && s->starts[s->nstarts - 1] > v)
+            s->ascending = 0;
+        s->starts[s->nstarts++] = v;
+    }
+}
+
 /* ---- VLOGCOUNTS, as a file (mode 1) -------------------------------------------- */
+
+/* Values a merge drops come off file 1's live bytes (value_store_dropped,
+ * V2): one of a byte takes at most that byte, and one as long as a value
+ * may be leaves none. */
+static void vlog_fuzz_dropped(value_store *vs)
+{
+    uint8_t where[VLOG_WHERE_MAX];
+    vlog_fuzz_said before = {.ascending = 1}, after = {.ascending = 1};
+    vlog_where w = {.file = 1, .offset = LSM_WAL_START + WAL_HEADER_SIZE, .len = 1};
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &before) == KV_OK,
+                    "value_store_describe");
+    value_store_dropped(vs, where, vlog_where_encode(where, &w));
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &after) == KV_OK &&
+                        after.live <= before.live && before.live - after.live <= 1,
+                    "a dropped value of a byte takes at most a byte off the live bytes");
+    w.len = VLOG_MAX_VALUE;
+    value_store_dropped(vs, where, vlog_where_encode(where, &w));
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &after) == KV_OK &&
+                        after.live == 0,
+                    "a dropped value as long as a value may be leaves no live bytes");
+}
 
 static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
 {
@@ -589,6 +648,7 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
     rc = value_store_describe(vs, 1, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK, "value_store_describe");
     vlog_fuzz_job(vs, 0);
+    vlog_fuzz_dropped(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
     /* As a database's (one input in sixteen): the engine on the counts
@@ -809,59 +869,27 @@ static void vlog_fuzz_db(const uint8_t *p, size_t n)
 
 /* ---- a store's settings and listing (mode 4) ---------------------------------- */
 
-/* Names a mode-4 body lists, at most. */
-#define VLOG_FUZZ_LISTED 8
-
 /* Whether name is a value-log file's, as the harness reads the format
- * (docs/formats.md): at least 12 digits, ".vlog", a number from 1 that
- * fits in 64 bits; *start its number.  -1 where the number has 20 digits
- * past its leading zeros (whether it fits is not this reading's to say;
- * with 21 it cannot). */
+ * (docs/formats.md): its number from 1 in twelve digits (more only if it
+ * needs them: no zero before a number of twelve), ".vlog"; *start its
+ * number.  -1 where the number has 20 digits (whether it fits in 64 bits
+ * is not this reading's to say; with 21 it cannot). */
 static int vlog_fuzz_vlog_name(const char *name, uint64_t *start)
 {
     size_t digits = 0, lead = 0;
     while (name[digits] >= '0' && name[digits] <= '9')
         digits++;
-    if (digits < 12 || strcmp(name + digits, VLOG_SUFFIX) != 0)
+    if (strcmp(name + digits, VLOG_SUFFIX) != 0)
         return 0;
     while (lead < digits && name[lead] == '0')
         lead++;
     if (digits - lead >= 20)
-        return digits - lead == 20 ? -1 : 0;
+        return digits - lead == 20 && digits == 20 ? -1 : 0;
     *start = 0;
     for (size_t i = lead; i < digits; i++)
         *start = *start * 10 + (uint64_t)(name[i] - '0');
-    return *start > 0;
-}
-
-/* What value_store_describe said (its lines, and kv_inspect's): the
- * settings, the count of files, and the files' numbers in order. */
-typedef struct vlog_fuzz_said {
-    uint64_t threshold, files;
-    long gc_percent;
-    uint64_t starts[VLOG_FUZZ_LISTED + 1];
-    size_t nstarts;
-    int ascending;
-} vlog_fuzz_said;
-
-static void vlog_fuzz_said_line(void *ctx, const char *line)
-{
-    vlog_fuzz_said *s = ctx;
-    unsigned long long v;
-    long g;
-    const char *file = strstr(line, " file=");
-    if (sscanf(line, "values.threshold: %llu", &v) == 1)
-        s->threshold = v;
-    else if (sscanf(line, "values.gc_percent: %ld", &g) == 1)
-        s->gc_percent = g;
-    else if (sscanf(line, "values.files: %llu", &v) == 1)
-        s->files = v;
-    else if (strncmp(line, "vlog", 4) == 0 && file != NULL && sscanf(file, " file=%llu", &v) == 1 &&
-             s->nstarts <= VLOG_FUZZ_LISTED) {
-        if (s->nstarts > 0 && s->starts[s->nstarts - 1] > v)
-            s->ascending = 0;
-        s->starts[s->nstarts++] = v;
-    }
+    size_t want = digits - lead > 12 ? digits - lead : 12;
+    return *start > 0 && digits == want;
 }
 
 /* Mode 4: a value store opened (read only) over the input directory,
@@ -871,7 +899,9 @@ static void vlog_fuzz_said_line(void *ctx, const char *line)
  *   bytes 1-4   value_threshold (little-endian)
  *   byte 5      bit 0: memtable_bytes of 1 MiB; bit 1: a clean close;
  *               bit 2: each value-log file listed as a log too; bit 3:
- *               the memtable's limit 128 MiB before the open (else 4 KiB)
+ *               the memtable's limit 128 MiB before the open (else 4 KiB);
+ *               bit 4: the files empty (else 64 zero bytes each); bit 6:
+ *               a store that may write (else read only)
  *   then names  each a length byte and the name (vlog_fuzz_good_name),
  *               at most VLOG_FUZZ_LISTED
  * held to what value_store_open promises (the header's "settings"). */
@@ -881,7 +911,8 @@ static void vlog_fuzz_settings(const uint8_t *p, size_t n)
         return;
     kv_options opt;
     kv_options_init(&opt);
-    opt.read_only = 1;
+    int writable = (p[5] & 64) != 0;
+    opt.read_only = !writable;
     opt.value_gc_percent = (int8_t)p[0];
     opt.value_threshold = coding_get_u32(p + 1);
     opt.memtable_bytes = p[5] & 1 ? (size_t)1 << 20 : 0;
@@ -906,9 +937,9 @@ static void vlog_fuzz_settings(const uint8_t *p, size_t n)
             if (p[5] & 4)
                 wals[nwals++] = (lsm_listed_wal){.start = start};
         }
-        uint8_t small[64];
-        memset(small, 0, sizeof small);
-        vlog_fuzz_write(vlog_fuzz_input, names[count], small, sizeof small);
+        uint8_t zeros[64];
+        memset(zeros, 0, sizeof zeros);
+        vlog_fuzz_write(vlog_fuzz_input, names[count], zeros, p[5] & 16 ? 0 : sizeof zeros);
         count++;
         at += 1 + len;
     }
@@ -956,12 +987,38 @@ static void vlog_fuzz_settings(const uint8_t *p, size_t n)
                                          : before),
                         "the memtable's limit raised only where memtable_bytes is 0");
     }
-    vlog_fuzz_check(value_store_close(vs, (p[5] & 2) != 0) == KV_OK, "value_store_close");
+    int clean = rc == KV_OK && (p[5] & 2) != 0, opened = rc == KV_OK;
+    vlog_fuzz_check(value_store_close(vs, clean) == KV_OK, "value_store_close");
     char counts[160];
     snprintf(counts, sizeof counts, "%s/%s", vlog_fuzz_input, VLOG_COUNTS_NAME);
     int exists = 1;
-    vlog_fuzz_check(io_exists(counts, &exists) == KV_OK && exists == lists_counts,
-                    "a read-only store's close saves no VLOGCOUNTS");
+    vlog_fuzz_check(io_exists(counts, &exists) == KV_OK, "io_exists");
+    if (!writable || !opened) {
+        vlog_fuzz_check(exists == lists_counts, "a read-only store's close, or a failed open's, "
+                        "saves no VLOGCOUNTS");
+    } else {
+        /* The open set the listed VLOGCOUNTS (zeros) aside; a clean close
+         * saved the counts, of no file (none was measured). */
+        vlog_count *got = NULL;
+        size_t ngot = 0;
+        vlog_fuzz_check(exists == clean, "a clean close of a store that may write saves "
+                        "VLOGCOUNTS, and only a clean close");
+        vlog_fuzz_check(vlog_counts_load(vlog_fuzz_input, 1, UINT64_MAX, &got, &ngot) == KV_OK &&
+                            ngot == 0,
+                        "the counts a clean close saved read back: no file was measured");
+        free(got);
+    }
+    /* kv dump of the directory: every file there holds zeros, so a
+     * value-log file among them is damage, and VLOGCOUNTS where no clean
+     * close wrote it again; nothing else is the value log's. */
+    int counts_zeros = exists && !(writable && opened);
+    kv_error_clear();
+    rc = value_store_dump(vlog_fuzz_input, fuzz_dbfile_ignore_line, NULL);
+    vlog_fuzz_check(rc == KV_OK || (rc == KV_ERR_CORRUPT && kv_errmsg()[0] != '\0'),
+                    "value_store_dump: KV_OK, or KV_ERR_CORRUPT with a message");
+    vlog_fuzz_check(unsure || (rc == KV_ERR_CORRUPT) == (vlogs > 0 || counts_zeros),
+                    "kv dump of value-log files of zeros, or VLOGCOUNTS of zeros, finds "
+                    "damage, and of no such file none");
 }
 
 /* ---- a value read through the store (mode 3) --------------------------------- */

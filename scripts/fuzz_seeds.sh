@@ -206,6 +206,29 @@ flush"; do
     if [ -f "$tmp/db/VLOGCOUNTS" ]; then cp "$tmp/db/VLOGCOUNTS" "$tmp/db/VLOGCOUNTS.tmp"; fi
     pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-40-values-lost"
     rm -rf "$tmp/db" "$tmp/vlog-cut"
+    # A value-log file of 301 puts (mode 2: a job's list of values grows
+    # past its first 256).
+    i=0
+    while [ $i -lt 300 ]; do echo "put k$i v$i"; i=$((i + 1)); done |
+        { cat; echo "put big $(printf '%0600d' 1)"; echo flush; } | "$kv" "$tmp/db" >/dev/null
+    f=$(ls "$tmp"/db/*.vlog | head -n 1)
+    { printf '\002'; cat "$f"; } >"$dest/vlog-of-301-puts"
+    rm -rf "$tmp/db"
+    # Three value-log files, each of three values that the next file's
+    # overwrite, no compaction yet (mode 6: kv_compact's merges find the
+    # garbage, and its collection picks among files worth emptying), and
+    # again with a byte of the last file's last value inverted (kv_compact
+    # then offers that file the keys of every file).
+    for r in 1 2 3; do
+        for k in a b c; do echo "put $k $(printf '%0600d' $r)"; done
+        echo flush
+    done | "$kv" "$tmp/db" >/dev/null
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten"
+    f=$(ls "$tmp"/db/*.vlog | tail -n 1)
+    flip_byte "$f" $(($(wc -c <"$f") - 40)) >"$tmp/vlog"
+    cp "$tmp/vlog" "$f"
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten-last-damaged"
+    rm -rf "$tmp/db" "$tmp/vlog"
     # A database beside what interrupted writes leave and names at the
     # bounds of a listing's (mode 6): CURRENT.tmp, a manifest's .tmp, a
     # table being written, a table numbered 0 and one of 19 digits.

@@ -101,6 +101,10 @@ void   vlog_gather(const vlog_where *w, const uint8_t *span, uint8_t *out);
 uint64_t vlog_payload_offset(uint64_t rec_start, uint64_t i);
 /* "000000000101.vlog", or ".log" (log 1) */
 void   vlog_file_name(char *out, size_t cap, uint64_t file, int log);
+/* 1 with *start if name is a value-log file's, exactly as vlog_file_name
+ * writes it (a number from 1; "0000000000101.vlog", with a zero more, is
+ * not: reads would look for the file under the other name); else 0. */
+int    vlog_name_parse(const char *name, uint64_t *start);
 
 /* ---- the store (vlog_store.c) ------------------------------------------------ */
 
