@@ -372,7 +372,7 @@ static const char vlog_fuzz_fixed[] = "/kvvlog/fixed", vlog_fuzz_input[] = "/kvv
 
 static void vlog_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n)
 {
-    char path[160];
+    char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     vlog_fuzz_check(io_mem_put(path, p, n) == 0, "a file of the harness in memory");
 }
