@@ -217,17 +217,19 @@ flush"; do
     # Three value-log files, each of three values that the next file's
     # overwrite, no compaction yet (mode 6: kv_compact's merges find the
     # garbage, and its collection picks among files worth emptying), and
-    # again with a byte of the last file's last value inverted (kv_compact
-    # then offers that file the keys of every file).
+    # again with a byte of the last value of the last two files inverted
+    # (kv_compact then offers each the keys of every file, and kv repair
+    # empties two).
     for r in 1 2 3; do
         for k in a b c; do echo "put $k $(printf '%0600d' $r)"; done
         echo flush
     done | "$kv" "$tmp/db" >/dev/null
     pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten"
-    f=$(ls "$tmp"/db/*.vlog | tail -n 1)
-    flip_byte "$f" $(($(wc -c <"$f") - 40)) >"$tmp/vlog"
-    cp "$tmp/vlog" "$f"
-    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten-last-damaged"
+    for f in $(ls "$tmp"/db/*.vlog | tail -n 2); do
+        flip_byte "$f" $(($(wc -c <"$f") - 40)) >"$tmp/vlog"
+        cp "$tmp/vlog" "$f"
+    done
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten-two-damaged"
     rm -rf "$tmp/db" "$tmp/vlog"
     # A database beside what interrupted writes leave and names at the
     # bounds of a listing's (mode 6): CURRENT.tmp, a manifest's .tmp, a
