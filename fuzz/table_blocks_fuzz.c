@@ -65,6 +65,7 @@
  * and without filters, and of version 1).  docs/fuzzing.md says how to run
  * it.
  */
+#include <limits.h>
 #include <lz4.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,8 @@
 #include "table.h"
 #include "table_inspect.h"
 #include "table_v2_format.h"
+
+#include "../tests/alloc/alloc_wrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -266,8 +269,11 @@ static void table_blocks_repair(uint8_t *f, size_t size)
  * the table is what its format promises: internal keys strictly
  * ascending, each data block's keys above the separator before it and at
  * most its own, version 2's top-level keys each its partition's last
- * separator, the properties' smallest and largest the first and last key,
- * and each data block's hash index, if it has one, as a builder makes it
+ * separator, the properties' smallest and largest the first and last key
+ * and their count of data blocks the number the index entries name (a
+ * table of partitions opens without reading them: a count one short is
+ * for a scan, which joins them, and kv check to find), and each data
+ * block's hash index, if it has one, as a builder makes it
  * (every bucket empty, a collision or a restart point of its block, every
  * key's bucket its run or a collision: block_hash.h, kv check's reading),
  * and each value of a block whose values are cells (block_value.h) read
@@ -293,6 +299,7 @@ typedef struct table_blocks_model {
     uint8_t *edge;          /* 1: the last entry of its data block; 2: the
                                first or last of its partition (version 2) */
     size_t n, cap;
+    uint64_t blocks;        /* the data blocks the index entries name */
 } table_blocks_model;
 
 static void table_blocks_model_add(table_blocks_model *m, const uint8_t *k, size_t klen,
@@ -469,6 +476,7 @@ static void table_blocks_model_index(const uint8_t *f, const block *ix, uint64_t
             m->whole = 0;
             continue;
         }
+        m->blocks++;
         table_blocks_model_data(f, h, d, it.key, it.key_len, prev, prev_len, flo, fhi, m);
         prev = realloc(prev, it.key_len);
         table_blocks_check(prev != NULL, "allocate");
@@ -544,6 +552,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
     /* The metaindex: the properties, and version 1's filter. */
     const uint8_t *flo = NULL, *fhi = NULL, *smallest = NULL, *largest = NULL;
     size_t slen = 0, llen = 0;
+    uint64_t props_blocks = 0;
     block_iter it = {0};
     block_iter_init(&it, &mb, 1);
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
@@ -559,6 +568,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
         p = table_blocks_model_block(f, h, d, meta_end, &buf, &n);
         if (p != NULL && buf == NULL && n >= TABLE_V2_PROPS_FIXED &&
             TABLE_V2_PROPS_FIXED + (uint64_t)coding_get_u32(p + 32) + coding_get_u32(p + 36) == n) {
+            props_blocks = coding_get_u64(p + 16);
             slen = coding_get_u32(p + 32);
             llen = coding_get_u32(p + 36);
             smallest = p + TABLE_V2_PROPS_FIXED;
@@ -622,7 +632,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
     const uint8_t *first = m->n ? table_blocks_model_key(m, 0, &k0) : NULL;
     const uint8_t *lastk = m->n ? table_blocks_model_key(m, m->n - 1, &kn) : NULL;
     if (m->n == 0 || k0 != slen || memcmp(first, smallest, slen) != 0 || kn != llen ||
-        memcmp(lastk, largest, llen) != 0)
+        memcmp(lastk, largest, llen) != 0 || m->blocks != props_blocks)
         m->whole = 0;
 }
 
@@ -881,6 +891,14 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
             next++;
         int next_is_it = next < got && e[next].key_len == e[i].key_len + 1 &&
                          memcmp(keys + e[next].key_at, after, ulen + 1) == 0;
+        /* The filter asked for that key too where the table holds it, and
+         * after the last key (past every partition: whatever it answers,
+         * it answers). */
+        if ((next_is_it || i + 1 == got) &&
+            table_inspect_filter_says_absent(t, after, ulen + 1) && next_is_it)
+            disagree = "a filter rules out a key the scan found";
+        table_blocks_check(!strict || disagree == NULL, "a filter that holds a key, as "
+                           "bloom_may_contain reads it, does not rule it out");
         rc = table_blocks_get(t, after, ulen + 1, IKEY_MAX_SEQ, &r);
         if ((io_failed = rc == KV_ERR_IO) != 0) {
             free(r.value);
@@ -947,6 +965,166 @@ static int table_blocks_faults(const uint8_t *data, const uint8_t *f, size_t siz
     return 1;
 }
 
+/* ---- allocations refused ---------------------------------------------------------- */
+
+/* What one reading of the table answered (table_blocks_alloc_read): each
+ * step's rc, the entries its scan and its salvage read. */
+typedef struct table_blocks_answers {
+    int open, scan, get, salvage;
+    uint64_t scanned, salvaged;
+    ikey_lookup_state state; /* the lookup's, if KV_OK */
+    int absent;             /* the filter's answers: bit 0 for the key, bit 1
+                               for the long key */
+} table_blocks_answers;
+
+static int table_blocks_count_entry(void *ctx, const uint8_t *ikey, size_t ikey_len,
+                                    const uint8_t *value, size_t value_len)
+{
+    (void)ikey, (void)ikey_len, (void)value, (void)value_len;
+    (*(uint64_t *)ctx)++;
+    return KV_OK;
+}
+
+static void table_blocks_ignore_loss(void *ctx, const table_loss *loss)
+{
+    (void)ctx, (void)loss;
+}
+
+/* An error comes with a message, read at once. */
+static int table_blocks_said(int rc)
+{
+    table_blocks_check(rc == KV_OK || kv_errmsg()[0] != '\0', "an error comes with a message");
+    return rc;
+}
+
+/* A lookup of t's smallest user key (as its properties say: a key in its
+ * range), and its filter asked: into a. */
+static void table_blocks_alloc_lookup(table *t, table_blocks_answers *a)
+{
+    size_t len = 0;
+    const uint8_t *smallest = table_smallest(t, &len);
+    size_t ulen = len >= IKEY_TRAILER_SIZE ? len - IKEY_TRAILER_SIZE : 0;
+    ikey_lookup lk;
+    table_get_result r = {0};
+    kv_error_clear();
+    a->get = table_blocks_said(ikey_lookup_init(&lk, smallest, ulen, IKEY_MAX_SEQ));
+    if (a->get == KV_OK) {
+        kv_error_clear();
+        a->get = table_blocks_said(table_get(t, &lk, &r));
+        a->state = r.state;
+        free(r.value);
+        ikey_lookup_free(&lk);
+    }
+    /* The filter asked for that key, and for a key longer than a lookup
+     * holds without an allocation (IKEY_LOOKUP_INLINE). */
+    uint8_t long_key[IKEY_LOOKUP_INLINE + 1];
+    memset(long_key, 'k', sizeof long_key);
+    a->absent = table_inspect_filter_says_absent(t, smallest, ulen) +
+                2 * table_inspect_filter_says_absent(t, long_key, sizeof long_key);
+}
+
+/* The table read as a reader and kv repair read it, with a context of
+ * its own (so that nothing stays cached after it): opened, scanned, a key
+ * looked up and its filter asked, then salvaged (table_salvage); the
+ * allocator armed with alloc_fail_at(fail) around it all, or, with
+ * lookup_only, around the lookup alone (no scan, no salvage). */
+static void table_blocks_alloc_read(table_blocks_answers *a, long fail, int lookup_only)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.cache_bytes = 1;
+    table_ctx *ctx = NULL;
+    table *t = NULL;
+    memset(a, 0, sizeof *a);
+    if (!lookup_only)
+        alloc_fail_at(fail);
+    kv_error_clear();
+    a->open = table_blocks_said(table_ctx_new(&opt, &ctx));
+    if (a->open == KV_OK)
+        a->open = table_blocks_said(table_open(ctx, table_blocks_path, &t));
+    a->scan = a->get = a->salvage = a->open;
+    if (a->open == KV_OK && !lookup_only) {
+        iter *it = NULL;
+        kv_error_clear();
+        a->scan = table_blocks_said(table_iter_new(t, &it));
+        if (a->scan == KV_OK) { /* (an iterator made failed keeps its message) */
+            for (iter_seek_first(it); iter_valid(it); iter_next(it))
+                a->scanned++;
+            a->scan = table_blocks_said(iter_status(it));
+            iter_free(it);
+        }
+    }
+    if (a->open == KV_OK) {
+        if (lookup_only)
+            alloc_fail_at(fail);
+        table_blocks_alloc_lookup(t, a);
+    }
+    table_unref(t);
+    table_ctx_free(ctx);
+    if (lookup_only)
+        return;
+    table_salvage_info info;
+    kv_error_clear();
+    a->salvage = table_blocks_said(table_salvage(table_blocks_path, table_blocks_count_entry,
+                                                 table_blocks_ignore_loss, &a->salvaged,
+                                                 &info));
+}
+
+/* Whether rc, with an allocation refused, is what the reading without
+ * one answered (want), or the refusal's KV_ERR_NOMEM, or KV_ERR_IO (the
+ * disk in memory out of memory). */
+static int table_blocks_refused(int rc, int want)
+{
+    return rc == want || rc == KV_ERR_NOMEM || rc == KV_ERR_IO;
+}
+
+/* Runs on every input in the replays, one in 64 when fuzzing. */
+#define TABLE_BLOCKS_ALLOC_RARELY 64
+/* Readings with an allocation refused, at most, per input. */
+#define TABLE_BLOCKS_ALLOC_RUNS 48
+
+/* The reading (table_blocks_alloc_read) once with its allocations counted,
+ * then with allocation k refused (tests/alloc/alloc_wrap.h: NULL, once),
+ * for every k if there are at most TABLE_BLOCKS_ALLOC_RUNS, else for that
+ * many spread evenly, the first chosen by seed; then the same for the
+ * lookup alone (its few allocations, each refused in turn): each step
+ * answers as without the refusal or with KV_ERR_NOMEM (KV_ERR_IO), with a
+ * message; a scan or salvage that succeeds reads as many entries, a
+ * lookup that succeeds finds what it found; and no block is left
+ * allocated after it. */
+static void table_blocks_alloc_faults(uint32_t seed)
+{
+    for (int lookup_only = 0; lookup_only < 2; lookup_only++) {
+        table_blocks_answers want, got;
+        table_blocks_alloc_read(&want, LONG_MAX, lookup_only);
+        long calls = alloc_calls();
+        alloc_disarm();
+        long stride = calls / TABLE_BLOCKS_ALLOC_RUNS + 1;
+        for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+            long live = alloc_live();
+            table_blocks_alloc_read(&got, k, lookup_only);
+            if (!alloc_disarm())
+                break; /* this reading made fewer allocations */
+            table_blocks_check(table_blocks_refused(got.open, want.open) &&
+                                   table_blocks_refused(got.scan, want.scan) &&
+                                   table_blocks_refused(got.get, want.get) &&
+                                   table_blocks_refused(got.salvage, want.salvage),
+                               "an allocation refused: each step's answer without it, or "
+                               "KV_ERR_NOMEM");
+            table_blocks_check((got.scan != KV_OK || got.scanned == want.scanned) &&
+                                   (got.get != KV_OK || got.state == want.state) &&
+                                   (got.salvage != KV_OK || got.salvaged == want.salvaged),
+                               "an allocation refused: a scan or salvage that succeeds reads "
+                               "as many entries, a lookup that succeeds finds what it found");
+            table_blocks_check((got.absent & ~want.absent) == 0,
+                               "an allocation refused: a filter that cannot be asked rules "
+                               "nothing out");
+            table_blocks_check(alloc_live() == live,
+                               "an allocation refused: nothing left allocated");
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     table_blocks_setup(crc32c_value(data, size));
@@ -1000,6 +1178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (faults) {
         io_fault_uninstall();
         table_blocks_fault_armed = 0;
+    } else if (fuzz_dbfile_every() ||
+               fuzz_dbfile_sampled_rarely(data, size, TABLE_BLOCKS_ALLOC_RARELY)) {
+        table_blocks_alloc_faults(crc);
     }
     /* One input in sixteen: the table, its checksums made right, as a
      * database's only table, through the engine, kv check, kv dump and

@@ -56,6 +56,10 @@
  *                  value-log file the input damaged is emptied of what its
  *                  keys still read there, value_store_job_offer), then
  *                  kv_repair's promise
+ *   mode & 7 = 4   the decoders, then a value store opened over files the
+ *                  body names, with settings the body holds
+ *                  (vlog_fuzz_settings: value_gc_percent, value_threshold,
+ *                  memtable_bytes, a clean close, the logs listed too)
  *
  * The decoders, on every input:
  *   - vlog_where_decode returns 0 or -1 with a reason; a where it accepts
@@ -92,10 +96,27 @@
  * bytes the model gathers exactly when its crc32c is theirs (and, with
  * the crc made right, always); in a batch every value as alone, and the
  * batch's answer its first error.
+ * The settings (mode 4): the store opens exactly when value_gc_percent is
+ * 0 to 99 (else KV_ERR_INVALID, with a message) and no value-log file is
+ * also listed as a log (else KV_ERR_CORRUPT, with a message); it then
+ * says the threshold and gc_percent it was given (or the defaults for
+ * 0), holds a file for each name of a value-log file, those alone, in
+ * ascending order, raises the memtable's limit only where
+ * memtable_bytes is 0, and a clean close of a read-only store saves no
+ * VLOGCOUNTS (of one that may write, counts of no file: none was
+ * measured; any other close none); kv dump of those files (zeros) finds damage exactly when a
+ * value-log file or VLOGCOUNTS is among them.
  * With a call failing (mode & 8): every answer is what it is with none
  * failing, or that call's error (with a message, never KV_ERR_CORRUPT:
  * nothing is damaged), never KV_OK with other bytes; what a save of the
  * counts wrote is read back, and after a failed one nothing or that.
+ * With an allocation refused (modes 2 and 3, every input of the replays,
+ * one in 64 when fuzzing: vlog_fuzz_alloc_faults): a store over the file
+ * and its job (mode 2), or a store's loads of the where alone and in
+ * batches (mode 3), again with each of their allocations refused in turn
+ * (48 at most, spread): every answer is what it is with none refused or
+ * KV_ERR_NOMEM, with a message; a job that ends gave the same values, a
+ * load that succeeds the same bytes; nothing is left allocated.
  * Mode 6, for one input in 64 of those through the engine: kv_check,
  * kv_dump and kv_repair with a call failing, then kv_repair's promise
  * (fuzz_dbfile_repair_faulted).
@@ -106,6 +127,7 @@
  * fuzz-smoke` runs it, `make test` replays its seeds (scripts/fuzz_seeds.sh
  * makes them from real databases: docs/fuzzing.md).
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +147,8 @@
 #include "value_log.h"
 #include "value_store_tools.h"
 #include "wal_format.h"
+
+#include "../tests/alloc/alloc_wrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -348,7 +372,7 @@ static const char vlog_fuzz_fixed[] = "/kvvlog/fixed", vlog_fuzz_input[] = "/kvv
 
 static void vlog_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n)
 {
-    char path[160];
+    char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     vlog_fuzz_check(io_mem_put(path, p, n) == 0, "a file of the harness in memory");
 }
@@ -439,7 +463,9 @@ static uint8_t *vlog_fuzz_copy(const uint8_t *p, size_t n)
  * makes it (read only: it writes nothing).  faulted: an I/O call may fail
  * under it (io_fault): then the open may fail with that call's error (a
  * message, not KV_ERR_CORRUPT), and NULL is returned. */
-static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int faulted)
+/* value_store_open of such a store into *vs (to be closed whatever it
+ * returns), its error's message kept. */
+static int vlog_fuzz_store_try(const char *dir, uint64_t flushed, value_store **vs)
 {
     db_dir d = {.path = (char *)dir};
     kv_options opt;
@@ -453,10 +479,16 @@ static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int 
     memset(&l, 0, sizeof l);
     l.others = others;
     l.nothers = 1;
-    value_store *vs = NULL;
     int has_jobs = 0;
+    *vs = NULL;
     kv_error_clear();
-    int rc = value_store_open(&env, &l, flushed, &vs, &has_jobs);
+    return value_store_open(&env, &l, flushed, vs, &has_jobs);
+}
+
+static value_store *vlog_fuzz_store_open(const char *dir, uint64_t flushed, int faulted)
+{
+    value_store *vs = NULL;
+    int rc = vlog_fuzz_store_try(dir, flushed, &vs);
     if (faulted && rc != KV_OK) {
         vlog_fuzz_check(rc != KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
                         "an open the I/O layer fails answers its error, with a message");
@@ -523,7 +555,64 @@ static void vlog_fuzz_job(value_store *vs, int faulted)
     value_store_job_end(vs, job, 1, status);
 }
 
+/* Names a mode-4 body lists, at most. */
+#define VLOG_FUZZ_LISTED 8
+
+/* What value_store_describe said (its lines, and kv_inspect's): the
+ * settings, the count of files and their live bytes, and the files'
+ * numbers in order. */
+typedef struct vlog_fuzz_said {
+    uint64_t threshold, files, live;
+    long gc_percent;
+    uint64_t starts[VLOG_FUZZ_LISTED + 1];
+    size_t nstarts;
+    int ascending;
+} vlog_fuzz_said;
+
+static void vlog_fuzz_said_line(void *ctx, const char *line)
+{
+    vlog_fuzz_said *s = ctx;
+    unsigned long long v;
+    long g;
+    const char *file = strstr(line, " file=");
+    if (sscanf(line, "values.threshold: %llu", &v) == 1)
+        s->threshold = v;
+    else if (sscanf(line, "values.gc_percent: %ld", &g) == 1)
+        s->gc_percent = g;
+    else if (sscanf(line, "values.files: %llu", &v) == 1)
+        s->files = v;
+    else if (sscanf(line, "values.live_bytes: %llu", &v) == 1)
+        s->live = v;
+    else if (strncmp(line, "vlog", 4) == 0 && file != NULL && sscanf(file, " file=%llu", &v) == 1 &&
+             s->nstarts <= VLOG_FUZZ_LISTED) {
+        if (s->nstarts > 0 && s->starts[s->nstarts - 1] > v)
+            s->ascending = 0;
+        s->starts[s->nstarts++] = v;
+    }
+}
+
 /* ---- VLOGCOUNTS, as a file (mode 1) -------------------------------------------- */
+
+/* Values a merge drops come off file 1's live bytes (value_store_dropped,
+ * V2): one of a byte takes at most that byte, and one as long as a value
+ * may be leaves none. */
+static void vlog_fuzz_dropped(value_store *vs)
+{
+    uint8_t where[VLOG_WHERE_MAX];
+    vlog_fuzz_said before = {.ascending = 1}, after = {.ascending = 1};
+    vlog_where w = {.file = 1, .offset = LSM_WAL_START + WAL_HEADER_SIZE, .len = 1};
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &before) == KV_OK,
+                    "value_store_describe");
+    value_store_dropped(vs, where, vlog_where_encode(where, &w));
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &after) == KV_OK &&
+                        after.live <= before.live && before.live - after.live <= 1,
+                    "a dropped value of a byte takes at most a byte off the live bytes");
+    w.len = VLOG_MAX_VALUE;
+    value_store_dropped(vs, where, vlog_where_encode(where, &w));
+    vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &after) == KV_OK &&
+                        after.live == 0,
+                    "a dropped value as long as a value may be leaves no live bytes");
+}
 
 static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
 {
@@ -559,6 +648,7 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
     rc = value_store_describe(vs, 1, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK, "value_store_describe");
     vlog_fuzz_job(vs, 0);
+    vlog_fuzz_dropped(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
     /* As a database's (one input in sixteen): the engine on the counts
@@ -777,6 +867,160 @@ static void vlog_fuzz_db(const uint8_t *p, size_t n)
     }
 }
 
+/* ---- a store's settings and listing (mode 4) ---------------------------------- */
+
+/* Whether name is a value-log file's, as the harness reads the format
+ * (docs/formats.md): its number from 1 in twelve digits (more only if it
+ * needs them: no zero before a number of twelve), ".vlog"; *start its
+ * number.  -1 where the number has 20 digits (whether it fits in 64 bits
+ * is not this reading's to say; with 21 it cannot). */
+static int vlog_fuzz_vlog_name(const char *name, uint64_t *start)
+{
+    size_t digits = 0, lead = 0;
+    while (name[digits] >= '0' && name[digits] <= '9')
+        digits++;
+    if (strcmp(name + digits, VLOG_SUFFIX) != 0)
+        return 0;
+    while (lead < digits && name[lead] == '0')
+        lead++;
+    if (digits - lead >= 20)
+        return digits - lead == 20 && digits == 20 ? -1 : 0;
+    *start = 0;
+    for (size_t i = lead; i < digits; i++)
+        *start = *start * 10 + (uint64_t)(name[i] - '0');
+    size_t want = digits - lead > 12 ? digits - lead : 12;
+    return *start > 0 && digits == want;
+}
+
+/* Mode 4: a value store opened (read only) over the input directory,
+ * which holds a small file of each name the body lists, with settings
+ * from the body:
+ *   byte 0      value_gc_percent, a signed byte
+ *   bytes 1-4   value_threshold (little-endian)
+ *   byte 5      bit 0: memtable_bytes of 1 MiB; bit 1: a clean close;
+ *               bit 2: each value-log file listed as a log too; bit 3:
+ *               the memtable's limit 128 MiB before the open (else 4 KiB);
+ *               bit 4: the files empty (else 64 zero bytes each); bit 6:
+ *               a store that may write (else read only)
+ *   then names  each a length byte and the name (vlog_fuzz_good_name),
+ *               at most VLOG_FUZZ_LISTED
+ * held to what value_store_open promises (the header's "settings"). */
+static void vlog_fuzz_settings(const uint8_t *p, size_t n)
+{
+    if (n < 6)
+        return;
+    kv_options opt;
+    kv_options_init(&opt);
+    int writable = (p[5] & 64) != 0;
+    opt.read_only = !writable;
+    opt.value_gc_percent = (int8_t)p[0];
+    opt.value_threshold = coding_get_u32(p + 1);
+    opt.memtable_bytes = p[5] & 1 ? (size_t)1 << 20 : 0;
+    char names[VLOG_FUZZ_LISTED][VLOG_FUZZ_NAME_MAX + 1];
+    char *others[VLOG_FUZZ_LISTED];
+    lsm_listed_wal wals[VLOG_FUZZ_LISTED + 1];
+    size_t count = 0, nwals = 0, vlogs = 0;
+    int unsure = 0, lists_counts = 0;
+    for (size_t at = 6; count < VLOG_FUZZ_LISTED && at < n;) {
+        size_t len = p[at];
+        if (n - at - 1 < len || !vlog_fuzz_good_name((const char *)p + at + 1, len))
+            break;
+        memcpy(names[count], p + at + 1, len);
+        names[count][len] = '\0';
+        others[count] = names[count];
+        uint64_t start = 0;
+        int is_vlog = vlog_fuzz_vlog_name(names[count], &start);
+        unsure |= is_vlog < 0;
+        lists_counts |= strcmp(names[count], VLOG_COUNTS_NAME) == 0;
+        if (is_vlog > 0) {
+            vlogs++;
+            if (p[5] & 4)
+                wals[nwals++] = (lsm_listed_wal){.start = start};
+        }
+        uint8_t zeros[64];
+        memset(zeros, 0, sizeof zeros);
+        vlog_fuzz_write(vlog_fuzz_input, names[count], zeros, p[5] & 16 ? 0 : sizeof zeros);
+        count++;
+        at += 1 + len;
+    }
+    /* (The last log is the one being written: never a value-log file.) */
+    wals[nwals++] = (lsm_listed_wal){.start = UINT64_MAX};
+    db_dir d = {.path = (char *)vlog_fuzz_input};
+    size_t memtable = p[5] & 8 ? (size_t)128 << 20 : (size_t)4 << 10, before = memtable;
+    value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
+    lsm_listing l;
+    memset(&l, 0, sizeof l);
+    l.others = others;
+    l.nothers = count;
+    l.wals = wals;
+    l.nwals = nwals;
+    value_store *vs = NULL;
+    int has_jobs = 0;
+    kv_error_clear();
+    int rc = value_store_open(&env, &l, UINT64_MAX, &vs, &has_jobs);
+    int gc_ok = opt.value_gc_percent >= 0 && opt.value_gc_percent <= 99;
+    if (!gc_ok)
+        vlog_fuzz_check(rc == KV_ERR_INVALID && kv_errmsg()[0] != '\0',
+                        "value_gc_percent outside 0 to 99 is KV_ERR_INVALID, with a message");
+    else if (nwals > 1)
+        vlog_fuzz_check(rc == KV_ERR_CORRUPT && kv_errmsg()[0] != '\0',
+                        "a value-log file also listed as a log is KV_ERR_CORRUPT, with a "
+                        "message");
+    else
+        vlog_fuzz_check(rc == KV_OK, "value_store_open with settings in range");
+    if (rc == KV_OK) {
+        vlog_fuzz_said said = {.ascending = 1};
+        vlog_fuzz_check(value_store_describe(vs, 0, vlog_fuzz_said_line, &said) == KV_OK &&
+                            value_store_describe(vs, 1, vlog_fuzz_said_line, &said) == KV_OK,
+                        "value_store_describe");
+        vlog_fuzz_check(said.threshold == (opt.value_threshold ? opt.value_threshold
+                                                               : VLOG_DEFAULT_THRESHOLD) &&
+                            said.gc_percent == (opt.value_gc_percent ? opt.value_gc_percent
+                                                                     : VLOG_DEFAULT_GC_PERCENT),
+                        "the store says the threshold and gc_percent it was given, or the "
+                        "defaults for 0");
+        vlog_fuzz_check(unsure || (said.files == vlogs && said.nstarts == vlogs),
+                        "a file for each name of a value-log file, those alone");
+        vlog_fuzz_check(said.ascending, "the store's files ascend");
+        vlog_fuzz_check(memtable == (opt.memtable_bytes == 0 && before < VLOG_MEMTABLE_BYTES
+                                         ? VLOG_MEMTABLE_BYTES
+                                         : before),
+                        "the memtable's limit raised only where memtable_bytes is 0");
+    }
+    int clean = rc == KV_OK && (p[5] & 2) != 0, opened = rc == KV_OK;
+    vlog_fuzz_check(value_store_close(vs, clean) == KV_OK, "value_store_close");
+    char counts[160];
+    snprintf(counts, sizeof counts, "%s/%s", vlog_fuzz_input, VLOG_COUNTS_NAME);
+    int exists = 1;
+    vlog_fuzz_check(io_exists(counts, &exists) == KV_OK, "io_exists");
+    if (!writable || !opened) {
+        vlog_fuzz_check(exists == lists_counts, "a read-only store's close, or a failed open's, "
+                        "saves no VLOGCOUNTS");
+    } else {
+        /* The open set the listed VLOGCOUNTS (zeros) aside; a clean close
+         * saved the counts, of no file (none was measured). */
+        vlog_count *got = NULL;
+        size_t ngot = 0;
+        vlog_fuzz_check(exists == clean, "a clean close of a store that may write saves "
+                        "VLOGCOUNTS, and only a clean close");
+        vlog_fuzz_check(vlog_counts_load(vlog_fuzz_input, 1, UINT64_MAX, &got, &ngot) == KV_OK &&
+                            ngot == 0,
+                        "the counts a clean close saved read back: no file was measured");
+        free(got);
+    }
+    /* kv dump of the directory: every file there holds zeros, so a
+     * value-log file among them is damage, and VLOGCOUNTS where no clean
+     * close wrote it again; nothing else is the value log's. */
+    int counts_zeros = exists && !(writable && opened);
+    kv_error_clear();
+    rc = value_store_dump(vlog_fuzz_input, fuzz_dbfile_ignore_line, NULL);
+    vlog_fuzz_check(rc == KV_OK || (rc == KV_ERR_CORRUPT && kv_errmsg()[0] != '\0'),
+                    "value_store_dump: KV_OK, or KV_ERR_CORRUPT with a message");
+    vlog_fuzz_check(unsure || (rc == KV_ERR_CORRUPT) == (vlogs > 0 || counts_zeros),
+                    "kv dump of value-log files of zeros, or VLOGCOUNTS of zeros, finds "
+                    "damage, and of no such file none");
+}
+
 /* ---- a value read through the store (mode 3) --------------------------------- */
 
 /* What a load of a where from the fixed file must answer, by the model. */
@@ -935,6 +1179,11 @@ static void vlog_fuzz_batch(value_store *vs, const uint8_t *p, size_t n,
         vlog_fuzz_check(rc == KV_OK || vlog_fuzz_failed(rc, faulted),
                         "a batch of a value inside the file loads");
     }
+    /* No values at all: nothing to read, KV_OK. */
+    vlog_fuzz_check(value_store_load_many(vs, 0, where, wlen, bufs, vals, vlens, rcs) == KV_OK &&
+                        value_store_read_ahead(vs, 0, where, wlen, bufs, vals, vlens, rcs) ==
+                            KV_OK,
+                    "a batch of no values is KV_OK");
     for (int ahead = 0; ahead < 2; ahead++) {
         kv_error_clear();
         int first = ahead ? value_store_read_ahead(vs, m, where, wlen, bufs, vals, vlens, rcs)
@@ -1006,12 +1255,174 @@ static void vlog_fuzz_store(const uint8_t *p, size_t n, int faulted)
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
 }
 
+/* ---- allocations refused (modes 2 and 3) ------------------------------------------ */
+
+/* What a reading answered (vlog_fuzz_alloc_job, vlog_fuzz_alloc_loads):
+ * each step's rc, and a crc32c over what it gave. */
+#define VLOG_FUZZ_STEPS 6
+typedef struct vlog_fuzz_answers {
+    int rc[VLOG_FUZZ_STEPS];
+    uint32_t gave;
+} vlog_fuzz_answers;
+
+/* Whether got is want, or a refusal's error: KV_ERR_NOMEM (or KV_ERR_IO,
+ * the disk in memory refusing), with a message (vlog_fuzz_told). */
+static int vlog_fuzz_refused(int got, int want)
+{
+    return got == want || got == KV_ERR_NOMEM || got == KV_ERR_IO;
+}
+
+/* An error comes with a message, read at once. */
+static int vlog_fuzz_told(int rc)
+{
+    vlog_fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "an error comes with a message");
+    return rc;
+}
+
+/* Mode 2's store over the input directory and its job: the open, the
+ * pick, the job's end; gave: the wheres and lengths of its values. */
+static void vlog_fuzz_alloc_job(vlog_fuzz_answers *a)
+{
+    memset(a, 0, sizeof *a);
+    value_store *vs = NULL;
+    a->rc[0] = vlog_fuzz_told(vlog_fuzz_store_try(vlog_fuzz_input, 0, &vs));
+    a->rc[1] = a->rc[2] = a->rc[0]; /* (a step not taken answers as the one that failed) */
+    value_job *job = NULL;
+    if (a->rc[0] == KV_OK) {
+        kv_error_clear();
+        a->rc[1] = a->rc[2] = vlog_fuzz_told(value_store_pick(vs, UINT64_MAX, &job));
+    }
+    if (job != NULL) {
+        value_move m;
+        int got;
+        kv_error_clear();
+        while ((got = value_store_job_next(job, &m)) == 1) {
+            const uint8_t *val = NULL;
+            size_t vlen = 0;
+            kv_error_clear();
+            int rc = vlog_fuzz_told(value_store_job_value(job, &val, &vlen));
+            if (rc != KV_OK) {
+                got = rc;
+                break;
+            }
+            a->gave = crc32c_extend(crc32c_extend(a->gave, m.where, m.wlen), val, vlen);
+            value_store_job_result(job, VALUE_LIVE);
+            kv_error_clear();
+        }
+        a->rc[2] = vlog_fuzz_told(got < 0 ? got : KV_OK);
+        value_store_job_end(vs, job, 1, a->rc[2]);
+    }
+    vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+}
+
+/* Mode 3's loads of the where p[0, n) by a store over the fixed file:
+ * alone, then with its crc-right copy in a batch and told ahead (each
+ * value's rc a step); gave: the values loaded. */
+static void vlog_fuzz_alloc_loads(const uint8_t *p, size_t n, const uint8_t *fixed, size_t flen,
+                                  vlog_fuzz_answers *a)
+{
+    memset(a, 0, sizeof *a);
+    value_store *vs = NULL;
+    a->rc[0] = vlog_fuzz_told(vlog_fuzz_store_try(vlog_fuzz_fixed, 0, &vs));
+    for (int i = 1; i < VLOG_FUZZ_STEPS; i++)
+        a->rc[i] = a->rc[0]; /* (steps not taken) */
+    if (a->rc[0] == KV_OK) {
+        value_buf buf = {0};
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        kv_error_clear();
+        a->rc[1] = vlog_fuzz_told(value_store_load(vs, p, n, &buf, &val, &vlen));
+        if (a->rc[1] == KV_OK)
+            a->gave = crc32c_extend(a->gave, val, vlen);
+        value_buf_free(&buf);
+        const uint8_t *where[2] = {p, flen > 0 ? fixed : p}, *vals[2];
+        size_t wlen[2] = {n, flen > 0 ? flen : n}, vlens[2];
+        int rcs[2];
+        for (int ahead = 0; ahead < 2; ahead++) {
+            value_buf bufs[2];
+            memset(bufs, 0, sizeof bufs);
+            kv_error_clear();
+            (void)vlog_fuzz_told(ahead ? value_store_read_ahead(vs, 2, where, wlen, bufs, vals,
+                                                                 vlens, rcs)
+                                       : value_store_load_many(vs, 2, where, wlen, bufs, vals,
+                                                               vlens, rcs));
+            for (int i = 0; i < 2; i++) {
+                a->rc[2 + 2 * ahead + i] = rcs[i];
+                if (rcs[i] == KV_OK && vals[i] != NULL)
+                    a->gave = crc32c_extend(a->gave, vals[i], vlens[i]);
+                value_store_let_go(vs, &bufs[i]);
+                value_buf_free(&bufs[i]);
+            }
+        }
+    }
+    vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+}
+
+/* Runs on every input in the replays, one in 64 when fuzzing. */
+#define VLOG_FUZZ_ALLOC_RARELY 64
+/* Readings with an allocation refused, at most, per input. */
+#define VLOG_FUZZ_ALLOC_RUNS 48
+
+/* Mode 2's job (mode 2) or mode 3's loads once with their allocations
+ * counted, then with allocation k refused (tests/alloc/alloc_wrap.h:
+ * NULL, once), for every k if there are at most VLOG_FUZZ_ALLOC_RUNS,
+ * else that many spread evenly, the first by seed: each step answers as
+ * without the refusal or KV_ERR_NOMEM, with a message; where every step
+ * answered KV_OK, what they gave is the same; nothing is left allocated. */
+static void vlog_fuzz_alloc_faults(int mode, const uint8_t *p, size_t n, uint32_t seed)
+{
+    uint8_t fixed[VLOG_WHERE_MAX];
+    size_t flen = 0;
+    if (mode == 2) {
+        uint8_t *file = vlog_fuzz_copy(p, n);
+        fuzz_fix_file_header(file, n);
+        fuzz_fix_wal_fragments(file, n, n < LSM_WAL_START ? n : LSM_WAL_START);
+        vlog_fuzz_write(vlog_fuzz_input, VLOG_FUZZ_NAME, file, n);
+        free(file);
+    } else {
+        vlog_fuzz_expect e;
+        vlog_fuzz_expect_of(p, n, &e);
+        flen = vlog_fuzz_crc_right(&e, fixed);
+        free(e.model);
+    }
+    vlog_fuzz_answers want, got;
+    alloc_fail_at(LONG_MAX);
+    if (mode == 2)
+        vlog_fuzz_alloc_job(&want);
+    else
+        vlog_fuzz_alloc_loads(p, n, fixed, flen, &want);
+    long calls = alloc_calls();
+    alloc_disarm();
+    long stride = calls / VLOG_FUZZ_ALLOC_RUNS + 1;
+    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+        long live = alloc_live();
+        alloc_fail_at(k);
+        if (mode == 2)
+            vlog_fuzz_alloc_job(&got);
+        else
+            vlog_fuzz_alloc_loads(p, n, fixed, flen, &got);
+        if (!alloc_disarm())
+            break; /* this reading made fewer allocations */
+        int all_ok = 1;
+        for (int i = 0; i < VLOG_FUZZ_STEPS; i++) {
+            vlog_fuzz_check(vlog_fuzz_refused(got.rc[i], want.rc[i]),
+                            "an allocation refused: each step's answer without it, or "
+                            "KV_ERR_NOMEM");
+            all_ok &= got.rc[i] == want.rc[i];
+        }
+        vlog_fuzz_check(!all_ok || got.gave == want.gave,
+                        "an allocation refused: steps that answer as without it give the same");
+        vlog_fuzz_check(alloc_live() == live, "an allocation refused: nothing left allocated");
+    }
+    vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
     vlog_fuzz_dirs();
-    int mode = (data[0] & 7) == 6 ? 6 : data[0] & 3;
+    int mode = (data[0] & 7) == 6 || (data[0] & 7) == 4 ? data[0] & 7 : data[0] & 3;
     const uint8_t *body = data + 1;
     size_t n = size - 1;
     vlog_fuzz_where(body, n);
@@ -1019,7 +1430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vlog_fuzz_counts(body, n);
     /* Bit 3: the mode again through io_fault, call number data[0] >> 4
      * failing (0: none). */
-    int faults = mode != 6 && (data[0] & 8) != 0;
+    int faults = mode < 4 && (data[0] & 8) != 0;
     long nth = data[0] >> 4;
     switch (mode) {
     case 1:
@@ -1035,6 +1446,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 6:
         vlog_fuzz_db(body, n);
         break;
+    case 4:
+        vlog_fuzz_settings(body, n);
+        break;
     case 3:
         vlog_fuzz_store(body, n, 0);
         if (faults) {
@@ -1043,6 +1457,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             io_fault_uninstall();
         }
         break;
+    }
+    if ((mode == 2 || mode == 3) && !faults &&
+        (fuzz_dbfile_every() || fuzz_dbfile_sampled_rarely(data, size, VLOG_FUZZ_ALLOC_RARELY))) {
+        vlog_fuzz_dirs();
+        vlog_fuzz_alloc_faults(mode, body, n, crc32c_value(data, size));
     }
     vlog_fuzz_tidy();
     return 0;

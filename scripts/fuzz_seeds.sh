@@ -227,6 +227,31 @@ flush"; do
     if [ -f "$tmp/db/VLOGCOUNTS" ]; then cp "$tmp/db/VLOGCOUNTS" "$tmp/db/VLOGCOUNTS.tmp"; fi
     pack_dir "$tmp/db" '\006' >"$dest/db-dir-vlog-cut-40-values-lost"
     rm -rf "$tmp/db" "$tmp/vlog-cut"
+    # A value-log file of 301 puts (mode 2: a job's list of values grows
+    # past its first 256).
+    i=0
+    while [ $i -lt 300 ]; do echo "put k$i v$i"; i=$((i + 1)); done |
+        { cat; echo "put big $(printf '%0600d' 1)"; echo flush; } | "$kv" "$tmp/db" >/dev/null
+    f=$(ls "$tmp"/db/*.vlog | head -n 1)
+    { printf '\002'; cat "$f"; } >"$dest/vlog-of-301-puts"
+    rm -rf "$tmp/db"
+    # Three value-log files, each of three values that the next file's
+    # overwrite, no compaction yet (mode 6: kv_compact's merges find the
+    # garbage, and its collection picks among files worth emptying), and
+    # again with a byte of the last value of the last two files inverted
+    # (kv_compact then offers each the keys of every file, and kv repair
+    # empties two).
+    for r in 1 2 3; do
+        for k in a b c; do echo "put $k $(printf '%0600d' $r)"; done
+        echo flush
+    done | "$kv" "$tmp/db" >/dev/null
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten"
+    for f in $(ls "$tmp"/db/*.vlog | tail -n 2); do
+        flip_byte "$f" $(($(wc -c <"$f") - 40)) >"$tmp/vlog"
+        cp "$tmp/vlog" "$f"
+    done
+    pack_dir "$tmp/db" '\006' >"$dest/db-dir-three-vlogs-overwritten-two-damaged"
+    rm -rf "$tmp/db" "$tmp/vlog"
     # A database beside what interrupted writes leave and names at the
     # bounds of a listing's (mode 6): CURRENT.tmp, a manifest's .tmp, a
     # table being written, a table numbered 0 and one of 19 digits.
@@ -676,8 +701,9 @@ compact"
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, one stage 05 wrote, two of partitions of about
-        # a hundred keys (blocks of 256 bytes), with filters larger than
+        # without filters, one of keys of 151 bytes, one stage 05 wrote,
+        # two of partitions of about a hundred keys (blocks of 256 bytes),
+        # with filters larger than
         # the smallest a filter may be and without, and one of eleven
         # partitions of about fifty keys (blocks of 128 bytes), each filter
         # above the smallest: in one of them the last bits byte, read as
@@ -701,12 +727,18 @@ compact"
         while [ $i -lt 600 ]; do echo "put k$i v$i"; i=$((i + 1)); done >"$tmp/many"
         echo compact >>"$tmp/many"
         printf 'put a 1\nput b 2\nput a 3\ndel b\ncompact\n' >"$tmp/few"
+        # keys of 151 bytes, longer than a block iterator holds without an
+        # allocation (BLOCK_ITER_KEY_INLINE), in partitions of a few blocks
+        i=0
+        while [ $i -lt 24 ]; do echo "put k$(printf '%0150d' $i) v$i"; i=$((i + 1)); done >"$tmp/long"
+        echo compact >>"$tmp/long"
         for v in parts:"--partitions yes --block-bytes 64" \
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
                  parts-few:"--partitions yes" version1:"--block-bytes 64" \
                  parts-large-filters:"--partitions yes --block-bytes 256" \
                  parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none" \
                  parts-many-filters:"--partitions yes --block-bytes 128" \
+                 parts-long-keys:"--partitions yes --block-bytes 64" \
                  values-packed:"--block-bytes 256" lz4-whole:"--block-bytes 256 --compression lz4"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
@@ -714,6 +746,7 @@ compact"
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
             case $name in parts-large-* | parts-many-*) in=$tmp/many ;; esac
+            [ "$name" = parts-long-keys ] && in=$tmp/long
             case $name in values-packed | lz4-whole) in=$tmp/packed ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086

@@ -101,6 +101,10 @@ void   vlog_gather(const vlog_where *w, const uint8_t *span, uint8_t *out);
 uint64_t vlog_payload_offset(uint64_t rec_start, uint64_t i);
 /* "000000000101.vlog", or ".log" (log 1) */
 void   vlog_file_name(char *out, size_t cap, uint64_t file, int log);
+/* 1 with *start if name is a value-log file's, exactly as vlog_file_name
+ * writes it (a number from 1; "0000000000101.vlog", with a zero more, is
+ * not: reads would look for the file under the other name); else 0. */
+int    vlog_name_parse(const char *name, uint64_t *start);
 
 /* ---- the store (vlog_store.c) ------------------------------------------------ */
 
@@ -185,24 +189,23 @@ int  vlog_worth_collecting(const vlog_file *f, int gc_percent);
 uint64_t vlog_garbage(const vlog_file *f);
 /* Recomputes `behind` from the counts.  REQUIRES: lock held. */
 void vlog_update_behind(value_store *vs);
-/* Reads [off, off + n) of file `start` into buf (a file the store does not
- * list, but a reader names, is opened by name: read-only databases leave
- * logs unrenamed).  KV_OK, KV_ERR_CORRUPT (the file is missing or too
- * short: a dangling pointer), an I/O error.  No lock held. */
-int  vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n);
-/* The same through h, a file held (vlog_hold), released here. */
+/* Reads [off, off + n) of the file h holds (vlog_hold) into buf, and
+ * releases h.  KV_OK, KV_ERR_CORRUPT (the file is too short: a dangling
+ * pointer, or a file cut short), an I/O error.  No lock held. */
 int  vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t *buf, size_t n);
 /* The value at w, read into buf and checked: *val points into buf.  KV_OK,
- * KV_ERR_CORRUPT (its bytes do not match w's crc32c), or vlog_read's
- * errors. */
+ * KV_ERR_CORRUPT (its bytes do not match w's crc32c), or vlog_hold's and
+ * vlog_read_held's errors. */
 int  vlog_load_where(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val);
-/* The pieces of a read, for reads made together (vlog_read_ahead.c):
- * file `start` held open (file_cache_release when done; errors as
- * vlog_read's); the error of a read `got` bytes of n at off; where's bytes
- * decoded (KV_ERR_CORRUPT naming what is wrong); buf grown to hold w's
- * span, to be read through h (a span h's file cannot hold is a short
- * read's KV_ERR_CORRUPT, found before buf grows; KV_ERR_NOMEM); and w's
- * span, read into buf, gathered and checked
+/* The pieces of a read, also for reads made together (vlog_read_ahead.c):
+ * file `start` held open (file_cache_release when done; a file the store
+ * does not list, but a reader names, is opened by name: read-only
+ * databases leave logs unrenamed; KV_ERR_CORRUPT if it is missing, a
+ * dangling pointer, or an I/O error); the error of a read `got` bytes of
+ * n at off; where's bytes decoded (KV_ERR_CORRUPT naming what is wrong);
+ * buf grown to hold w's span, to be read through h (a span h's file
+ * cannot hold is a short read's KV_ERR_CORRUPT, found before buf grows;
+ * KV_ERR_NOMEM); and w's span, read into buf, gathered and checked
  * against its crc32c (*val points into buf). */
 int  vlog_hold(value_store *vs, uint64_t start, file_cache_handle **h);
 int  vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got);

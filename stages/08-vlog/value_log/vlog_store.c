@@ -152,13 +152,6 @@ int vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got)
                     io_path(file_cache_file(h)), off, n, n - got);
 }
 
-int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
-{
-    file_cache_handle *h = NULL;
-    int rc = vlog_hold(vs, start, &h);
-    return rc == KV_OK ? vlog_read_held(vs, h, off, buf, n) : rc;
-}
-
 int vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t *buf, size_t n)
 {
     int rc = KV_OK;
@@ -178,22 +171,6 @@ int vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t 
 }
 
 /* ---- open and close ------------------------------------------------------- */
-
-/* "000000000101.vlog": 1 with *start. */
-static int vlog_parse_name(const char *name, uint64_t *start)
-{
-    const char *p = name;
-    uint64_t v = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (v > (UINT64_MAX - 9) / 10)
-            return 0;
-        v = v * 10 + (uint64_t)(*p++ - '0');
-    }
-    if (p - name < LSM_SEQ_DIGITS || strcmp(p, VLOG_SUFFIX) != 0 || v == 0)
-        return 0;
-    *start = v;
-    return 1;
-}
 
 /* The size of dir/name. */
 static int vlog_size_of(const char *dir, const char *name, uint64_t *size)
@@ -276,7 +253,7 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
     for (size_t i = 0; rc == KV_OK && i < l->nothers; i++) {
         uint64_t start = 0, size = 0;
         vlog_file *f = NULL;
-        if (!vlog_parse_name(l->others[i], &start))
+        if (!vlog_name_parse(l->others[i], &start))
             continue;
         if (start > flushed && !vs->read_only) {
             rc = vlog_set_aside_stray(vs->dir, l->others[i]);

@@ -112,3 +112,20 @@ void vlog_file_name(char *out, size_t cap, uint64_t file, int log)
 {
     snprintf(out, cap, "%012llu%s", (unsigned long long)file, log ? LSM_WAL_SUFFIX : VLOG_SUFFIX);
 }
+
+int vlog_name_parse(const char *name, uint64_t *start)
+{
+    const char *p = name;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    }
+    char canonical[LSM_NAME_MAX];
+    vlog_file_name(canonical, sizeof canonical, v, 0);
+    if (v == 0 || strcmp(name, canonical) != 0)
+        return 0;
+    *start = v;
+    return 1;
+}

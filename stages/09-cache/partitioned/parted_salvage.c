@@ -14,7 +14,10 @@
  * partition costs nothing either when its data blocks are whole: they lie
  * between the blocks the partitions around it name, and format v2 scans
  * that gap for them.  A file that does not open (a version-1 file too) is
- * format v2's to salvage as its own: through its index, or by a scan.
+ * format v2's to salvage as its own: through its index, or by a scan; an
+ * open that fails for want of memory or a read is the salvage's failure
+ * (a scan alone would stop at the first damaged block the index passes
+ * over).
  */
 #include <stdlib.h>
 
@@ -85,8 +88,10 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
     table_v2_handle *named = NULL;
     size_t n = 0;
     int rc = table_ctx_new(NULL, &tc);
-    if (rc == KV_OK && table_open(tc, path, &t) == KV_OK &&
-        table_v2_kept_of(t)->version == PARTED_VERSION)
+    int opened = rc == KV_OK ? table_open(tc, path, &t) : rc;
+    if (opened == KV_ERR_NOMEM || opened == KV_ERR_IO)
+        rc = opened; /* this run's failure, not the file's: no other salvage */
+    else if (opened == KV_OK && table_v2_kept_of(t)->version == PARTED_VERSION)
         rc = salvage_named_blocks(t, &named, &n);
     table_unref(t);
     table_ctx_free(tc);

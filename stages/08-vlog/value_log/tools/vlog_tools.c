@@ -64,11 +64,8 @@ static int vlog_tools_list(const char *dir, uint64_t **starts, size_t *n)
     }
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {
-        const char *p = names[i];
         uint64_t start = 0;
-        while (*p >= '0' && *p <= '9' && start <= (UINT64_MAX - 9) / 10)
-            start = start * 10 + (uint64_t)(*p++ - '0');
-        if (p - names[i] >= LSM_SEQ_DIGITS && strcmp(p, VLOG_SUFFIX) == 0 && start > 0) {
+        if (vlog_name_parse(names[i], &start)) {
             size_t at = k++;
             while (at > 0 && v[at - 1] > start) {
                 v[at] = v[at - 1];
