@@ -24,7 +24,9 @@
  *              (default, none, lz4, lz4 values); bit 6 table_partitions
  *              (stage 09); bit 7 small caches and plain blocks: cache_bytes
  *              4 KiB, max_open_files 2, no bloom filters, a restart point
- *              at every entry, a hash index in every data block
+ *              at every entry, a hash index in every data block,
+ *              filters_for_hits 1 (the last table a get can reach is
+ *              searched without asking its filter)
  *   op      := 1 byte: bits 0-3 the code, bits 4-7 its argument A; then:
  *
  *   code  bytes        what it does (slots: 4 snapshots, 4 iterators)
@@ -211,6 +213,7 @@ static void api_shape(kv_options *opt, uint8_t shape)
         opt->bloom_bits_per_key = KV_NO_BLOOM;
         opt->block_restart_interval = 1;
         opt->block_hash_index = 1;
+        opt->filters_for_hits = 1; /* the last table searched unasked */
     }
 }
 

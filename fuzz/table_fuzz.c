@@ -749,8 +749,18 @@ static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t 
             fuzz_dbfile_tools_faulted(files, n, &plan);
         }
         uint32_t crc = crc32c_value(data, size);
-        if (fuzz_dbfile_every() ? crc % 4 == 0 : fuzz_dbfile_sampled_rarely(data, size, 64))
+        if (fuzz_dbfile_every() ? crc % 4 == 0 : fuzz_dbfile_sampled_rarely(data, size, 64)) {
             fuzz_faults_alloc(files, n, crc, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
+#ifndef TABLE_FUZZ_MANIFEST
+            /* And the database read through its handles: iterators at a
+             * snapshot and now, kv_stats, kv_compact (fuzz_faults_walk),
+             * each allocation refused in turn: the reads of a table's
+             * blocks, its cache and its files meet a NULL.  Not from
+             * stage 06 on, whose compactions allocate on a thread of
+             * their own (the failing allocator counts one thread's). */
+            fuzz_faults_walk(files, n, crc);
+#endif
+        }
     }
     if (!twice_too)
         return;
