@@ -7,8 +7,10 @@
  *
  * Invariants: every byte of a span or a file the harness makes is
  * vlog_fuzz_byte of its file offset; the fixed file (VLOG_FUZZ_NAME in
- * vlog_fuzz_fixed, VLOG_FUZZ_FILE_SIZE bytes) is kept between inputs and
- * no input changes it; a broken promise aborts (vlog_fuzz_check).
+ * vlog_fuzz_fixed, VLOG_FUZZ_FILE_SIZE bytes) is kept between inputs (made
+ * again after an engine run), its bytes a function of their offsets
+ * alone, so that no input sees another's; a broken promise aborts
+ * (vlog_fuzz_check).
  */
 #ifndef KV_FUZZ_VLOG_FUZZ_H
 #define KV_FUZZ_VLOG_FUZZ_H
