@@ -116,6 +116,14 @@ FUZZ_HELPER_SRCS += fuzz/fuzz_io_sweep.c
 # And the allocator that fails the nth allocation (tests/alloc/alloc_wrap.c,
 # linked with ALLOC_WRAP), which fuzz_faults.c arms around the engine.
 FUZZ_HELPER_SRCS += tests/alloc/alloc_wrap.c
+# A harness too long for one file is fuzz/T_fuzz.c and its parts,
+# FUZZ_PARTS_T, which every build of T links beside it (FUZZ_PART_RULES,
+# below, and the grade's fuzz rung).
+FUZZ_PARTS_vlog := fuzz/vlog_fuzz_files.c fuzz/vlog_fuzz_db.c fuzz/vlog_fuzz_load.c
+FUZZ_PARTS_table_blocks := fuzz/table_blocks_fuzz_model.c fuzz/table_blocks_fuzz_read.c \
+                           fuzz/table_blocks_fuzz_alloc.c fuzz/table_blocks_fuzz_mutate.c
+FUZZ_PARTS_manifest := fuzz/manifest_fuzz_mutate.c
+FUZZ_PARTS_table := fuzz/table_fuzz_cut.c fuzz/table_fuzz_faults.c fuzz/table_fuzz_engine.c
 TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c tools/kv_member.c \
@@ -1310,6 +1318,20 @@ endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call FUZZCOV_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzzcov/$(s)/api): $(call fuzzcov_obj_common,$(FUZZ_API_SRCS))
 $(foreach s,$(STAGE_DIRS),build/fuzzcov/$(s)/export): $(call fuzzcov_obj_common,tools/kv_export.c)
+# The parts of harness T (FUZZ_PARTS_T) in each of its builds of stage S:
+# libFuzzer's, the replay drivers (under the sanitizers from libFuzzer's
+# objects), AFL++'s and the coverage build's.
+define FUZZ_PART_RULES
+build/fuzz/$(1)/$(2): $(call fuzz_obj_stage,$(1),$(FUZZ_PARTS_$(2)))
+ifeq ($(FLAVOUR),asan)
+$(B)/$(1)/fuzz-$(2)-replay: $(call fuzz_obj_stage,$(1),$(FUZZ_PARTS_$(2)))
+else
+$(B)/$(1)/fuzz-$(2)-replay: $(call obj_stage,$(1),$(FUZZ_PARTS_$(2)))
+endif
+build/afl/$(1)/$(2): $(FUZZ_PARTS_$(2))
+build/fuzzcov/$(1)/$(2): $(call fuzzcov_obj_stage,$(1),$(FUZZ_PARTS_$(2)))
+endef
+$(foreach s,$(STAGE_DIRS),$(foreach t,$(FUZZ_$(s)),$(if $(FUZZ_PARTS_$(t)),$(eval $(call FUZZ_PART_RULES,$(s),$(t))))))
 # The stage-less groups, from their sources, as their libFuzzer binaries.
 build/fuzzcov/serve/%: fuzz/replay_main.c
 	@mkdir -p $(dir $@)

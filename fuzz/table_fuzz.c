@@ -60,7 +60,14 @@
  * of the table once (table_fuzz_engine).
  * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
  * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
- * campaign, and `make test` replays its seeds (docs/fuzzing.md).
+ * campaign, and `make test` replays its seeds (docs/fuzzing.md). *
+ * The harness is five files (FUZZ_PARTS_table in the Makefile), one idea
+ * each: this one, the entry and the table read as the engine reads it
+ * (table_fuzz_one); table_fuzz_cut.c, a whole table read again cut short
+ * under its reader, with lookups in two steps and keys it lacks;
+ * table_fuzz_faults.c, its reads again with the I/O layer failing;
+ * table_fuzz_engine.c, the table through the whole engine and kv_repair;
+ * table_fuzz.h, what they share.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -81,29 +88,20 @@
 #include "lsm_wal.h"
 #include "table.h"
 #include "table_batch.h"
+#include "table_fuzz.h"
 #include "table_inspect.h"
-/* From stage 06 on a manifest says which tables a database is made of
- * (stage 09 is the one of those that lists this harness). */
-#if __has_include("manifest.h")
-#include "current_file.h"
-#include "manifest.h"
-#include "version_edit.h"
-#include "wal_writer.h"
-#define TABLE_FUZZ_MANIFEST 1
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
-static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
-static table_ctx *table_fuzz_ctx, *table_fuzz_cut_ctx;
-/* Lookups in a table whose file was cut short after it opened, at most. */
-#define TABLE_FUZZ_CUT_LOOKUPS 8u
+const char table_fuzz_path[] = "/kvfuzz/t.tbl";
+static table_ctx *table_fuzz_ctx;
+table_ctx *table_fuzz_cut_ctx;
 /* Lookups of the keys a scan gave, about, on an input the engine does not
  * run on (table_fuzz_one; every key on the others). */
 #define TABLE_FUZZ_LOOKUPS 32u
 
-static void table_fuzz_check(int ok, const char *what)
+void table_fuzz_check(int ok, const char *what)
 {
     if (!ok) {
         fprintf(stderr, "table fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
@@ -172,25 +170,7 @@ static void table_fuzz_setup(void)
     table_fuzz_options_refused();
 }
 
-/* What a table that reads whole holds (table_fuzz_one), for the manifest
- * that names it (table_fuzz_manifest): its key range, as many entries as
- * its footer counts, and its newest sequence number. */
-typedef struct table_fuzz_whole {
-    uint8_t *smallest, *largest;
-    size_t smallest_len, largest_len;
-    uint64_t entries, last_seq;
-} table_fuzz_whole;
-
-/* What a check said of a table (table_fuzz_said_line): whether a line
- * names it (its label first) and a place inside it, an offset from the
- * end of its file header to its end ("offset N" or "at N"). */
-typedef struct table_fuzz_said {
-    const char *label;
-    uint64_t size;
-    int placed;
-} table_fuzz_said;
-
-static void table_fuzz_said_line(void *ctx, const char *line)
+void table_fuzz_said_line(void *ctx, const char *line)
 {
     table_fuzz_said *s = ctx;
     size_t n = strlen(s->label);
@@ -208,19 +188,11 @@ static void table_fuzz_said_line(void *ctx, const char *line)
     }
 }
 
-/* What the forward scan saw of each record. */
-typedef struct table_fuzz_entry {
-    uint32_t key_crc, value_crc;
-    size_t key_at, key_len; /* the key's copy in the key store */
-    uint64_t seq;
-    ikey_type type;
-} table_fuzz_entry;
-
 /* The record a lookup of record i's key at its sequence finds: the first
  * at or after the lookup key, i or the first before it of the same key at
  * the same sequence (at one sequence the types sort descending: a put
  * whose value is elsewhere, a put, a tombstone). */
-static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_t i)
+uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_t i)
 {
     const uint8_t *key = keys + e[i].key_at;
     uint64_t want = i;
@@ -228,245 +200,6 @@ static uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, 
            memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
         want--;
     return want;
-}
-
-/* A lookup in two steps, kv_multi_get's (table_batch.h): the first answers,
- * or names the one read it needs, which is made (io_read_batch) and handed
- * to the second; or, when give_back, the lookup is given back unread
- * (*released: *r says nothing then).  last: table_get_last's lookup. */
-static int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_back,
-                                  table_get_result *r, int *released)
-{
-    table_pending p;
-    int pending = 0;
-    *released = 0;
-    int rc = table_get_start(t, lk, last, r, &p, &pending);
-    if (rc != KV_OK || !pending)
-        return rc;
-    if (give_back) {
-        table_pending_release(&p);
-        *released = 1;
-        return KV_OK;
-    }
-    io_read_req req = p.read;
-    req.buf = malloc(req.len ? req.len : 1);
-    table_fuzz_check(req.buf != NULL, "allocate");
-    io_read_batch(&req, 1);
-    rc = table_get_finish(&p, &req, lk, r);
-    free(req.buf);
-    return rc;
-}
-
-/* The table read whole (its scan, the lookups) is opened again, its file
- * is cut short under it (a disk or another program that truncated it),
- * and read through positioned reads only: every lookup answers as before
- * or fails with KV_ERR_CORRUPT (the read that comes back short: table_v2
- * names the offset and the bytes it got), and a scan reads the records
- * before the cut as before, then fails with KV_ERR_CORRUPT, or, when the
- * cut left every record, reads them all.  The file is put back after. */
-static void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
-                           const uint8_t *keys, uint64_t got, int damage)
-{
-    table *t = NULL;
-    table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
-                     "a table that opened opens again");
-    /* Held to the file it has (table_retire: kv_compact's output about to
-     * take its name), which the cut then shortens under it. */
-    table_fuzz_check(table_retire(t) == KV_OK && table_retire(t) == KV_OK,
-                     "a table that opened keeps its file");
-    /* Where the cut falls: a point of the file the middle key picks; if
-     * damage, the byte there is inverted instead (the file cut there, then
-     * written again from it), so that a lookup reads the block whole and
-     * finds its checksum wrong. */
-    uint64_t cut = e[got / 2].key_crc % size;
-    uint8_t inverted = (uint8_t)~data[cut];
-    io_file *f = NULL;
-    table_fuzz_check(io_open(table_fuzz_path, IO_WRITE, &f) == KV_OK &&
-                     io_truncate(f, cut) == KV_OK &&
-                     (!damage || (io_append_bytes(f, &inverted, 1) == KV_OK &&
-                                  io_append_bytes(f, data + cut + 1, size - cut - 1) == KV_OK)) &&
-                     io_close(f) == KV_OK, "cut or damage the file");
-    uint64_t step = got / TABLE_FUZZ_CUT_LOOKUPS + 1;
-    for (uint64_t i = got - 1;; i = i >= step ? i - step : 0) {
-        ikey_lookup lk;
-        table_fuzz_check(ikey_lookup_init(&lk, keys + e[i].key_at, e[i].key_len - 8,
-                                          e[i].seq) == KV_OK, "lookup key");
-        uint64_t want = table_fuzz_want(e, keys, i);
-        /* table_get, then the same lookup in two steps (TB1: the same
-         * answers), as the last table a lookup reaches for every other
-         * key, and given back unread for one in four. */
-        for (int batched = 0; batched < 2; batched++) {
-            table_get_result r;
-            int released = 0;
-            int rc = batched ? table_fuzz_get_batched(t, &lk, (int)(i & 1), i % 4 == 3, &r,
-                                                      &released)
-                             : table_get(t, &lk, &r);
-            table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                             "a lookup in a file cut short fails only with KV_ERR_CORRUPT");
-            if (rc == KV_OK && !released) {
-                table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND
-                                                                         : IKEY_DELETED),
-                                 "a lookup in a file cut short finds what it found before");
-                if (r.state == IKEY_FOUND)
-                    table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
-                                     "a lookup in a file cut short returns the value it did");
-                free(r.value);
-            }
-        }
-        ikey_lookup_free(&lk);
-        if (i == 0)
-            break;
-    }
-    iter *it;
-    table_fuzz_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
-    uint64_t read = 0;
-    for (iter_seek_first(it); iter_valid(it); iter_next(it), read++)
-        table_fuzz_check(read < got && crc32c_value(it->key, it->key_len) == e[read].key_crc &&
-                         crc32c_value(it->value, it->value_len) == e[read].value_crc,
-                         "a scan of a file cut short reads the records before the cut");
-    table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT || (iter_status(it) == KV_OK &&
-                                                           read == got),
-                     "a scan of a file cut short reads every record, or fails with "
-                     "KV_ERR_CORRUPT");
-    iter_free(it);
-    table_unref(t);
-    table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
-}
-
-/* A lookup of the key right after record i's user key (a zero byte
- * appended: no user key lies between them) in a table that reads whole:
- * it finds nothing unless the next user key the scan gave is that key
- * (each record's last version of its user key only). */
-static void table_fuzz_absent(table *t, const table_fuzz_entry *e, const uint8_t *keys,
-                              uint64_t got, uint64_t i)
-{
-    size_t ulen = e[i].key_len - 8;
-    const uint8_t *ukey = keys + e[i].key_at;
-    if (i + 1 < got && e[i + 1].key_len - 8 == ulen &&
-        memcmp(keys + e[i + 1].key_at, ukey, ulen) == 0)
-        return; /* (not the last version of the key) */
-    if (ulen >= KV_MAX_KEY)
-        return;
-    uint8_t probe[KV_MAX_KEY];
-    memcpy(probe, ukey, ulen);
-    probe[ulen] = 0;
-    int held = i + 1 < got && e[i + 1].key_len - 8 == ulen + 1 &&
-               memcmp(keys + e[i + 1].key_at, probe, ulen + 1) == 0;
-    ikey_lookup lk;
-    table_fuzz_check(ikey_lookup_init(&lk, probe, ulen + 1, IKEY_MAX_SEQ) == KV_OK,
-                     "lookup key");
-    /* (Every other one as the last table a lookup reaches: where the
-     * context says so, past the filter, to the block's end.) */
-    table_get_result r;
-    int rc = i % 2 ? table_get_last(t, &lk, &r) : table_get(t, &lk, &r);
-    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
-                     "a lookup fails only with KV_ERR_CORRUPT");
-    if (rc == KV_OK) {
-        table_fuzz_check(held || r.state == IKEY_ABSENT,
-                         "a lookup of a key the table lacks finds nothing");
-        free(r.value);
-    }
-    ikey_lookup_free(&lk);
-}
-
-/* What a read under a failing disk may answer: what the bytes say (KV_OK,
- * KV_ERR_CORRUPT), or, once a call of the I/O layer failed, KV_ERR_IO,
- * with a message. */
-static void table_fuzz_io_answer(int rc, const char *what)
-{
-    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT ||
-                     (rc == KV_ERR_IO && io_fault_failures() > 0 && kv_errmsg()[0] != '\0'),
-                     what);
-}
-
-/* The table's reads (an open through positioned reads, a scan with a
- * lookup of its first keys, the parts kv_inspect shows, kv check's and kv
- * dump's walks) on the I/O layer as it is (io_fault.h, installed by the
- * caller), each answer held to table_fuzz_io_answer. */
-static void table_fuzz_io_reads(void)
-{
-    table *t = NULL;
-    int rc = table_open(table_fuzz_cut_ctx, table_fuzz_path, &t);
-    table_fuzz_io_answer(rc, "an open under a failing disk");
-    iter *it = NULL;
-    if (rc == KV_OK) {
-        rc = table_iter_new(t, &it);
-        table_fuzz_io_answer(rc, "an iterator under a failing disk");
-    }
-    if (it != NULL) {
-        unsigned looked = 0;
-        for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
-            ikey_parsed k;
-            if (looked++ >= 4 || !ikey_decode(it->key, it->key + it->key_len, &k))
-                continue;
-            ikey_lookup lk;
-            table_fuzz_check(ikey_lookup_init(&lk, k.user_key, k.user_len, k.seq) == KV_OK,
-                             "lookup key");
-            for (int batched = 0; batched < 2; batched++) {
-                table_get_result r;
-                int released = 0;
-                rc = batched ? table_fuzz_get_batched(t, &lk, 0, 0, &r, &released)
-                             : table_get(t, &lk, &r);
-                table_fuzz_io_answer(rc, "a lookup under a failing disk");
-                if (rc == KV_OK)
-                    free(r.value);
-            }
-            ikey_lookup_free(&lk);
-        }
-        table_fuzz_io_answer(iter_status(it), "a scan under a failing disk");
-        iter_free(it);
-    }
-    if (t != NULL) {
-        table_fuzz_io_answer(table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL),
-                             "kv_inspect's parts under a failing disk");
-        table_unref(t);
-    }
-    table_fuzz_io_answer(table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
-                         "check under a failing disk");
-    table_fuzz_io_answer(table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
-                         "dump under a failing disk");
-}
-
-/* How many failing disks an input meets (TABLE_FUZZ_FAULTS in a replay,
- * where every input goes through the engine, one while fuzzing), and the
- * ith of them: of the `calls` calls of the I/O layer a run makes, the Nth
- * fails, N picked by the input's bytes (`pick`) and spread over them,
- * alone (a read that fails once) or with every call after it (a disk
- * gone). */
-#define TABLE_FUZZ_FAULTS 6
-static long table_fuzz_fault_tries(void)
-{
-    return fuzz_dbfile_every() ? TABLE_FUZZ_FAULTS : 1;
-}
-
-static void table_fuzz_fault_plan(io_fault_plan *plan, uint32_t pick, long i, long calls)
-{
-    uint64_t tries = (uint64_t)table_fuzz_fault_tries();
-    plan->fail_at = 1 + (long)((pick + (uint64_t)i * (uint64_t)calls / tries) % (uint64_t)calls);
-    plan->persistent = (int)(((pick >> 16) + (uint32_t)i) & 1);
-}
-
-/* The table's reads with one call of the I/O layer failing
- * (table_fuzz_fault_plan).  What fails must say so (table_fuzz_io_reads)
- * and free what it took. */
-static void table_fuzz_faults(const uint8_t *data, size_t size)
-{
-    io_fault_plan plan = {.kinds = IO_FAULT_ALL};
-    io_fault_install(&plan);
-    table_fuzz_io_reads();
-    long calls = io_fault_calls();
-    io_fault_uninstall();
-    uint32_t pick = crc32c_value(data, size);
-    for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
-        table_fuzz_fault_plan(&plan, pick, i, calls);
-        io_fault_install(&plan);
-        table_fuzz_io_reads();
-        io_fault_uninstall();
-    }
-    /* What the context counted of all that (kv_stats's lines, then
-     * kv_inspect's). */
-    table_ctx_describe(table_fuzz_cut_ctx, 0, fuzz_dbfile_ignore_line, NULL);
-    table_ctx_describe(table_fuzz_cut_ctx, 1, fuzz_dbfile_ignore_line, NULL);
 }
 
 /* Returns whether the table reads whole: it opens, its scan reads every
@@ -622,155 +355,6 @@ static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_f
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
     }
     return whole;
-}
-
-#ifdef TABLE_FUZZ_MANIFEST
-/* CURRENT and MANIFEST-000002 of a database whose only table is w's,
- * fuzz_dbfile_table_name (number 1), at level 0, as manifest_create
- * writes them (manifest.h): the file header, then one record, a snapshot
- * of the version (version_edit.h) framed as stage 03's WAL frames it;
- * every write the table holds is in tables (log_seq), and the next file
- * number is 3.  *man is the caller's to free. */
-static void table_fuzz_manifest(const table_fuzz_whole *w, size_t file_bytes,
-                                char current[CURRENT_MAX_BYTES], size_t *current_len,
-                                uint8_t **man, size_t *man_len)
-{
-    version_edit e;
-    version_edit_init(&e);
-    version_edit_set_log_seq(&e, w->last_seq);
-    version_edit_set_next_file(&e, 3);
-    version_edit_set_last_seq(&e, w->last_seq);
-    uint8_t *rec = NULL;
-    size_t rec_len = 0;
-    table_fuzz_check(version_edit_add_file(&e, 0, 1, file_bytes, w->entries, w->smallest,
-                                           w->smallest_len, w->largest, w->largest_len) ==
-                         KV_OK && version_edit_encode(&e, &rec, &rec_len) == KV_OK,
-                     "the manifest's snapshot");
-    version_edit_free(&e);
-    *man = malloc(MANIFEST_START + (size_t)wal_framed_max(rec_len));
-    table_fuzz_check(*man != NULL, "allocate");
-    file_header_encode(*man, FILE_MAGIC_MAN06, MANIFEST_VERSION);
-    *man_len = MANIFEST_START + wal_frame(*man + MANIFEST_START, MANIFEST_START, rec, rec_len);
-    free(rec);
-    *current_len = current_line_encode(current, 2);
-}
-#endif
-
-/* The table as a database's only table, through the engine, kv check,
- * kv dump and kv repair (fuzz_dbfile.h).  Beside it, in stages 04 and 05,
- * what an interrupted compaction leaves (fuzz_dbfile_leftover_name: a
- * table it replaced, one it was writing), which an open that may write
- * must remove.  From stage 06, where kv repair makes the levels again
- * from the tables when no manifest names them, the table is also written
- * twice (one input in four of those: fuzz_dbfile_sampled_rarely), as two
- * tables whose keys overlap, which kv repair merges (level_rebuild.c): it
- * must say KV_OK exactly when it does for the table once, and the
- * database it leaves must hold the same entries. */
-static void table_fuzz_engine(const uint8_t *data, const uint8_t *fixed, size_t size, int whole,
-                              const table_fuzz_whole *w, int disordered)
-{
-    fuzz_dbfile files[5] = {{fuzz_dbfile_table_name(), fixed, size}};
-    size_t n = 1, leftovers = 0;
-    /* Stages 04 and 05: for a table that reads whole, the log the writes
-     * after the table's go to (named above them, its header alone),
-     * without which kv_open refuses the directory (a crash cannot remove
-     * it).  Not for another: kv_open does not read a table whole, and in
-     * one whose keys are out of order (every checksum made right) a lookup
-     * may miss a key a scan shows; kv check calls that damage, and
-     * table_fuzz_one holds such a table's lookups to nothing.  Then the
-     * leftovers. */
-    char log[LSM_NAME_MAX];
-    uint8_t header[FILE_HEADER_SIZE];
-    if (whole && fuzz_dbfile_leftover_name(0) != NULL) {
-        lsm_wal_name(log, 1000000000000ull);
-        file_header_encode(header, FILE_MAGIC_LOG04, LSM_WAL_VERSION);
-        files[n++] = (fuzz_dbfile){log, header, sizeof header};
-    }
-    for (int i = 0; fuzz_dbfile_leftover_name(i) != NULL; i++, leftovers++)
-        files[n++] = (fuzz_dbfile){fuzz_dbfile_leftover_name(i), NULL, 0};
-    /* From stage 06: for a table that reads whole, a manifest naming it
-     * (and CURRENT naming the manifest), without which kv_open refuses
-     * the directory, so that the engine reads the table as in a running
-     * database (its opens, lookups, iterator, kv_inspect).  The repair
-     * below goes without it: kv repair makes the levels again from the
-     * tables (level_rebuild.c). */
-    fuzz_dbfile run[7];
-    size_t run_n = n;
-    memcpy(run, files, n * sizeof *files);
-#ifdef TABLE_FUZZ_MANIFEST
-    char current[CURRENT_MAX_BYTES], man_name[MANIFEST_NAME_MAX];
-    uint8_t *man = NULL;
-    size_t current_len = 0, man_len = 0;
-    if (whole) {
-        table_fuzz_manifest(w, size, current, &current_len, &man, &man_len);
-        run[run_n++] = (fuzz_dbfile){CURRENT_FILE_NAME, (const uint8_t *)current, current_len};
-        run[run_n++] = (fuzz_dbfile){manifest_file_name(man_name, 2), man, man_len};
-    }
-#else
-    (void)w;
-#endif
-    if (fuzz_dbfile_run_files(run, run_n))
-        for (size_t i = n - leftovers; i < n; i++)
-            table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
-                             "an open that may write removes what a compaction left");
-#ifdef TABLE_FUZZ_MANIFEST
-    free(man);
-#endif
-    /* A table whose keys are out of order, every record read: kv check
-     * of the database names it and the place (table_fuzz_one). */
-    if (disordered) {
-        table_fuzz_said said = {fuzz_dbfile_table_name(), size, 0};
-        table_fuzz_check(fuzz_dbfile_check_files(files, n, table_fuzz_said_line, &said) ==
-                             KV_ERR_CORRUPT && said.placed,
-                         "kv check names the table and the place of keys out of order");
-    }
-    /* The table written twice: one input in four of those through the
-     * engine (each such repair costs as much as the rest of the run). */
-    int twice_too = fuzz_dbfile_second_table_name() != NULL &&
-                    fuzz_dbfile_sampled_rarely(data, size, 4);
-    fuzz_dbfile_digest once, twice;
-    int repaired = fuzz_dbfile_repair_held(files, n, twice_too ? &once : NULL);
-    /* A repair that said KV_OK opened the database strictly, which removes
-     * them too. */
-    for (size_t i = n - leftovers; repaired && i < n; i++)
-        table_fuzz_check(!fuzz_dbfile_exists(files[i].name),
-                         "an open after kv_repair removes what a compaction left");
-    /* kv check, kv dump and kv repair on a failing disk
-     * (table_fuzz_fault_plan: one input in four of those while fuzzing,
-     * each the three or two times more), which must say what failed and
-     * free what they took (fuzz_dbfile_tools_faulted); then, one input
-     * in 1,024 (one in four in a replay, whose cost it would triple),
-     * the same three with allocations failing (fuzz_faults_alloc). */
-    if (fuzz_dbfile_sampled_rarely(data, size, 4)) {
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL};
-        long calls = fuzz_dbfile_tools_faulted(files, n, &plan);
-        for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
-            table_fuzz_fault_plan(&plan, crc32c_value(data, size) >> 8, i, calls);
-            fuzz_dbfile_tools_faulted(files, n, &plan);
-        }
-        uint32_t crc = crc32c_value(data, size);
-        if (fuzz_dbfile_every() ? crc % 4 == 0 : fuzz_dbfile_sampled_rarely(data, size, 64)) {
-            fuzz_faults_alloc(files, n, crc, FUZZ_FAULTS_TOOLS | FUZZ_FAULTS_REPAIR);
-#ifndef TABLE_FUZZ_MANIFEST
-            /* And the database read through its handles: iterators at a
-             * snapshot and now, kv_stats, kv_compact (fuzz_faults_walk),
-             * each allocation refused in turn: the reads of a table's
-             * blocks, its cache and its files meet a NULL.  Not from
-             * stage 06 on, whose compactions allocate on a thread of
-             * their own (the failing allocator counts one thread's). */
-            fuzz_faults_walk(files, n, crc);
-#endif
-        }
-    }
-    if (!twice_too)
-        return;
-    files[n++] = (fuzz_dbfile){fuzz_dbfile_second_table_name(), fixed, size};
-    table_fuzz_check(fuzz_dbfile_repair_held(files, n, &twice) == repaired,
-                     "kv repair of a table written twice says KV_OK when it does of it once");
-    if (repaired && once.whole && twice.whole)
-        table_fuzz_check(once.entries == twice.entries && once.crc == twice.crc,
-                         "kv repair of a table written twice keeps the entries it keeps "
-                         "of it once");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -182,6 +182,8 @@ $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/
 	$$(call brief,LD,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) $$(ALLOC_WRAP) -o $$@ $$(filter %.o,$$^) \
 	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread
+# (A harness in parts links them too: FUZZ_PARTS_T in the Makefile.)
+$$(foreach t,$(FUZZ_$(2)),$$(if $$(FUZZ_PARTS_$$(t)),$$(eval $(1)/fuzz/$$(t): $$(call fuzz_obj_stage,$(2),$$(FUZZ_PARTS_$$(t))))))
 endef
 # GRADE_FUZZ_OWN_RULE OUT,S,T: harness T of GRADE_FUZZ_S over OUT's files
 # and the reference's (each source from the workspace when it holds it).
