@@ -548,6 +548,22 @@ static void command_decode_the_writes_fit_one_kv_write(void)
                      "\"%s\")", (unsigned long long)COMMAND_MAX_WRITE_BYTES + 1, second,
                      kv_strerror(rc), kv_errmsg());
     }
+    /* The same two puts of exactly COMMAND_MAX_WRITE_BYTES after a
+     * condition with a value of its own: a condition is read, never
+     * written, so its key and value are not the writes' bytes. */
+    raw_head(&w, 1, 2);
+    raw_op_lens(&w, COMMAND_IF_VALUE, 1, 100, 101);
+    raw_op_lens(&w, COMMAND_PUT, 1, (uint32_t)(rest - KV_MAX_VALUE), rest - KV_MAX_VALUE + 1);
+    raw_op_lens(&w, COMMAND_PUT, klen, KV_MAX_VALUE, (size_t)klen + KV_MAX_VALUE);
+    raw_pad(&w);
+    harness_context("command_parse of a condition of a 1-byte key and a 100-byte value, then two "
+                    "puts whose keys and values come to COMMAND_MAX_WRITE_BYTES exactly: it parses "
+                    "(C4 counts the writes' bytes only)");
+    rc = EX_KV(parse_guarded(w.p, w.len, &r));
+    EX_CHECK(rc == KV_OK, "C4 bounds the writes' keys and values, not the conditions': a "
+             "condition of 101 bytes of key and value before two puts of exactly %llu bytes "
+             "parses (got %s: %s)", (unsigned long long)COMMAND_MAX_WRITE_BYTES, kv_strerror(rc),
+             ex_errmsg(rc));
     free(w.p);
 }
 
