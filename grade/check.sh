@@ -364,10 +364,12 @@ grade_job() {
         card=$out/logs/scorecard
         first=$(awk -F '\t' '$1 == "rung" && $3 == "FAIL" { print $2; exit }' "$card" 2>/dev/null)
         # --full: the grade stopped at the first rung that failed; if that is
-        # not the rung the list names, that rung is run on its own too.
+        # not the rung the list names, that rung is run on its own too, on
+        # the part the list names (its `filter`), as --quick runs it.
         if [ $mode = --full ] && [ -n "$first" ] && [ "$first" != "$rung" ]; then
             mv "$ws.log" "$ws.first.log"
-            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" >"$ws.log" 2>&1
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" \
+                ${filt:+--filter "$filt"} >"$ws.log" 2>&1
             status=$?
         fi
         msg=$(grep -m1 '^First failing check' "$ws.log" | sed 's/^First failing check: //')
