@@ -28,8 +28,9 @@
 #             is reported too.
 # --quick compiles only the files a stub or a planted bug touches and runs
 # only the rung that should catch it, two grades at a time.  Work goes in
-# build/grade-check/, where each workspace's build is kept for the next
-# run (only what changed is compiled again).
+# build/grade-check/ (or GRADE_CHECK_ROOT, so that two checks of different
+# stages can run at once), where each workspace's build is kept for the
+# next run (only what changed is compiled again).
 # Then grade/track_test.sh: what the grade promises about itself (builds
 # that follow their inputs, an engine that never syncs, skips shown as
 # skips; with --quick, its cheap share).  Prints "ok   ..." or "FAIL ..." per check, then "N passed, N
@@ -52,7 +53,7 @@ if [ -z "$stages" ]; then
     # is checked only when named.
     stages=$(${MAKE:-make} --no-print-directory -s grade-stages)
 fi
-root=build/grade-check
+root=${GRADE_CHECK_ROOT:-build/grade-check}
 passed=0 failed=0
 ok() { echo "ok   grade $* [$(($(date +%s) - started)) s]"; passed=$((passed + 1)); }
 bad() { echo "FAIL grade $*"; failed=$((failed + 1)); }
@@ -364,10 +365,12 @@ grade_job() {
         card=$out/logs/scorecard
         first=$(awk -F '\t' '$1 == "rung" && $3 == "FAIL" { print $2; exit }' "$card" 2>/dev/null)
         # --full: the grade stopped at the first rung that failed; if that is
-        # not the rung the list names, that rung is run on its own too.
+        # not the rung the list names, that rung is run on its own too, on
+        # the part the list names (its `filter`), as --quick runs it.
         if [ $mode = --full ] && [ -n "$first" ] && [ "$first" != "$rung" ]; then
             mv "$ws.log" "$ws.first.log"
-            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" >"$ws.log" 2>&1
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" \
+                ${filt:+--filter "$filt"} >"$ws.log" 2>&1
             status=$?
         fi
         msg=$(grep -m1 '^First failing check' "$ws.log" | sed 's/^First failing check: //')

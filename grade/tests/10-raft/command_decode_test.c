@@ -519,27 +519,34 @@ static void command_decode_the_writes_fit_one_kv_write(void)
              KV_MAX_KEY, KV_MAX_VALUE, (unsigned long long)KV_MAX_KEY + KV_MAX_VALUE,
              kv_strerror(rc));
     /* Two writes whose keys and values come to exactly
-     * COMMAND_MAX_WRITE_BYTES, then to one byte more: the bound counts
-     * every write's bytes, and that many is allowed. */
+     * COMMAND_MAX_WRITE_BYTES, after a condition with a value of its own,
+     * then two to one byte more: the bound counts every write's bytes,
+     * and that many is allowed; a condition is read, never written, so
+     * its key and value are not counted. */
     uint32_t klen = KV_MAX_KEY - 100u;
     size_t rest = (size_t)COMMAND_MAX_WRITE_BYTES - klen - 1; /* the first write: 1-byte key */
     for (int more = 0; more <= 1; more++) {
-        raw_head(&w, 0, 2);
+        raw_head(&w, more ? 0 : 1, 2);
+        if (!more)
+            raw_op_lens(&w, COMMAND_IF_VALUE, 1, 100, 101);
         raw_op_lens(&w, COMMAND_PUT, 1, (uint32_t)(rest - KV_MAX_VALUE), rest - KV_MAX_VALUE + 1);
         size_t second = w.len;
         raw_op_lens(&w, COMMAND_PUT, klen + (uint32_t)more, KV_MAX_VALUE,
                     (size_t)klen + (size_t)more + KV_MAX_VALUE);
         raw_pad(&w);
-        harness_context("command_parse of two puts whose keys and values come to %llu bytes, "
+        harness_context("command_parse of %stwo puts whose keys and values come to %llu bytes, "
                         "COMMAND_MAX_WRITE_BYTES%s: %s (C4)",
+                        more ? "" : "a condition of a 1-byte key and a 100-byte value, then ",
                         (unsigned long long)COMMAND_MAX_WRITE_BYTES + (unsigned)more,
                         more ? " + 1" : " exactly", more ? "refused" : "it parses");
         rc = EX_KV(parse_guarded(w.p, w.len, &r));
         if (!more)
             EX_CHECK(rc == KV_OK, "the writes' keys and values are at most "
-                     "COMMAND_MAX_WRITE_BYTES (C4), that many included: two puts of exactly "
-                     "%llu bytes of keys and values parse (got %s: %s)",
-                     (unsigned long long)COMMAND_MAX_WRITE_BYTES, kv_strerror(rc), ex_errmsg(rc));
+                     "COMMAND_MAX_WRITE_BYTES (C4), that many included, and a condition's are "
+                     "not counted (it is read, never written): a condition of 101 bytes of key "
+                     "and value, then two puts of exactly %llu bytes of keys and values, parse "
+                     "(got %s: %s)", (unsigned long long)COMMAND_MAX_WRITE_BYTES, kv_strerror(rc),
+                     ex_errmsg(rc));
         else
             EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), second),
                      "the writes' keys and values are at most COMMAND_MAX_WRITE_BYTES (C4), "
