@@ -274,16 +274,33 @@ static void vlog_fuzz_dropped(value_store *vs)
                     "a dropped value as long as a value may be leaves no live bytes");
 }
 
-void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
+/* The input as VLOGCOUNTS (its checksum made right): written to the
+ * directory, and, if `fixed_out` is not NULL, its copy handed over (the
+ * caller's to free).  Returns 1 if the decoder takes it, with its
+ * `flushed` and counts in *flushed, *c, *count (the caller's to free). */
+static int vlog_fuzz_counts_place(const uint8_t *p, size_t n, uint8_t **fixed_out,
+                                  uint64_t *flushed, vlog_count **c, size_t *count)
 {
     uint8_t *fixed = vlog_fuzz_copy(p, n);
     fuzz_fix_body_crc(fixed, n);
-    uint64_t flushed = 0;
-    vlog_count *c = NULL;
-    size_t count = 0;
-    int decodes = vlog_counts_decode(VLOG_COUNTS_NAME, fixed, n, &flushed, &c, &count) == KV_OK;
+    *flushed = 0;
+    *c = NULL;
+    *count = 0;
+    int decodes = vlog_counts_decode(VLOG_COUNTS_NAME, fixed, n, flushed, c, count) == KV_OK;
     vlog_fuzz_write(vlog_fuzz_fixed, VLOG_COUNTS_NAME, fixed, n);
-    free(fixed);
+    if (fixed_out != NULL)
+        *fixed_out = fixed;
+    else
+        free(fixed);
+    return decodes;
+}
+
+void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
+{
+    uint64_t flushed;
+    vlog_count *c;
+    size_t count;
+    int decodes = vlog_fuzz_counts_place(p, n, NULL, &flushed, &c, &count);
 
     /* As kv_open reads it, for the `flushed` it holds and for another. */
     for (int other = 0; other < 2; other++) {
@@ -315,7 +332,7 @@ void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
      * made right, then kv_repair's promise on them as they are, damage
      * and all (fuzz_dbfile.h). */
     if (fuzz_dbfile_sampled(p, n)) {
-        fixed = vlog_fuzz_copy(p, n);
+        uint8_t *fixed = vlog_fuzz_copy(p, n);
         fuzz_fix_body_crc(fixed, n);
         fuzz_dbfile_run(VLOG_COUNTS_NAME, fixed, n);
         fuzz_dbfile_repair(VLOG_COUNTS_NAME, p, n);
@@ -368,13 +385,11 @@ void vlog_fuzz_fault(long nth)
  * succeeded wrote, and after a failed save nothing or that. */
 void vlog_fuzz_counts_faulted(const uint8_t *p, size_t n, long nth)
 {
-    uint8_t *fixed = vlog_fuzz_copy(p, n);
-    fuzz_fix_body_crc(fixed, n);
-    uint64_t flushed = 0;
-    vlog_count *c = NULL;
-    size_t count = 0;
-    int decodes = vlog_counts_decode(VLOG_COUNTS_NAME, fixed, n, &flushed, &c, &count) == KV_OK;
-    vlog_fuzz_write(vlog_fuzz_fixed, VLOG_COUNTS_NAME, fixed, n);
+    uint8_t *fixed;
+    uint64_t flushed;
+    vlog_count *c;
+    size_t count;
+    int decodes = vlog_fuzz_counts_place(p, n, &fixed, &flushed, &c, &count);
     vlog_fuzz_write(vlog_fuzz_fixed, VLOG_COUNTS_NAME ".tmp", fixed, n / 2);
     free(fixed);
     vlog_fuzz_fault(nth);
