@@ -95,12 +95,18 @@ static void table_blocks_alloc_lookup(table *t, table_blocks_answers *a)
  * its own (so that nothing stays cached after it): opened, scanned, a key
  * looked up and its filter asked, then salvaged (table_salvage); the
  * allocator armed with alloc_fail_at(fail) around it all, or, with
- * lookup_only, around the lookup alone (no scan, no salvage). */
-static void table_blocks_alloc_read(table_blocks_answers *a, long fail, int lookup_only)
+ * lookup_only, around the lookup alone (no scan, no salvage).  Unmapped:
+ * the context maps no file (kv_options.map_tables = KV_NO_MAP), so that
+ * the scan reads its blocks into a window it allocates, and a lookup
+ * reads its block (table_v2_iter.c, table_v2_block.c). */
+static void table_blocks_alloc_read(table_blocks_answers *a, long fail, int lookup_only,
+                                    int unmapped)
 {
     kv_options opt;
     kv_options_init(&opt);
     opt.cache_bytes = 1;
+    if (unmapped)
+        opt.map_tables = KV_NO_MAP;
     table_ctx *ctx = NULL;
     table *t = NULL;
     memset(a, 0, sizeof *a);
@@ -153,22 +159,24 @@ static int table_blocks_refused(int rc, int want)
  * then with allocation k refused (tests/alloc/alloc_wrap.h: NULL, once),
  * for every k if there are at most TABLE_BLOCKS_ALLOC_RUNS, else for that
  * many spread evenly, the first chosen by seed; then the same for the
- * lookup alone (its few allocations, each refused in turn): each step
+ * lookup alone (its few allocations, each refused in turn), the file
+ * mapped or not as bit 12 of seed says: each step
  * answers as without the refusal or with KV_ERR_NOMEM (KV_ERR_IO), with a
  * message; a scan or salvage that succeeds reads as many entries, a
  * lookup that succeeds finds what it found; and no block is left
  * allocated after it. */
 void table_blocks_alloc_faults(uint32_t seed)
 {
+    int unmapped = (int)((seed >> 12) & 1);
     for (int lookup_only = 0; lookup_only < 2; lookup_only++) {
         table_blocks_answers want, got;
-        table_blocks_alloc_read(&want, LONG_MAX, lookup_only);
+        table_blocks_alloc_read(&want, LONG_MAX, lookup_only, unmapped);
         long calls = alloc_calls();
         alloc_disarm();
         long stride = calls / TABLE_BLOCKS_ALLOC_RUNS + 1;
         for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
             long live = alloc_live();
-            table_blocks_alloc_read(&got, k, lookup_only);
+            table_blocks_alloc_read(&got, k, lookup_only, unmapped);
             if (!alloc_disarm())
                 break; /* this reading made fewer allocations */
             table_blocks_check(table_blocks_refused(got.open, want.open) &&

@@ -17,7 +17,8 @@
  *     smallest and largest keys are the first and last), each lookup finds
  *     the record it should with the scan's value, or fails with
  *     KV_ERR_CORRUPT where it reads what no scan does (stage 09's filter
- *     partitions);
+ *     partitions); a seek to a key lands on it, and a seek just past a
+ *     key on the next one (or past the last);
  *   - a table whose scan fails, whose keys do not ascend, or one of whose
  *     lookups failed, fails table_check; one whose scan reads every
  *     record but whose keys do not ascend (every checksum right: a lookup
@@ -75,6 +76,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coding.h"
 #include "crc32c.h"
 #include "error.h"
 #include "file_header.h"
@@ -209,6 +211,30 @@ uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_
     return want;
 }
 
+/* A seek to the internal key right after record i's (its user key, its
+ * trailer one less: table_fuzz.h's entries ascend) lands on record i + 1,
+ * or past the last, or meets damage (KV_ERR_CORRUPT). */
+static void table_fuzz_seek_past(iter *it, const table_fuzz_entry *e, const uint8_t *keys,
+                                 uint64_t got, uint64_t i)
+{
+    uint8_t past[KV_MAX_KEY + IKEY_TRAILER_SIZE];
+    size_t len = e[i].key_len;
+    if (len < IKEY_TRAILER_SIZE || len > sizeof past)
+        return;
+    memcpy(past, keys + e[i].key_at, len);
+    uint64_t trailer = coding_get_u64(past + len - IKEY_TRAILER_SIZE);
+    if (trailer == 0)
+        return; /* nothing sorts between it and the next user key */
+    coding_put_u64(past + len - IKEY_TRAILER_SIZE, trailer - 1);
+    iter_seek(it, past, len);
+    int next = i + 1 < got;
+    table_fuzz_check(iter_status(it) == KV_ERR_CORRUPT ||
+                         (next ? iter_valid(it) && crc32c_value(it->key, it->key_len) ==
+                                                       e[i + 1].key_crc
+                               : !iter_valid(it) && iter_status(it) == KV_OK),
+                     "a seek just past a key the scan gave lands on the next one");
+}
+
 /* Returns whether the table reads whole: it opens, its scan reads every
  * record, in ascending order, from the footer's smallest key to its
  * largest, and every lookup finds what the scan found; *w then says what
@@ -274,6 +300,13 @@ static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_f
                                                     e[i].key_crc),
                              "a seek to a key the scan gave lands on it");
         }
+        /* A seek just past a key the scan gave (every key on the inputs
+         * the engine runs on, a few on the others) lands on the next one,
+         * or ends the iterator after the last: past a block's last key,
+         * below the separator after it, the seek's block holds no answer
+         * and the next block's first key is it. */
+        for (uint64_t i = 0; scan_ok && ascending && i < got; i += sampled ? 1 : got / 4 + 1)
+            table_fuzz_seek_past(it, e, keys, got, i);
         iter_free(it);
         /* Lookups trust the footer's key range (kv check verifies it). */
         size_t lo_len, hi_len;

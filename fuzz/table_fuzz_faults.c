@@ -2,8 +2,10 @@
  * table_fuzz_faults.c: the table fuzz harness's reads of a table again
  * with the I/O layer failing a call (common/io_fault.h: the Nth call, N
  * picked by the input among the calls a run makes, once or from then on),
- * and the choice of those Ns for the engine's runs too.  table_fuzz.c
- * says what an input is and what it checks.
+ * through a file cache of its own or through one crowded (one open file,
+ * held by another table: every read opens the file again), and the choice
+ * of those Ns for the engine's runs too.  table_fuzz.c says what an input
+ * is and what it checks.
  *
  * Invariants: with a call failing, every read answers what the bytes say
  * (KV_OK, KV_ERR_CORRUPT) or, once a call failed, KV_ERR_IO with a
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "fuzz_faults.h"
@@ -41,50 +44,118 @@ static void table_fuzz_io_answer(int rc, const char *what)
                      what);
 }
 
-/* The table's reads (an open through positioned reads, a scan with a
- * lookup of its first keys, the parts kv_inspect shows, kv check's and kv
- * dump's walks) on the I/O layer as it is (io_fault.h, installed by the
- * caller), each answer held to table_fuzz_io_answer. */
-static void table_fuzz_io_reads(void)
+/* A lookup of the internal key [key, key + len) in t, if it is one: its
+ * answer held to table_fuzz_io_answer. */
+static void table_fuzz_io_lookup(table *t, const uint8_t *key, size_t len)
 {
+    ikey_parsed k;
+    if (!ikey_decode(key, key + len, &k) || k.user_len == 0)
+        return;
+    ikey_lookup lk;
+    table_fuzz_check(ikey_lookup_init(&lk, k.user_key, k.user_len, k.seq) == KV_OK,
+                     "lookup key");
+    for (int batched = 0; batched < 2; batched++) {
+        table_get_result r;
+        int released = 0;
+        kv_error_clear();
+        int rc = batched ? table_fuzz_get_batched(t, &lk, 0, 0, &r, &released)
+                         : table_get(t, &lk, &r);
+        table_fuzz_io_answer(rc, "a lookup under a failing disk");
+        if (rc == KV_OK)
+            free(r.value);
+    }
+    ikey_lookup_free(&lk);
+}
+
+/* The context of the crowded reads (table_fuzz_io_reads): one open file at
+ * most (max_open_files 1), no mapping, a block cache of one block; and the
+ * calls of the I/O layer they made before their lookup ahead of the scan,
+ * whose block read begins by opening the file again. */
+static table_ctx *table_fuzz_crowded_ctx;
+static long table_fuzz_lookup_at;
+
+static void table_fuzz_crowded_free(void)
+{
+    table_ctx_free(table_fuzz_crowded_ctx);
+}
+
+/* The table's reads (an open through positioned reads, a scan with a
+ * lookup of its first keys and a seek back to its first key, the parts
+ * kv_inspect shows, kv check's and kv dump's walks) on the I/O layer as it
+ * is (io_fault.h, installed by the caller), each answer held to
+ * table_fuzz_io_answer.  Crowded: the table is read through a file cache
+ * of one file, which an iterator of another table of the same file holds
+ * (file_cache.h, FC1), so that each of the table's reads not under an
+ * iterator of its own opens its file again: an open the failing disk may
+ * refuse in the middle of a read, a lookup or an iterator's making. */
+static void table_fuzz_io_reads(int crowded)
+{
+    table_ctx *ctx = table_fuzz_cut_ctx;
+    table *holder = NULL;
+    iter *held = NULL;
+    if (crowded) {
+        if (table_fuzz_crowded_ctx == NULL) {
+            kv_options opt;
+            kv_options_init(&opt);
+            opt.cache_bytes = 1;
+            opt.map_tables = KV_NO_MAP;
+            opt.max_open_files = 1;
+            table_fuzz_check(table_ctx_new(&opt, &table_fuzz_crowded_ctx) == KV_OK,
+                             "table_ctx_new");
+            atexit(table_fuzz_crowded_free);
+        }
+        ctx = table_fuzz_crowded_ctx;
+        kv_error_clear();
+        int rc = table_open(ctx, table_fuzz_path, &holder);
+        table_fuzz_io_answer(rc, "an open under a failing disk");
+        if (rc == KV_OK) {
+            kv_error_clear();
+            table_fuzz_io_answer(table_iter_new(holder, &held),
+                                 "an iterator under a failing disk");
+        }
+    }
     table *t = NULL;
-    int rc = table_open(table_fuzz_cut_ctx, table_fuzz_path, &t);
+    kv_error_clear();
+    int rc = table_open(ctx, table_fuzz_path, &t);
     table_fuzz_io_answer(rc, "an open under a failing disk");
     iter *it = NULL;
+    size_t first_len = 0;
+    const uint8_t *first = t != NULL ? table_smallest(t, &first_len) : NULL;
+    if (crowded && t != NULL) {
+        table_fuzz_lookup_at = io_fault_calls();
+        table_fuzz_io_lookup(t, first, first_len); /* its file opened again */
+    }
     if (rc == KV_OK) {
+        kv_error_clear();
         rc = table_iter_new(t, &it);
         table_fuzz_io_answer(rc, "an iterator under a failing disk");
     }
     if (it != NULL) {
         unsigned looked = 0;
-        for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
-            ikey_parsed k;
-            if (looked++ >= 4 || !ikey_decode(it->key, it->key + it->key_len, &k))
-                continue;
-            ikey_lookup lk;
-            table_fuzz_check(ikey_lookup_init(&lk, k.user_key, k.user_len, k.seq) == KV_OK,
-                             "lookup key");
-            for (int batched = 0; batched < 2; batched++) {
-                table_get_result r;
-                int released = 0;
-                rc = batched ? table_fuzz_get_batched(t, &lk, 0, 0, &r, &released)
-                             : table_get(t, &lk, &r);
-                table_fuzz_io_answer(rc, "a lookup under a failing disk");
-                if (rc == KV_OK)
-                    free(r.value);
-            }
-            ikey_lookup_free(&lk);
-        }
+        for (iter_seek_first(it); iter_valid(it) && looked < 4; iter_next(it), looked++)
+            table_fuzz_io_lookup(t, it->key, it->key_len);
+        for (; iter_valid(it); iter_next(it))
+            ;
         table_fuzz_io_answer(iter_status(it), "a scan under a failing disk");
+        if (first_len > 0 && iter_status(it) == KV_OK) { /* (an error stays: iterator.h) */
+            kv_error_clear();
+            iter_seek(it, first, first_len);
+            table_fuzz_io_answer(iter_status(it), "a seek under a failing disk");
+        }
         iter_free(it);
     }
     if (t != NULL) {
+        kv_error_clear();
         table_fuzz_io_answer(table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL),
                              "kv_inspect's parts under a failing disk");
         table_unref(t);
     }
+    iter_free(held);
+    table_unref(holder);
+    kv_error_clear();
     table_fuzz_io_answer(table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
                          "check under a failing disk");
+    kv_error_clear();
     table_fuzz_io_answer(table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
                          "dump under a failing disk");
 }
@@ -109,20 +180,37 @@ void table_fuzz_fault_plan(io_fault_plan *plan, uint32_t pick, long i, long call
 }
 
 /* The table's reads with one call of the I/O layer failing
- * (table_fuzz_fault_plan).  What fails must say so (table_fuzz_io_reads)
+ * (table_fuzz_fault_plan), as they are and crowded (table_fuzz_io_reads):
+ * in a replay, the tries alternate between the two, and the second
+ * crowded one fails the first call of the lookup ahead of the scan (the
+ * file's opening again, in the middle of a block's read); while fuzzing,
+ * the input's crc32c picks one.  What fails must say so (table_fuzz_io_reads)
  * and free what it took. */
 void table_fuzz_faults(const uint8_t *data, size_t size)
 {
-    io_fault_plan plan = {.kinds = IO_FAULT_ALL};
-    io_fault_install(&plan);
-    table_fuzz_io_reads();
-    long calls = io_fault_calls();
-    io_fault_uninstall();
     uint32_t pick = crc32c_value(data, size);
-    for (long i = 0; calls > 0 && i < table_fuzz_fault_tries(); i++) {
-        table_fuzz_fault_plan(&plan, pick, i, calls);
+    long calls[2] = {0, 0};
+    for (int crowded = 0; crowded < 2; crowded++) {
+        if (table_fuzz_fault_tries() == 1 && (int)((pick >> 24) & 1) != crowded)
+            continue;
+        io_fault_plan count = {.kinds = IO_FAULT_ALL};
+        io_fault_install(&count);
+        table_fuzz_lookup_at = -1;
+        table_fuzz_io_reads(crowded);
+        calls[crowded] = io_fault_calls();
+        io_fault_uninstall();
+    }
+    long lookup_at = table_fuzz_lookup_at;
+    for (long i = 0; i < table_fuzz_fault_tries(); i++) {
+        int crowded = table_fuzz_fault_tries() == 1 ? (int)((pick >> 24) & 1) : (int)(i & 1);
+        if (calls[crowded] == 0)
+            continue;
+        io_fault_plan plan = {.kinds = IO_FAULT_ALL};
+        table_fuzz_fault_plan(&plan, pick, i, calls[crowded]);
+        if (i == 3 && lookup_at >= 0 && lookup_at < calls[1])
+            plan.fail_at = lookup_at + 1; /* the file's opening for the lookup's read */
         io_fault_install(&plan);
-        table_fuzz_io_reads();
+        table_fuzz_io_reads(crowded);
         io_fault_uninstall();
     }
     /* What the context counted of all that (kv_stats's lines, then
@@ -130,4 +218,3 @@ void table_fuzz_faults(const uint8_t *data, size_t size)
     table_ctx_describe(table_fuzz_cut_ctx, 0, fuzz_dbfile_ignore_line, NULL);
     table_ctx_describe(table_fuzz_cut_ctx, 1, fuzz_dbfile_ignore_line, NULL);
 }
-

@@ -652,7 +652,14 @@ compact"
         # (table_v2_scan.c), the block cache being full
         i=0
         while [ $i -lt 40 ]; do echo "put key$i $(printf '%060d' $i)"; i=$((i + 1)); done |
-            kv_table "$dest/lz4-blocks" --block-bytes 256 ;;
+            kv_table "$dest/lz4-blocks" --block-bytes 256
+        # blocks of two keys, k000 k020, k040 k060, ...: each index entry
+        # a separator shorter than the block's last key and above it (k03
+        # after k020), so that a seek just past a block's last key lands
+        # in a block with no key at or after it (table_v2_iter.c)
+        i=0
+        while [ $i -lt 30 ]; do echo "put k$(printf '%02d' $((i * 2)))0 v"; i=$((i + 1)); done |
+            kv_table "$dest/separators-above-their-blocks" --block-bytes 64 ;;
     table_blocks:05-blocks)
         # blocks of 64 bytes, the smallest, about 300 of them: more data
         # blocks than kv_inspect lists (KV_INSPECT_DETAIL_MAX, 256), so
@@ -669,7 +676,15 @@ compact"
         printf 'put a x\nput b y\n' | kv_table "$f" --compression lz4-values
         if [ -f "$f" ] && [ "$(od -An -tu1 -j28 -N2 "$f" | tr -s ' ')" = " 0 120" ]; then
             set_byte "$f" 28 128 >"$dest/value-cell-length-with-no-lz4-bytes"
-        fi ;;
+        fi
+        # whole, values one by one: a cell as it is, an empty value, two
+        # compressed (the values a scan unpacks into a buffer it grows)
+        printf 'put a x\nput b ""\nput c %s\nput d %s\n' "$(printf '%0300d' 5)" \
+            "$(printf '%044d' 0 | tr 0 y)" | kv_table "$dest/values-one-by-one" --compression lz4-values
+        # a first data block of 20,000 bytes stored as they are, more than
+        # a lookup reads on its stack (TABLE_V2_STACK_READ): it allocates
+        printf 'put a %s\nput b 2\n' "$(printf '%020000d' 7)" |
+            kv_table "$dest/block-larger-than-a-stack-read" --compression none ;;
     identity:*)
         # another stage's identity, which this stage refuses
         other=build/01-log/kv
