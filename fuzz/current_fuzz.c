@@ -41,6 +41,7 @@
 #include "error.h"
 #include "current_file.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "io_fault.h"
 #include "io_mem.h"
 #include "kv.h"
@@ -113,15 +114,13 @@ static void current_fuzz_faults(const uint8_t *p, size_t n)
     fuzz_dbfile_mem_reset();
     current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,
                        "write CURRENT");
-    io_fault_plan count = {.kinds = IO_FAULT_ALL};
-    io_fault_install(&count);
+    fuzz_faults_io_fail(0, 0);
     uint64_t number = 0;
     int want = current_file_read(FUZZ_DBFILE_DIR, &number);
     long calls = io_fault_calls();
     io_fault_uninstall();
     for (long nth = 1; nth <= calls; nth++) {
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
-        io_fault_install(&plan);
+        fuzz_faults_io_fail(nth, 0);
         uint64_t got = 0;
         kv_error_clear(); /* (an error must say why itself) */
         int rc = current_file_read(FUZZ_DBFILE_DIR, &got);
@@ -138,8 +137,7 @@ static void current_fuzz_faults(const uint8_t *p, size_t n)
     for (long nth = 1;; nth++) {
         current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,
                            "write CURRENT");
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
-        io_fault_install(&plan);
+        fuzz_faults_io_fail(nth, 0);
         int renamed = 0;
         kv_error_clear();
         int rc = current_file_write(FUZZ_DBFILE_DIR, next, &renamed);

@@ -25,10 +25,12 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line)
     (void)line;
 }
 
+/* A broken promise: what, and the message of the kv call it is about
+ * (fuzz_said, fuzz_faults.h: never one an earlier call left). */
 static void fuzz_check(int ok, const char *what)
 {
     if (!ok) {
-        fprintf(stderr, "fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        fprintf(stderr, "fuzz invariant broken: %s (%s)\n", what, fuzz_said());
         abort();
     }
 }
@@ -142,7 +144,7 @@ static void fuzz_walk(kv_db *db, fuzz_dbfile_digest *d)
         entries++;
         void *got = NULL;
         size_t got_len = 0;
-        int rc = kv_get(db, key, klen, &got, &got_len);
+        int rc = FUZZ_SAID(kv_get(db, key, klen, &got, &got_len));
         if (rc == KV_OK)
             fuzz_check(got_len == vlen && memcmp(got, val, vlen) == 0,
                        "kv_get differs from the iterator");
@@ -170,9 +172,9 @@ static void fuzz_answer_line(void *ctx, const char *line)
  * answer line must say what kv_get says. */
 static void fuzz_inspect(kv_db *db)
 {
-    int rc = kv_inspect(db, 0, fuzz_dbfile_ignore_line, NULL);
+    int rc = FUZZ_SAID(kv_inspect(db, 0, fuzz_dbfile_ignore_line, NULL));
     fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "kv_inspect: KV_OK or KV_ERR_CORRUPT");
-    rc = kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL);
+    rc = FUZZ_SAID(kv_inspect(db, KV_INSPECT_DETAIL, fuzz_dbfile_ignore_line, NULL));
     fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "kv_inspect with detail: KV_OK or "
                "KV_ERR_CORRUPT");
     kv_iter *it = NULL;
@@ -237,7 +239,8 @@ int fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         fuzz_dbfile_mem_reset();
         kv_db *db = NULL;
         fuzz_check(io_mkdir("/kvfuzz") == KV_OK, "mkdir");
-        fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK && kv_close(db) == KV_OK,
+        fuzz_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db)) == KV_OK &&
+                       FUZZ_SAID(kv_close(db)) == KV_OK,
                    "create an empty database");
         const uint8_t *id;
         fuzz_check(io_mem_get(FUZZ_DBFILE_DIR "/IDENTITY", &id, &fuzz_identity_len) == 0,
@@ -259,7 +262,7 @@ int fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
     if (kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK) {
         fuzz_walk(db, NULL);
         fuzz_inspect(db);
-        fuzz_check(kv_close(db) == KV_OK, "close read-only");
+        fuzz_check(FUZZ_SAID(kv_close(db)) == KV_OK, "close read-only");
     }
     kv_options_init(&opt);
     opt.strict_recovery = 1;
@@ -270,17 +273,18 @@ int fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         fuzz_walk(db, NULL);
         /* A write must go in, unless the database refuses writes as such
          * (KV_ERR_INVALID: its sequence numbers are used up, say). */
-        int rc = kv_put(db, "fuzz", 4, "value", 5);
+        int rc = FUZZ_SAID(kv_put(db, "fuzz", 4, "value", 5));
         fuzz_check(rc == KV_OK || rc == KV_ERR_INVALID, "put after a successful open");
         void *got = NULL;
         size_t got_len = 0;
         if (rc == KV_OK)
-            fuzz_check(kv_get(db, "fuzz", 4, &got, &got_len) == KV_OK && got_len == 5 &&
+            fuzz_check(FUZZ_SAID(kv_get(db, "fuzz", 4, &got, &got_len)) == KV_OK && got_len == 5 &&
                            memcmp(got, "value", 5) == 0, "read back the put");
         kv_free(got);
-        fuzz_check(kv_close(db) == KV_OK, "close");
+        fuzz_check(FUZZ_SAID(kv_close(db)) == KV_OK, "close");
         /* What was cut or kept at the first open must open again. */
-        fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK, "reopen after a successful open");
+        fuzz_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db)) == KV_OK,
+                   "reopen after a successful open");
         kv_close(db);
     }
     io_set_ops(prev);
@@ -294,18 +298,19 @@ static void fuzz_write_after_repair(kv_db *db)
 {
     static const char value[] = "written after kv_repair";
     kv_iter *it = NULL;
-    fuzz_check(kv_iter_new(db, &it) == KV_OK, "an iterator after kv_repair");
+    fuzz_check(FUZZ_SAID(kv_iter_new(db, &it)) == KV_OK, "an iterator after kv_repair");
     kv_iter_seek_first(it);
     size_t klen = 4;
     const void *key = "fuzz";
     if (kv_iter_valid(it))
         key = kv_iter_key(it, &klen);
-    int rc = kv_put(db, key, klen, value, sizeof value);
+    int rc = FUZZ_SAID(kv_put(db, key, klen, value, sizeof value));
     fuzz_check(rc == KV_OK || rc == KV_ERR_INVALID, "a put after kv_repair");
     void *got = NULL;
     size_t got_len = 0;
     if (rc == KV_OK)
-        fuzz_check(kv_get(db, key, klen, &got, &got_len) == KV_OK && got_len == sizeof value &&
+        fuzz_check(FUZZ_SAID(kv_get(db, key, klen, &got, &got_len)) == KV_OK &&
+                       got_len == sizeof value &&
                        memcmp(got, value, sizeof value) == 0,
                    "a put after kv_repair reads back (newer than what the repair kept)");
     kv_free(got);
@@ -327,18 +332,19 @@ int fuzz_dbfile_repair_held(const fuzz_dbfile *files, size_t n, fuzz_dbfile_dige
 /* kv_repair of the directory as it is, and its promise (above). */
 static int fuzz_repair_here(fuzz_dbfile_digest *held)
 {
-    int repaired = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK;
+    int repaired = FUZZ_SAID(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)) == KV_OK;
     if (repaired) {
         kv_options opt;
         kv_options_init(&opt);
         opt.strict_recovery = 1;
         kv_db *db = NULL;
-        fuzz_check(kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK, "a strict open after kv_repair");
+        fuzz_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, &opt, &db)) == KV_OK,
+                   "a strict open after kv_repair");
         if (held != NULL)
             fuzz_walk(db, held);
         fuzz_write_after_repair(db);
-        fuzz_check(kv_close(db) == KV_OK, "close after kv_repair");
-        fuzz_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
+        fuzz_check(FUZZ_SAID(kv_close(db)) == KV_OK, "close after kv_repair");
+        fuzz_check(FUZZ_SAID(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)) == KV_OK,
                    "kv_check after kv_repair");
     }
     return repaired;
@@ -355,12 +361,13 @@ int fuzz_dbfile_check_files(const fuzz_dbfile *files, size_t n,
     return rc;
 }
 
-/* What a tool on a failing disk may answer (fuzz_dbfile_tools_faulted). */
+/* What a tool on a failing disk may answer (fuzz_dbfile_tools_faulted),
+ * rc from a call through FUZZ_SAID. */
 static void fuzz_faulted_answer(int rc, const char *what)
 {
     /* (kv_check's KV_CHECK_WILL_CUT, above KV_OK, is no error.) */
     fuzz_check(rc >= KV_OK || rc == KV_ERR_CORRUPT ||
-               (io_fault_failures() > 0 && kv_errmsg()[0] != '\0'), what);
+               (io_fault_failures() > 0 && fuzz_said()[0] != '\0'), what);
 }
 
 long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_fault_plan *plan)
@@ -369,13 +376,13 @@ long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_faul
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
     io_fault_install(plan);
-    fuzz_faulted_answer(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+    fuzz_faulted_answer(FUZZ_SAID(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)),
                         "kv_check on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
                         "error with a message");
-    fuzz_faulted_answer(kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+    fuzz_faulted_answer(FUZZ_SAID(kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)),
                         "kv_dump on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
                         "error with a message");
-    fuzz_faulted_answer(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL),
+    fuzz_faulted_answer(FUZZ_SAID(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)),
                         "kv_repair on a failing disk answers KV_OK, KV_ERR_CORRUPT, or the "
                         "error with a message");
     long calls = io_fault_calls();
@@ -390,29 +397,25 @@ void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tri
     const io_ops *prev = io_set_ops(&io_mem_ops);
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
-    io_fault_plan count = {.kinds = IO_FAULT_ALL};
-    io_fault_install(&count);
+    fuzz_faults_io_fail(0, 0);
     (void)kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
     long calls = io_fault_calls();
     io_fault_uninstall();
-    long step = tries > 0 && calls / (long)tries > 1 ? calls / (long)tries : 1;
-    for (long nth = 1 + (long)(salt % (uint32_t)step); tries > 0 && nth <= calls; nth += step) {
+    long step;
+    for (long nth = fuzz_faults_spread(calls, tries, salt, &step); tries > 0 && nth <= calls;
+         nth += step) {
         fuzz_dbfile_place(files, n);
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
-        io_fault_install(&plan);
-        kv_error_clear(); /* (an error must say why itself) */
-        int rc = kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_faults_io_fail(nth, 0);
+        int rc = FUZZ_SAID(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
         /* (KV_CHECK_WILL_CUT, above KV_OK, is no error.) */
-        fuzz_check(rc >= KV_OK || kv_errmsg()[0] != '\0', "a kv_check that fails says why");
-        io_fault_install(&plan);
-        kv_error_clear();
-        rc = kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_check(rc >= KV_OK || fuzz_said()[0] != '\0', "a kv_check that fails says why");
+        fuzz_faults_io_fail(nth, 0);
+        rc = FUZZ_SAID(kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
         fuzz_check(rc == KV_OK || rc < 0, "kv_dump: its answers");
-        io_fault_install(&plan);
-        kv_error_clear();
-        rc = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+        fuzz_faults_io_fail(nth, 0);
+        rc = FUZZ_SAID(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
         io_fault_uninstall();
-        fuzz_check(rc == KV_OK || kv_errmsg()[0] != '\0', "a kv_repair that fails says why");
+        fuzz_check(rc == KV_OK || fuzz_said()[0] != '\0', "a kv_repair that fails says why");
         kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
         fuzz_repair_here(NULL);
     }
@@ -506,7 +509,7 @@ static void fuzz_answers_check(kv_db *db, const fuzz_answers *before, int whole)
         const struct fuzz_answer *a = &before->a[i];
         void *got = NULL;
         size_t got_len = 0;
-        int rc = kv_get(db, before->keys + a->at, a->klen, &got, &got_len);
+        int rc = FUZZ_SAID(kv_get(db, before->keys + a->at, a->klen, &got, &got_len));
         if (rc == KV_OK)
             fuzz_check(got_len == a->vlen && crc32c_value(got, got_len) == a->crc,
                        "kv_get after kv_compact answers as before it");
@@ -528,19 +531,20 @@ void fuzz_dbfile_compact_files(const fuzz_dbfile *files, size_t n)
          * (stage 02's merge of a database whose every byte is live does
          * nothing), and the answers taken after it. */
         for (int i = 0; i < 2; i++) {
-            int rc = kv_put(db, "fuzz", 4, i ? "2" : "1", 1);
+            int rc = FUZZ_SAID(kv_put(db, "fuzz", 4, i ? "2" : "1", 1));
             fuzz_check(rc == KV_OK || rc == KV_ERR_INVALID, "a put before kv_compact");
         }
         fuzz_answers before = {0};
         fuzz_answers_take(db, &before);
-        int rc = kv_compact(db);
+        int rc = FUZZ_SAID(kv_compact(db));
         fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "kv_compact: KV_OK or KV_ERR_CORRUPT");
         if (rc != KV_OK)
             fuzz_check(!fuzz_tmp_left(), "a kv_compact that failed leaves no file of its own");
         fuzz_answers_check(db, &before, rc == KV_OK);
         fuzz_walk(db, NULL);
         kv_close(db);
-        fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK, "an open after kv_compact");
+        fuzz_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db)) == KV_OK,
+                   "an open after kv_compact");
         fuzz_answers_check(db, &before, rc == KV_OK);
         fuzz_walk(db, NULL);
         kv_close(db);

@@ -19,17 +19,45 @@
 
 #include "../tests/alloc/alloc_wrap.h"
 
+long fuzz_faults_spread(long calls, long runs, uint32_t seed, long *stride)
+{
+    *stride = calls / (runs > 0 ? runs : 1) + 1;
+    return 1 + (long)(seed % (uint32_t)*stride);
+}
+
+void fuzz_faults_io_fail(long nth, int persistent)
+{
+    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth, .persistent = persistent};
+    io_fault_install(&plan);
+}
+
+/* What the last call through FUZZ_SAID failed with. */
+static char faults_said_text[512];
+
+int fuzz_said_after(int rc)
+{
+    snprintf(faults_said_text, sizeof faults_said_text, "%s", rc < 0 ? kv_errmsg() : "");
+    return rc;
+}
+
+const char *fuzz_said(void)
+{
+    return faults_said_text;
+}
+
 static uint8_t *faults_identity; /* the stage's IDENTITY, as kv_open wrote it */
 static size_t faults_identity_len;
 
 /* What fails in the runs under way: "I/O call" or "allocation". */
 static const char *faults_failing_kind = "I/O call";
 
+/* A broken promise: what, and the message of the kv call it is about
+ * (fuzz_said: never one an earlier call left). */
 static void faults_check(int ok, const char *what, long call)
 {
     if (!ok) {
         fprintf(stderr, "fuzz invariant broken with %s %ld failing: %s (%s)\n",
-                faults_failing_kind, call, what, kv_errmsg());
+                faults_failing_kind, call, what, fuzz_said());
         abort();
     }
 }
@@ -37,17 +65,17 @@ static void faults_check(int ok, const char *what, long call)
 /* The call failing in the run under way (0: none), for the messages. */
 static long faults_failing;
 
-/* rc, checked: an error comes with a message, read at once (a later call
- * that succeeds may clear it). */
+/* rc of a call through FUZZ_SAID, checked: an error comes with a
+ * message, read right after the call. */
 static int faults_said(int rc)
 {
     if (rc < 0)
-        faults_check(kv_errmsg()[0] != '\0', "an error comes with a message", faults_failing);
+        faults_check(fuzz_said()[0] != '\0', "an error comes with a message", faults_failing);
     return rc;
 }
 
 /* A kv call, the message cleared before it and checked after it. */
-#define FAULTS_CALL(call) (kv_error_clear(), faults_said(call))
+#define FAULTS_CALL(call) faults_said(FUZZ_SAID(call))
 
 static void faults_free_identity(void)
 {
@@ -62,7 +90,8 @@ void fuzz_faults_place(const fuzz_dbfile *files, size_t n)
         io_mem_reset();
         kv_db *db = NULL;
         faults_check(io_mkdir("/kvfuzz") == KV_OK, "mkdir", 0);
-        faults_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK && kv_close(db) == KV_OK,
+        faults_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db)) == KV_OK &&
+                         FUZZ_SAID(kv_close(db)) == KV_OK,
                      "create an empty database", 0);
         const uint8_t *id;
         faults_check(io_mem_get(FUZZ_DBFILE_DIR "/IDENTITY", &id, &faults_identity_len) == 0,
@@ -164,8 +193,9 @@ long fuzz_faults_each_alloc(const fuzz_dbfile *files, size_t n, uint32_t seed,
     int clean = faults_alloc_run(files, n, 0, op, ctx, &calls, &failed);
     io_mem_reset();
     int without = faults_answer_without_optional(files, n, op, ctx, clean);
-    long total = calls, stride = calls / FUZZ_FAULTS_ALLOC_RUNS + 1;
-    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= total; k += stride) {
+    long total = calls, stride;
+    for (long k = fuzz_faults_spread(total, FUZZ_FAULTS_ALLOC_RUNS, seed, &stride); k <= total;
+         k += stride) {
         long live = alloc_live();
         int rc = faults_alloc_run(files, n, k, op, ctx, &calls, &failed);
         if (!failed)
@@ -197,7 +227,7 @@ static void faults_repair_check(void *ctx, int rc, int clean, long call)
 {
     (void)ctx;
     faults_check(rc == KV_OK || rc < 0, "kv_repair: KV_OK or an error", call);
-    int again = kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
+    int again = FUZZ_SAID(kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL));
     faults_check(again == clean || (clean < 0 && again < 0),
                  "a repair after one a failing call cut short answers as the first did", call);
     if (again != KV_OK)
@@ -206,10 +236,10 @@ static void faults_repair_check(void *ctx, int rc, int clean, long call)
     kv_options_init(&opt);
     opt.strict_recovery = 1;
     kv_db *db = NULL;
-    faults_check(kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK,
+    faults_check(FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, &opt, &db)) == KV_OK,
                  "a strict open after the repair that followed a failed one", call);
-    faults_check(kv_close(db) == KV_OK, "a close after the repair", call);
-    faults_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
+    faults_check(FUZZ_SAID(kv_close(db)) == KV_OK, "a close after the repair", call);
+    faults_check(FUZZ_SAID(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL)) == KV_OK,
                  "kv_check after the repair that followed a failed one", call);
 }
 
@@ -254,7 +284,7 @@ static void faults_open_check(void *ctx, int rc, int clean, long call)
     const int *kept = ctx;
     (void)rc;
     kv_db *db = NULL;
-    int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    int again = FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
     faults_check(again == KV_OK || clean != KV_OK,
                  "an open after a failed open, write or close succeeds as the first did", call);
     if (again != KV_OK)
@@ -266,7 +296,7 @@ static void faults_open_check(void *ctx, int rc, int clean, long call)
             const void *key = kv_iter_key(it, &klen);
             const void *val = kv_iter_value(it, &vlen);
             void *got = NULL;
-            if (val != NULL && kv_get(db, key, klen, &got, &got_len) == KV_OK)
+            if (val != NULL && FUZZ_SAID(kv_get(db, key, klen, &got, &got_len)) == KV_OK)
                 faults_check(got_len == vlen && memcmp(got, val, vlen) == 0,
                              "kv_get answers as the iterator after a failed open", call);
             kv_free(got);
@@ -276,13 +306,13 @@ static void faults_open_check(void *ctx, int rc, int clean, long call)
     if (*kept) {
         void *got = NULL;
         size_t len = 0;
-        faults_check(kv_get(db, "fuzz", 4, &got, &len) == KV_OK && len == 5 &&
+        faults_check(FUZZ_SAID(kv_get(db, "fuzz", 4, &got, &len)) == KV_OK && len == 5 &&
                          memcmp(got, "value", 5) == 0,
                      "a put that said KV_OK, and its close, read back after a reopen", call);
         kv_free(got);
     }
-    faults_check(kv_close(db) == KV_OK, "a close after the open that followed a failed one",
-                 call);
+    faults_check(FUZZ_SAID(kv_close(db)) == KV_OK,
+                 "a close after the open that followed a failed one", call);
 }
 
 long fuzz_faults_open(const fuzz_dbfile *files, size_t n, uint32_t seed)
@@ -363,7 +393,7 @@ static int faults_walk_iter(kv_iter *it, uint64_t *entries, uint32_t *crc)
         *crc = crc32c_extend(crc32c_extend(*crc, key, klen), val, vlen);
         (*entries)++;
     }
-    return faults_said(kv_iter_status(it));
+    return faults_said(fuzz_said_after(kv_iter_status(it)));
 }
 
 /* A walk that said KV_OK gave what the reference's did (the first walk of
@@ -425,21 +455,22 @@ static void faults_walk_check(void *ctx, int rc, int clean, long call)
     (void)rc;
     (void)clean;
     kv_db *db = NULL;
-    int again = kv_open(FUZZ_DBFILE_DIR, NULL, &db);
+    int again = FUZZ_SAID(kv_open(FUZZ_DBFILE_DIR, NULL, &db));
     faults_check(again == KV_OK || !c->reference_opened,
                  "an open after a refused allocation succeeds as the reference's did", call);
     if (again != KV_OK)
         return;
     kv_iter *it = NULL;
-    faults_check(kv_iter_new(db, &it) == KV_OK, "kv_iter_new after a refused allocation", call);
+    faults_check(FUZZ_SAID(kv_iter_new(db, &it)) == KV_OK,
+                 "kv_iter_new after a refused allocation", call);
     uint64_t entries;
     uint32_t crc;
     if (faults_walk_iter(it, &entries, &crc) == KV_OK && c->have_reference)
         faults_walk_same(c, entries, crc, "after a refused allocation, the database reads as "
                          "the reference's walk did");
     kv_iter_free(it);
-    faults_check(kv_close(db) == KV_OK, "a close after the open that followed a refused "
-                 "allocation", call);
+    faults_check(FUZZ_SAID(kv_close(db)) == KV_OK, "a close after the open that followed a "
+                 "refused allocation", call);
 }
 
 long fuzz_faults_walk(const fuzz_dbfile *files, size_t n, uint32_t seed)

@@ -24,6 +24,10 @@
  *     LeakSanitizer).
  * REQUIRES: no database open, the in-memory backend installed
  * (fuzz_dbfile_run_files or fuzz_dbfile_mem_reset before).
+ * It also holds what every harness that fails calls in turn shares, so
+ * that it is written once: which calls fail (fuzz_faults_spread), how an
+ * I/O call's failure is armed (fuzz_faults_io_fail), and the message of
+ * the kv call a check is about (FUZZ_SAID).
  */
 #ifndef KV_FUZZ_FAULTS_H
 #define KV_FUZZ_FAULTS_H
@@ -31,11 +35,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "fuzz_dbfile.h"
 
 /* Empties FUZZ_DBFILE_DIR (installing the in-memory backend if it is not
  * the current one), then puts the stage's IDENTITY and files[0..n) in it. */
 void fuzz_faults_place(const fuzz_dbfile *files, size_t n);
+
+/* ---- the plans: which call fails, and how it is armed ----
+ * Every harness that fails calls in turn runs its work once with them
+ * counted and none failing (the reference), then again with call k
+ * failing for the ks below; a harness's own loop reads
+ *     long stride;
+ *     for (long k = fuzz_faults_spread(calls, RUNS, seed, &stride); k <= calls; k += stride)
+ * with fuzz_faults_io_fail(k, ...) or alloc_fail_at(k) armed around the
+ * work. */
+
+/* Of the `calls` calls (I/O calls, or allocations) a reference run made,
+ * those a harness fails in turn: about `runs` of them, spread evenly
+ * (every *stride-th), the first of them chosen by seed (the input's
+ * crc32c) among the first *stride.  Returns the first. */
+long fuzz_faults_spread(long calls, long runs, uint32_t seed, long *stride);
+
+/* Installs io_fault.h over the backend in place: every call of the I/O
+ * layer counted, call nth failing with EIO (0: none, the calls only
+ * counted), once, or with every call after it if persistent (a disk
+ * gone).  io_fault_calls() and io_fault_failures() then say what ran;
+ * io_fault_uninstall() ends it. */
+void fuzz_faults_io_fail(long nth, int persistent);
+
+/* ---- what a kv call said ----
+ * A broken check prints the message of the kv call it is about, read
+ * right after that call, never one an earlier call left: a call made
+ * through FUZZ_SAID has its message cleared before it and kept after it
+ * (empty if it succeeded). */
+#define FUZZ_SAID(call) (kv_error_clear(), fuzz_said_after(call))
+/* Keeps kv_errmsg() if rc is an error (< 0), else nothing; returns rc. */
+int fuzz_said_after(int rc);
+/* The message the last call through FUZZ_SAID failed with, or "". */
+const char *fuzz_said(void);
 
 /* Every FUZZ_FAULTS_STEP-th call fails in turn; at most FUZZ_FAULTS_MAX
  * runs with a failure per operation. */

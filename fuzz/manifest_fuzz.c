@@ -77,6 +77,7 @@
 #include "current_file.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "internal_key.h"
 #include "io_fault.h"
@@ -346,8 +347,7 @@ static void manifest_fuzz_recover_faulted(const uint8_t *line, size_t line_len, 
     fuzz_dbfile_mem_reset();
     manifest_fuzz_write(CURRENT_FILE_NAME, line, line_len);
     manifest_fuzz_write(name, man, man_len);
-    io_fault_plan count = {.kinds = IO_FAULT_ALL};
-    io_fault_install(&count);
+    fuzz_faults_io_fail(0, 0);
     manifest_state st;
     int want = manifest_recover(MANIFEST_FUZZ_DIR, 0, &st);
     long calls = io_fault_calls();
@@ -358,8 +358,7 @@ static void manifest_fuzz_recover_faulted(const uint8_t *line, size_t line_len, 
         canon = manifest_fuzz_canon(&st, &canon_len);
     manifest_state_free(&st);
     for (long nth = 1; nth <= calls && nth <= MANIFEST_FUZZ_FAULTS; nth++) {
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
-        io_fault_install(&plan);
+        fuzz_faults_io_fail(nth, 0);
         kv_error_clear(); /* (an error must say why itself) */
         int rc = manifest_recover(MANIFEST_FUZZ_DIR, 0, &st);
         io_fault_uninstall();

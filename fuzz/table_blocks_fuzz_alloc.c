@@ -22,6 +22,7 @@
 #include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "internal_key.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -173,8 +174,9 @@ void table_blocks_alloc_faults(uint32_t seed)
         table_blocks_alloc_read(&want, LONG_MAX, lookup_only, unmapped);
         long calls = alloc_calls();
         alloc_disarm();
-        long stride = calls / TABLE_BLOCKS_ALLOC_RUNS + 1;
-        for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+        long stride;
+        for (long k = fuzz_faults_spread(calls, TABLE_BLOCKS_ALLOC_RUNS, seed, &stride);
+             k <= calls; k += stride) {
             long live = alloc_live();
             table_blocks_alloc_read(&got, k, lookup_only, unmapped);
             if (!alloc_disarm())

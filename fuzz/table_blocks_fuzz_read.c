@@ -26,6 +26,7 @@
 #include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "internal_key.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -351,9 +352,7 @@ int table_blocks_faults(const uint8_t *data, const uint8_t *f, size_t size)
     uint32_t diff = coding_get_u32(data + 12) ^ coding_get_u32(f + 12);
     if (diff == 0)
         return 0;
-    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = (long)(diff & 0xff),
-                          .persistent = (diff >> 8) & 1};
-    io_fault_install(&plan);
+    fuzz_faults_io_fail((long)(diff & 0xff), (diff >> 8) & 1);
     table_blocks_fault_armed = 1;
     return 1;
 }

@@ -193,8 +193,7 @@ void table_fuzz_faults(const uint8_t *data, size_t size)
     for (int crowded = 0; crowded < 2; crowded++) {
         if (table_fuzz_fault_tries() == 1 && (int)((pick >> 24) & 1) != crowded)
             continue;
-        io_fault_plan count = {.kinds = IO_FAULT_ALL};
-        io_fault_install(&count);
+        fuzz_faults_io_fail(0, 0);
         table_fuzz_lookup_at = -1;
         table_fuzz_io_reads(crowded);
         calls[crowded] = io_fault_calls();

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -371,8 +372,7 @@ void vlog_fuzz_log_file(const uint8_t *p, size_t n, int engine)
  * read with calls: io_fault maps none). */
 void vlog_fuzz_fault(long nth)
 {
-    io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = nth};
-    io_fault_install(&plan);
+    fuzz_faults_io_fail(nth, 0);
 }
 
 /* Mode 1 with a failing call: VLOGCOUNTS (its crc32c made right) and an

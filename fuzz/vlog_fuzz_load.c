@@ -21,6 +21,7 @@
 #include "error.h"
 #include "file_header.h"
 #include "fuzz_dbfile.h"
+#include "fuzz_faults.h"
 #include "fuzz_formats.h"
 #include "io_fault.h"
 #include "io_mem.h"
@@ -405,8 +406,9 @@ void vlog_fuzz_alloc_faults(int mode, const uint8_t *p, size_t n, uint32_t seed)
         vlog_fuzz_alloc_loads(p, n, fixed, flen, &want);
     long calls = alloc_calls();
     alloc_disarm();
-    long stride = calls / VLOG_FUZZ_ALLOC_RUNS + 1;
-    for (long k = 1 + (long)(seed % (uint32_t)stride); k <= calls; k += stride) {
+    long stride;
+    for (long k = fuzz_faults_spread(calls, VLOG_FUZZ_ALLOC_RUNS, seed, &stride); k <= calls;
+         k += stride) {
         long live = alloc_live();
         alloc_fail_at(k);
         if (mode == 2)
