@@ -27,7 +27,9 @@
  *     the file header), and so does kv check of a database holding it;
  *   - a table that reads whole, opened again without mapping and its file
  *     cut short under it (where the middle key's crc32c points), then
- *     again with the byte there inverted instead, answers each lookup as
+ *     again with the byte there inverted instead, then opened mapped in a
+ *     file cache of one file and cut (each read maps the file again,
+ *     shorter than the table says), answers each lookup as
  *     before or fails it with KV_ERR_CORRUPT (a read that comes back short
  *     or whose checksum fails), and a scan reads the records before the
  *     cut as before, then fails with KV_ERR_CORRUPT or ends having read
@@ -358,7 +360,8 @@ static int table_fuzz_one(const uint8_t *data, size_t size, int sampled, table_f
         whole = scan_ok && ascending && range_ok && !lookup_failed;
         if (whole) {
             for (int damage = 0; damage < 2; damage++)
-                table_fuzz_cut(data, size, e, keys, got, damage);
+                table_fuzz_cut(data, size, e, keys, got, damage, 0);
+            table_fuzz_cut(data, size, e, keys, got, 0, 1);
             free(w->smallest);
             free(w->largest);
             *w = (table_fuzz_whole){malloc(e[0].key_len), malloc(e[got - 1].key_len),

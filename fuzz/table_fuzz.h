@@ -66,9 +66,10 @@ void table_fuzz_said_line(void *ctx, const char *line);
 /* A lookup in two steps, kv_multi_get's (table_batch.h). */
 int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_back,
                            table_get_result *r, int *released);
-/* The table reopened without mapping, its file cut (or a byte inverted). */
+/* The table reopened without mapping, its file cut (or a byte inverted);
+ * or, remap, mapped again after the cut for each read. */
 void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
-                    const uint8_t *keys, uint64_t got, int damage);
+                    const uint8_t *keys, uint64_t got, int damage, int remap);
 /* A key the table lacks after record i's user key. */
 void table_fuzz_absent(table *t, const table_fuzz_entry *e, const uint8_t *keys, uint64_t got,
                        uint64_t i);

@@ -1,7 +1,9 @@
 /*
  * table_fuzz_cut.c: the table fuzz harness on a table that read whole,
  * opened again without mapping and its file cut short (or a byte
- * inverted) under its reader, where the input's middle key says; its
+ * inverted) under its reader, where the input's middle key says, or
+ * opened mapped in a crowded file cache and its file cut short, so that
+ * each read maps the file again, shorter than the table says; its
  * lookups also made in two steps, kv_multi_get's (table_batch.h); and
  * keys the table lacks.  table_fuzz.c says what an input is and what it
  * checks.
@@ -59,22 +61,55 @@ int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_b
     return rc;
 }
 
+/* The context of the remapped reads (table_fuzz_cut): files mapped, one
+ * open at most (max_open_files 1), a block cache of one block. */
+static table_ctx *table_fuzz_remap_ctx;
+
+static void table_fuzz_remap_free(void)
+{
+    table_ctx_free(table_fuzz_remap_ctx);
+}
+
 /* The table read whole (its scan, the lookups) is opened again, its file
  * is cut short under it (a disk or another program that truncated it),
- * and read through positioned reads only: every lookup answers as before
- * or fails with KV_ERR_CORRUPT (the read that comes back short: table_v2
- * names the offset and the bytes it got), and a scan reads the records
- * before the cut as before, then fails with KV_ERR_CORRUPT, or, when the
- * cut left every record, reads them all.  The file is put back after. */
+ * and read through positioned reads only, or, if remap, through mappings
+ * made after the cut: the file cache holds one file, which an iterator of
+ * another table of the same file holds (file_cache.h, FC1), so that each
+ * read of the table opens and maps its file again, shorter than the table
+ * says (and a read past the mapping is a positioned read).  Every lookup
+ * answers as before or fails with KV_ERR_CORRUPT (the read that comes
+ * back short: table_v2 names the offset and the bytes it got), and a scan
+ * reads the records before the cut as before, then fails with
+ * KV_ERR_CORRUPT, or, when the cut left every record, reads them all.
+ * The file is put back after. */
 void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
-                    const uint8_t *keys, uint64_t got, int damage)
+                    const uint8_t *keys, uint64_t got, int damage, int remap)
 {
+    table_ctx *ctx = table_fuzz_cut_ctx;
+    table *holder = NULL;
+    iter *held = NULL;
+    if (remap) {
+        if (table_fuzz_remap_ctx == NULL) {
+            kv_options opt;
+            kv_options_init(&opt);
+            opt.cache_bytes = 1;
+            opt.max_open_files = 1;
+            table_fuzz_check(table_ctx_new(&opt, &table_fuzz_remap_ctx) == KV_OK,
+                             "table_ctx_new");
+            atexit(table_fuzz_remap_free);
+        }
+        ctx = table_fuzz_remap_ctx;
+        table_fuzz_check(table_open(ctx, table_fuzz_path, &holder) == KV_OK &&
+                             table_iter_new(holder, &held) == KV_OK,
+                         "a table that opened opens again, with an iterator");
+    }
     table *t = NULL;
-    table_fuzz_check(table_open(table_fuzz_cut_ctx, table_fuzz_path, &t) == KV_OK,
+    table_fuzz_check(table_open(ctx, table_fuzz_path, &t) == KV_OK,
                      "a table that opened opens again");
     /* Held to the file it has (table_retire: kv_compact's output about to
-     * take its name), which the cut then shortens under it. */
-    table_fuzz_check(table_retire(t) == KV_OK && table_retire(t) == KV_OK,
+     * take its name), which the cut then shortens under it; remapped, the
+     * file the cut left is opened again for each read. */
+    table_fuzz_check(remap || (table_retire(t) == KV_OK && table_retire(t) == KV_OK),
                      "a table that opened keeps its file");
     /* Where the cut falls: a point of the file the middle key picks; if
      * damage, the byte there is inverted instead (the file cut there, then
@@ -132,6 +167,8 @@ void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
                      "KV_ERR_CORRUPT");
     iter_free(it);
     table_unref(t);
+    iter_free(held);
+    table_unref(holder);
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
 }
 
