@@ -25,12 +25,14 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line)
     (void)line;
 }
 
-/* A broken promise: what, and the message of the kv call it is about
- * (fuzz_said, fuzz_faults.h: never one an earlier call left). */
+/* A broken promise: what, and what the last kv call made through
+ * FUZZ_SAID said (fuzz_said, fuzz_faults.h: empty if it succeeded, never
+ * a message an earlier call left). */
 static void fuzz_check(int ok, const char *what)
 {
     if (!ok) {
-        fprintf(stderr, "fuzz invariant broken: %s (%s)\n", what, fuzz_said());
+        fprintf(stderr, "fuzz invariant broken: %s (the last kv call said: \"%s\")\n", what,
+                fuzz_said());
         abort();
     }
 }

@@ -51,13 +51,14 @@ static size_t faults_identity_len;
 /* What fails in the runs under way: "I/O call" or "allocation". */
 static const char *faults_failing_kind = "I/O call";
 
-/* A broken promise: what, and the message of the kv call it is about
- * (fuzz_said: never one an earlier call left). */
+/* A broken promise: what, and what the last kv call made through
+ * FUZZ_SAID said (fuzz_said: empty if it succeeded, never a message an
+ * earlier call left). */
 static void faults_check(int ok, const char *what, long call)
 {
     if (!ok) {
-        fprintf(stderr, "fuzz invariant broken with %s %ld failing: %s (%s)\n",
-                faults_failing_kind, call, what, fuzz_said());
+        fprintf(stderr, "fuzz invariant broken with %s %ld failing: %s (the last kv call "
+                "said: \"%s\")\n", faults_failing_kind, call, what, fuzz_said());
         abort();
     }
 }
