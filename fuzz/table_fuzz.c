@@ -102,6 +102,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 const char table_fuzz_path[] = "/kvfuzz/t.tbl";
 static table_ctx *table_fuzz_ctx;
 table_ctx *table_fuzz_cut_ctx;
+static table_ctx *table_fuzz_crowded_ctx[2]; /* unmapped, mapped */
 /* Lookups of the keys a scan gave, about, on an input the engine does not
  * run on (table_fuzz_one; every key on the others). */
 #define TABLE_FUZZ_LOOKUPS 32u
@@ -124,6 +125,37 @@ static void table_fuzz_remove(void)
 {
     table_ctx_free(table_fuzz_ctx);
     table_ctx_free(table_fuzz_cut_ctx);
+    table_ctx_free(table_fuzz_crowded_ctx[0]);
+    table_ctx_free(table_fuzz_crowded_ctx[1]);
+}
+
+table_ctx *table_fuzz_crowd(int mapped, table **holder, iter **held, int *rc)
+{
+    table_ctx **ctx = &table_fuzz_crowded_ctx[mapped != 0];
+    if (*ctx == NULL) {
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.cache_bytes = 1;
+        opt.max_open_files = 1;
+        if (!mapped)
+            opt.map_tables = KV_NO_MAP;
+        table_fuzz_check(table_ctx_new(&opt, ctx) == KV_OK, "table_ctx_new");
+    }
+    *holder = NULL;
+    *held = NULL;
+    kv_error_clear();
+    *rc = table_open(*ctx, table_fuzz_path, holder);
+    if (*rc == KV_OK) {
+        kv_error_clear();
+        *rc = table_iter_new(*holder, held);
+    }
+    return *ctx;
+}
+
+void table_fuzz_crowd_end(table *holder, iter *held)
+{
+    iter_free(held);
+    table_unref(holder);
 }
 
 /* Once a process: each option of a table context (kv.h) past its bounds

@@ -61,15 +61,6 @@ int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_b
     return rc;
 }
 
-/* The context of the remapped reads (table_fuzz_cut): files mapped, one
- * open at most (max_open_files 1), a block cache of one block. */
-static table_ctx *table_fuzz_remap_ctx;
-
-static void table_fuzz_remap_free(void)
-{
-    table_ctx_free(table_fuzz_remap_ctx);
-}
-
 /* The table read whole (its scan, the lookups) is opened again, its file
  * is cut short under it (a disk or another program that truncated it),
  * and read through positioned reads only, or, if remap, through mappings
@@ -89,19 +80,9 @@ void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
     table *holder = NULL;
     iter *held = NULL;
     if (remap) {
-        if (table_fuzz_remap_ctx == NULL) {
-            kv_options opt;
-            kv_options_init(&opt);
-            opt.cache_bytes = 1;
-            opt.max_open_files = 1;
-            table_fuzz_check(table_ctx_new(&opt, &table_fuzz_remap_ctx) == KV_OK,
-                             "table_ctx_new");
-            atexit(table_fuzz_remap_free);
-        }
-        ctx = table_fuzz_remap_ctx;
-        table_fuzz_check(table_open(ctx, table_fuzz_path, &holder) == KV_OK &&
-                             table_iter_new(holder, &held) == KV_OK,
-                         "a table that opened opens again, with an iterator");
+        int rc;
+        ctx = table_fuzz_crowd(1, &holder, &held, &rc);
+        table_fuzz_check(rc == KV_OK, "a table that opened opens again, with an iterator");
     }
     table *t = NULL;
     table_fuzz_check(table_open(ctx, table_fuzz_path, &t) == KV_OK,
@@ -167,8 +148,7 @@ void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
                      "KV_ERR_CORRUPT");
     iter_free(it);
     table_unref(t);
-    iter_free(held);
-    table_unref(holder);
+    table_fuzz_crowd_end(holder, held);
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
 }
 

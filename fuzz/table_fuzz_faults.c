@@ -67,17 +67,10 @@ static void table_fuzz_io_lookup(table *t, const uint8_t *key, size_t len)
     ikey_lookup_free(&lk);
 }
 
-/* The context of the crowded reads (table_fuzz_io_reads): one open file at
- * most (max_open_files 1), no mapping, a block cache of one block; and the
- * calls of the I/O layer they made before their lookup ahead of the scan,
- * whose block read begins by opening the file again. */
-static table_ctx *table_fuzz_crowded_ctx;
+/* The calls of the I/O layer the crowded reads (table_fuzz_io_reads) made
+ * before their lookup ahead of the scan, whose block read begins by
+ * opening the file again. */
 static long table_fuzz_lookup_at;
-
-static void table_fuzz_crowded_free(void)
-{
-    table_ctx_free(table_fuzz_crowded_ctx);
-}
 
 /* The table's reads (an open through positioned reads, a scan with a
  * lookup of its first keys and a seek back to its first key, the parts
@@ -94,25 +87,9 @@ static void table_fuzz_io_reads(int crowded)
     table *holder = NULL;
     iter *held = NULL;
     if (crowded) {
-        if (table_fuzz_crowded_ctx == NULL) {
-            kv_options opt;
-            kv_options_init(&opt);
-            opt.cache_bytes = 1;
-            opt.map_tables = KV_NO_MAP;
-            opt.max_open_files = 1;
-            table_fuzz_check(table_ctx_new(&opt, &table_fuzz_crowded_ctx) == KV_OK,
-                             "table_ctx_new");
-            atexit(table_fuzz_crowded_free);
-        }
-        ctx = table_fuzz_crowded_ctx;
-        kv_error_clear();
-        int rc = table_open(ctx, table_fuzz_path, &holder);
-        table_fuzz_io_answer(rc, "an open under a failing disk");
-        if (rc == KV_OK) {
-            kv_error_clear();
-            table_fuzz_io_answer(table_iter_new(holder, &held),
-                                 "an iterator under a failing disk");
-        }
+        int rc;
+        ctx = table_fuzz_crowd(0, &holder, &held, &rc);
+        table_fuzz_io_answer(rc, "an open and an iterator under a failing disk");
     }
     table *t = NULL;
     kv_error_clear();
@@ -150,8 +127,7 @@ static void table_fuzz_io_reads(int crowded)
                              "kv_inspect's parts under a failing disk");
         table_unref(t);
     }
-    iter_free(held);
-    table_unref(holder);
+    table_fuzz_crowd_end(holder, held);
     kv_error_clear();
     table_fuzz_io_answer(table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
                          "check under a failing disk");
