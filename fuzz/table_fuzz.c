@@ -129,8 +129,12 @@ static void table_fuzz_remove(void)
     table_ctx_free(table_fuzz_crowded_ctx[1]);
 }
 
-table_ctx *table_fuzz_crowd(int mapped, table **holder, iter **held, int *rc)
+table_ctx *table_fuzz_crowd_in(table_fuzz_crowd *c, int crowded, int mapped, int *rc)
 {
+    *c = (table_fuzz_crowd){NULL, NULL};
+    *rc = KV_OK;
+    if (!crowded)
+        return table_fuzz_cut_ctx;
     table_ctx **ctx = &table_fuzz_crowded_ctx[mapped != 0];
     if (*ctx == NULL) {
         kv_options opt;
@@ -141,21 +145,19 @@ table_ctx *table_fuzz_crowd(int mapped, table **holder, iter **held, int *rc)
             opt.map_tables = KV_NO_MAP;
         table_fuzz_check(table_ctx_new(&opt, ctx) == KV_OK, "table_ctx_new");
     }
-    *holder = NULL;
-    *held = NULL;
     kv_error_clear();
-    *rc = table_open(*ctx, table_fuzz_path, holder);
+    *rc = table_open(*ctx, table_fuzz_path, &c->holder);
     if (*rc == KV_OK) {
         kv_error_clear();
-        *rc = table_iter_new(*holder, held);
+        *rc = table_iter_new(c->holder, &c->held);
     }
     return *ctx;
 }
 
-void table_fuzz_crowd_end(table *holder, iter *held)
+void table_fuzz_crowd_end(table_fuzz_crowd *c)
 {
-    iter_free(held);
-    table_unref(holder);
+    iter_free(c->held);
+    table_unref(c->holder);
 }
 
 /* Once a process: each option of a table context (kv.h) past its bounds

@@ -60,16 +60,21 @@ extern table_ctx *table_fuzz_cut_ctx;
 uint64_t table_fuzz_want(const table_fuzz_entry *e, const uint8_t *keys, uint64_t i);
 /* A line of a check's into the table_fuzz_said at ctx. */
 void table_fuzz_said_line(void *ctx, const char *line);
-/* A crowded context: its file cache holds one file (max_open_files 1),
- * its block cache one block, files mapped or not, made once a process;
- * and in it another table of table_fuzz_path, whose iterator holds that
- * one file (file_cache.h, FC1), so that each read of a table opened in
- * the context after it, not under an iterator of its own, opens (and
- * maps) its file again.  Returns the context; *holder and *held (NULL
- * where they could not be made) for table_fuzz_crowd_end, and in *rc the
- * answer of the open or the iterator's making that failed, else KV_OK. */
-table_ctx *table_fuzz_crowd(int mapped, table **holder, iter **held, int *rc);
-void table_fuzz_crowd_end(table *holder, iter *held);
+/* The context a table is read with again: table_fuzz_cut_ctx, or, if
+ * crowded, one whose file cache holds one file (max_open_files 1), its
+ * block cache one block, files mapped or not, made once a process, and
+ * in it another table of table_fuzz_path (c->holder), whose iterator
+ * (c->held) holds that one file (file_cache.h, FC1), so that each read
+ * of a table opened in the context after it, not under an iterator of
+ * its own, opens (and maps) its file again.  *rc: the answer of the open
+ * or the iterator's making that failed, else KV_OK.  Ends with
+ * table_fuzz_crowd_end(c). */
+typedef struct table_fuzz_crowd {
+    table *holder; /* NULL where it could not be made */
+    iter *held;
+} table_fuzz_crowd;
+table_ctx *table_fuzz_crowd_in(table_fuzz_crowd *c, int crowded, int mapped, int *rc);
+void table_fuzz_crowd_end(table_fuzz_crowd *c);
 
 /* ---- table_fuzz_cut.c: a whole table cut short under its reader ---- */
 

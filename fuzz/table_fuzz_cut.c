@@ -76,14 +76,10 @@ int table_fuzz_get_batched(table *t, const ikey_lookup *lk, int last, int give_b
 void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
                     const uint8_t *keys, uint64_t got, int damage, int remap)
 {
-    table_ctx *ctx = table_fuzz_cut_ctx;
-    table *holder = NULL;
-    iter *held = NULL;
-    if (remap) {
-        int rc;
-        ctx = table_fuzz_crowd(1, &holder, &held, &rc);
-        table_fuzz_check(rc == KV_OK, "a table that opened opens again, with an iterator");
-    }
+    table_fuzz_crowd crowd;
+    int rc;
+    table_ctx *ctx = table_fuzz_crowd_in(&crowd, remap, 1, &rc);
+    table_fuzz_check(rc == KV_OK, "a table that opened opens again, with an iterator");
     table *t = NULL;
     table_fuzz_check(table_open(ctx, table_fuzz_path, &t) == KV_OK,
                      "a table that opened opens again");
@@ -148,7 +144,7 @@ void table_fuzz_cut(const uint8_t *data, size_t size, const table_fuzz_entry *e,
                      "KV_ERR_CORRUPT");
     iter_free(it);
     table_unref(t);
-    table_fuzz_crowd_end(holder, held);
+    table_fuzz_crowd_end(&crowd);
     table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
 }
 

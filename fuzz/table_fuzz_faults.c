@@ -83,17 +83,13 @@ static long table_fuzz_lookup_at;
  * refuse in the middle of a read, a lookup or an iterator's making. */
 static void table_fuzz_io_reads(int crowded)
 {
-    table_ctx *ctx = table_fuzz_cut_ctx;
-    table *holder = NULL;
-    iter *held = NULL;
-    if (crowded) {
-        int rc;
-        ctx = table_fuzz_crowd(0, &holder, &held, &rc);
-        table_fuzz_io_answer(rc, "an open and an iterator under a failing disk");
-    }
+    table_fuzz_crowd crowd;
+    int rc;
+    table_ctx *ctx = table_fuzz_crowd_in(&crowd, crowded, 0, &rc);
+    table_fuzz_io_answer(rc, "an open and an iterator under a failing disk");
     table *t = NULL;
     kv_error_clear();
-    int rc = table_open(ctx, table_fuzz_path, &t);
+    rc = table_open(ctx, table_fuzz_path, &t);
     table_fuzz_io_answer(rc, "an open under a failing disk");
     iter *it = NULL;
     size_t first_len = 0;
@@ -127,7 +123,7 @@ static void table_fuzz_io_reads(int crowded)
                              "kv_inspect's parts under a failing disk");
         table_unref(t);
     }
-    table_fuzz_crowd_end(holder, held);
+    table_fuzz_crowd_end(&crowd);
     kv_error_clear();
     table_fuzz_io_answer(table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL),
                          "check under a failing disk");
