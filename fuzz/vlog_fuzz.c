@@ -86,13 +86,14 @@
  * of a database whose VLOGCOUNTS it is says KV_OK, a strict open and kv
  * check succeed.
  * A value-log file (mode 2): a job that measures it fails only where the
- * file is damaged (and then gives no value), and every value it gives is
+ * file is damaged, gives no value where kv dump finds it damaged (the
+ * same scan), and every value it gives is
  * a where of file 1 that loads, KV_OK, with its length; through the
  * engine, what fuzz_dbfile.h checks, and after kv_repair says KV_OK, a
  * strict open and kv check succeed.
  * The store (mode 3): a where that does not decode, names another file,
  * or runs past the file's end is KV_ERR_CORRUPT, through a buffer with
- * room for it too; one inside it (of at most 36 KiB) is KV_OK with the
+ * room for it too, and no load allocates more than the file's size; one inside it (of at most 36 KiB) is KV_OK with the
  * bytes the model gathers exactly when its crc32c is theirs (and, with
  * the crc made right, always); in a batch every value as alone, and the
  * batch's answer its first error.

@@ -187,9 +187,11 @@ int vlog_fuzz_failed(int rc, int faulted)
 
 /* A job of the store, if it picks one, run as the engine runs it: every
  * value it gives is a where of file 1, and loads (the file is whole, or
- * the job gives nothing).  faulted: a failure of the I/O layer may stop
- * it (vlog_fuzz_failed), no other error. */
-static void vlog_fuzz_job(value_store *vs, int faulted)
+ * the job gives nothing).  damaged: kv dump found file 1 damaged, so the
+ * job must give nothing (it is left for kv check and kv repair: emptied,
+ * it would lose the values past the damage).  faulted: a failure of the
+ * I/O layer may stop it (vlog_fuzz_failed), no other error. */
+static void vlog_fuzz_job(value_store *vs, int damaged, int faulted)
 {
     value_job *job = NULL;
     kv_error_clear();
@@ -205,6 +207,7 @@ static void vlog_fuzz_job(value_store *vs, int faulted)
     int got, status = KV_OK;
     kv_error_clear();
     while ((got = value_store_job_next(job, &m)) == 1) {
+        vlog_fuzz_check(!damaged, "a job over a file kv dump finds damaged gives no value");
         vlog_where w;
         const char *why = NULL;
         vlog_fuzz_check(vlog_where_decode(m.where, m.wlen, &w, &why) == 0 && w.file == 1,
@@ -325,7 +328,7 @@ void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
     value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, flushed, 0);
     rc = value_store_describe(vs, 1, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK, "value_store_describe");
-    vlog_fuzz_job(vs, 0);
+    vlog_fuzz_job(vs, 0, 0);
     vlog_fuzz_dropped(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
@@ -353,7 +356,7 @@ void vlog_fuzz_log_file(const uint8_t *p, size_t n, int engine)
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "value_store_dump: only "
                     "KV_ERR_CORRUPT");
     value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0, 0);
-    vlog_fuzz_job(vs, 0);
+    vlog_fuzz_job(vs, rc == KV_ERR_CORRUPT, 0);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
     /* The file as a database's (one input in sixteen): kv_open, reads,
@@ -450,7 +453,7 @@ void vlog_fuzz_log_file_faulted(const uint8_t *p, size_t n, long nth)
                     "value_store_dump: KV_ERR_CORRUPT, or the failure");
     value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0, 1);
     if (vs != NULL) {
-        vlog_fuzz_job(vs, 1);
+        vlog_fuzz_job(vs, rc == KV_ERR_CORRUPT, 1);
         vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     }
     io_fault_uninstall();

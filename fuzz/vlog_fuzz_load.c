@@ -111,7 +111,11 @@ static void vlog_fuzz_load(value_store *vs, const uint8_t *p, size_t n,
     const uint8_t *val = NULL;
     size_t vlen = 0;
     kv_error_clear(); /* (an error must say why itself) */
+    alloc_largest_reset();
     int rc = value_store_load(vs, p, n, buf, &val, &vlen);
+    vlog_fuzz_check(alloc_largest() <= VLOG_FUZZ_FILE_SIZE,
+                    "value_store_load: no allocation larger than the file (a where's "
+                    "length sizes a buffer only once the file is seen to hold its span)");
     vlog_fuzz_answer(e, rc, val, vlen, faulted);
 }
 

@@ -25,6 +25,7 @@ static long alloc_target; /* the call that fails, counted from arming; 0 = none 
 static long alloc_count;  /* calls since arming */
 static int alloc_failed;
 static long alloc_blocks;
+static size_t alloc_biggest; /* alloc_largest's */
 
 void alloc_fail_at(long n)
 {
@@ -42,6 +43,21 @@ int alloc_disarm(void)
 long alloc_calls(void) { return __atomic_load_n(&alloc_count, __ATOMIC_SEQ_CST); }
 
 long alloc_live(void) { return __atomic_load_n(&alloc_blocks, __ATOMIC_SEQ_CST); }
+
+void alloc_largest_reset(void) { __atomic_store_n(&alloc_biggest, 0, __ATOMIC_SEQ_CST); }
+
+size_t alloc_largest(void) { return __atomic_load_n(&alloc_biggest, __ATOMIC_SEQ_CST); }
+
+/* Keeps n if it is the largest asked for yet (n * size for calloc, which
+ * saturates rather than wraps). */
+static void alloc_asked(size_t n)
+{
+    size_t seen = __atomic_load_n(&alloc_biggest, __ATOMIC_SEQ_CST);
+    while (n > seen &&
+           !__atomic_compare_exchange_n(&alloc_biggest, &seen, n, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+        ;
+}
 
 /* Whether this allocation is the one to fail. */
 static int alloc_fails_now(void)
@@ -63,15 +79,21 @@ static void *alloc_took(void *p)
     return p;
 }
 
-void *__wrap_malloc(size_t n) { return alloc_fails_now() ? NULL : alloc_took(__real_malloc(n)); }
+void *__wrap_malloc(size_t n)
+{
+    alloc_asked(n);
+    return alloc_fails_now() ? NULL : alloc_took(__real_malloc(n));
+}
 
 void *__wrap_calloc(size_t n, size_t size)
 {
+    alloc_asked(size != 0 && n > (size_t)-1 / size ? (size_t)-1 : n * size);
     return alloc_fails_now() ? NULL : alloc_took(__real_calloc(n, size));
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
+    alloc_asked(n);
     if (alloc_fails_now())
         return NULL; /* p is untouched, as when realloc fails */
     void *q = __real_realloc(p, n);

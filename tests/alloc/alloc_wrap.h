@@ -23,6 +23,8 @@
 #ifndef KV_TESTS_ALLOC_WRAP_H
 #define KV_TESTS_ALLOC_WRAP_H
 
+#include <stddef.h>
+
 /* Makes the nth allocation from now on fail (n >= 1); 0 disarms. */
 void alloc_fail_at(long n);
 /* Disarms; returns 1 if the failure happened since alloc_fail_at. */
@@ -31,5 +33,11 @@ int alloc_disarm(void);
 long alloc_calls(void);
 /* Blocks the wrapped code holds now (allocated and not yet freed). */
 long alloc_live(void);
+/* The largest single allocation asked for (malloc's size, calloc's
+ * n * size, realloc's new size) since the last alloc_largest_reset, armed
+ * or not: what a harness holds to the bytes an input has, so that a
+ * length read from a file sizes nothing larger than the file. */
+void alloc_largest_reset(void);
+size_t alloc_largest(void);
 
 #endif
