@@ -129,8 +129,18 @@ grade_sample() {
     for r in $rungs; do
         sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$r" >"$root/$name/$r.log" 2>&1
         status=$?
-        [ $status -eq 0 ] && continue
         card=$out/logs/scorecard
+        # A rung past the first builds objects of the reference that the
+        # lanes share (its suites' tests, say), and two lanes may build one
+        # at once: a link then misses what the other lane was writing.  The
+        # sample's own files built at the first rung, so a build failure
+        # here is tried once more before it counts.
+        if [ $status -ne 0 ] && [ "$r" != "${rungs%% *}" ] &&
+           grep -q '^rung	build	FAIL' "$card" 2>/dev/null; then
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$r" >"$root/$name/$r.log" 2>&1
+            status=$?
+        fi
+        [ $status -eq 0 ] && continue
         if grep -q "^rung	$r	skipped" "$card" 2>/dev/null; then
             continue # a rung this machine cannot run: not a catch
         fi

@@ -156,9 +156,13 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
         snprintf(how, sizeof how, "next, next after a turn at entry %d", i);
         mm_expect(m, i + 1, how);
         iter_prev(m);
+        snprintf(how, sizeof how, EX_RULE(4, "the others moved when the direction changes")
+                 "prev after next, next, at entry %d (the merge turns around: the other "
+                 "sources must first move to their last entry before the current one, a "
+                 "source whose entries are all before it too)", i + 1);
+        mm_expect(m, i, how);
         iter_prev(m);
-        snprintf(how, sizeof how, "prev, prev after a turn at entry %d (the merge turns "
-                 "around)", i + 1);
+        snprintf(how, sizeof how, "prev, prev after a turn at entry %d", i + 1);
         mm_expect(m, i - 1, how);
     }
     iter_free(m);

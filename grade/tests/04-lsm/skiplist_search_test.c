@@ -211,11 +211,16 @@ static void skiplist_search_starts_on_the_top_level(void)
         ex_sl_compares = 0;
         skiplist_iter_prev(&it);
         long prev = ex_sl_compares;
+        EX_CHECK(!skiplist_iter_valid(&it) || skiplist_iter_key(&it) != nodes[want],
+                 EX_RULE(4, "the last node < key, never one equal to it") "prev from k%05d "
+                 "stayed on k%05d: skiplist_find_lt returns the last node whose key is "
+                 "strictly before the key it is given (%d keys, every 64th of height 2)",
+                 2 * want, 2 * want, N);
         EX_CHECK(want == 0 ? !skiplist_iter_valid(&it)
                            : skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[want - 1],
-                 "prev from k%05d lands on the last node whose key is < it (%d keys, every "
-                 "64th of height 2): skiplist_find_lt goes down to level 0 before it answers",
-                 2 * want, N);
+                 EX_RULE(4, "the last node < key") "prev from k%05d lands on the last node "
+                 "whose key is < it (%d keys, every 64th of height 2): skiplist_find_lt goes "
+                 "down to level 0 before it answers", 2 * want, N);
         EX_CHECK(prev <= 140, EX_RULE(2, "from the top level: O(log n) nodes") "prev searches "
                  "for the last node before the current one from "
                  "the list's top level (its height - 1, here level 1): O(log n) comparisons; "

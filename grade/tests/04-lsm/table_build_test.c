@@ -74,8 +74,27 @@ static void tb_expect_bytes(const char *path, const ex_entry *e, size_t n, const
         part = EX_RULE(3, "a record's head and value") "a record (crc32c of the head from byte "
                "4, crc32c of the value, varint32 key and value lengths, the internal key, the "
                "value)";
-    if (at >= array_at)
-        part = EX_RULE(5, "the offset array") "the offset array (each record's offset, u64)";
+    char offset_part[400];
+    if (at >= array_at && at < array_at + 8 * n) {
+        /* The records matched byte for byte: an offset that is a u64 in
+         * the records' range but not the record's start was remembered at
+         * the wrong moment (rule 2); anything else is the array's layout. */
+        size_t k = (at - array_at) / 8;
+        uint64_t want_off = coding_get_u64(want + array_at + 8 * k);
+        uint64_t got_off = array_at + 8 * k + 8 <= got_n ? coding_get_u64(got + array_at + 8 * k)
+                                                         : 0;
+        if (got_off >= 16 && got_off < array_at && got_off != want_off) {
+            snprintf(offset_part, sizeof offset_part,
+                     EX_RULE(2, "the record's offset remembered") "the offset array: offset %zu "
+                     "is %llu, but record %zu's head starts at %llu (%s): each offset is where "
+                     "its record's head begins, taken before the head is written",
+                     k, (unsigned long long)got_off, k, (unsigned long long)want_off,
+                     got_off > want_off ? "past it, inside the record" : "before it");
+            part = offset_part;
+        } else {
+            part = EX_RULE(5, "the offset array") "the offset array (each record's offset, u64)";
+        }
+    }
     if (at >= array_at + 8 * n)
         part = EX_RULE(5, "the two keys") "the smallest and largest internal keys";
     if (at >= want_n - 52)

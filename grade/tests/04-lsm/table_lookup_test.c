@@ -72,6 +72,13 @@ static void table_lookup_every_version(void)
             EX_CHECK(rc == KV_OK, EX_RULE(4, "a lookup") "table_get(%s at %llu) returns KV_OK "
                      "(got %d: %s)", key,
                      (unsigned long long)s, rc, ex_errmsg(rc));
+            int inside = k >= 0 && k <= 2 * (NK - 1);
+            EX_CHECK(r.in_range == inside, EX_RULE(3, "in range by user key")
+                     "table_get(%s at sequence %llu): the table's user keys run from key00000 "
+                     "to key%05d, so r->in_range is %d, got %d (the range is one of user keys: "
+                     "a lookup's internal key sorts after the versions of its key newer than "
+                     "its sequence, so compared with the smallest internal key it may look "
+                     "below it)", key, (unsigned long long)s, 2 * (NK - 1), inside, r.in_range);
             ikey_lookup_state ws = want == NULL ? IKEY_ABSENT
                                    : want->type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND;
             EX_CHECK(r.state == ws, EX_RULE(1, "the first record >= the target") "table_get(%s "

@@ -140,11 +140,16 @@ static void table_record_refuses_bad_lengths(void)
                   "that runs past its room");
     tr_expect_bad(rec, n, n + 1, 1, EX_RULE(3, "exact: the record fills its room") "a record "
                   "that does not fill its room exactly (exact)");
-    memcpy(bad, rec, n);
-    bad[8] = 8; /* a key of 8 bytes: no user key */
-    tr_fix_crc(bad, 10 + 8);
-    tr_expect_bad(bad, n, n, 0, EX_RULE(2, "lengths out of range") "an internal key of 8 bytes "
-                  "(at least 9)");
+    /* A key of 8 bytes: a trailer and no user key, the trailer a valid
+     * put's and the crcs right, so that only the length refuses it. */
+    ex_entry empty = {"", 0, 2, IKEY_PUT, "red", 0};
+    size_t en = ex_record(&empty, bad, 1);
+    tr_expect_bad(bad, en, en, 1, EX_RULE(2, "lengths out of range") "an internal key of 8 bytes "
+                  "(at least 9: a user key of one byte or more), its trailer a put's and its "
+                  "crc32c right");
+    tr_expect_bad(bad, 10, en, 1, EX_RULE(2, "lengths out of range") "the first 10 bytes of a "
+                  "record whose internal key is 8 bytes (at least 9): the lengths alone refuse "
+                  "it, BAD at once, not SHORT (asking for the rest of a head it will refuse)");
     memcpy(bad, rec, n);
     bad[8] = 0x88, bad[9] = 0x80, bad[10] = 0x04; /* key length 65544 */
     tr_expect_bad(bad, n, 70000, 0, EX_RULE(2, "lengths out of range") "an internal key of "

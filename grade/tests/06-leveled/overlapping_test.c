@@ -9,6 +9,7 @@
  * of a key above a newer one).  Checked by hand-made cases and against a
  * brute-force closure on random versions.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,17 @@
 #include "exercise.h"
 #include "kv.h"
 
+/* Where f is in the level (SIZE_MAX: not in it). */
+static size_t ov_place(const version *v, int level, const vfile *f)
+{
+    for (size_t i = 0; i < v->nfiles[level]; i++)
+        if (v->files[level][i] == f)
+            return i;
+    return SIZE_MAX;
+}
+
+static const char *ov_key(const char *key) { return key != NULL ? key : "NULL"; }
+
 static const char *ov_call(const version *v, int level, const char *b, const char *e,
                            char *buf, size_t cap)
 {
@@ -25,7 +37,8 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
     ex_context(EX_RULES("1 and 2", "one run at a level >= 1; at L0 the range grown by each "
                         "file met") "version_overlapping(level %d, [%s, %s]); the test ends if it "
                     "has used 5 s of CPU without returning: at L0 the range grows only when a file "
-                    "reaches strictly past one of its bounds, so that the scan starts again "
+                    "reaches strictly past one of its bounds (compared as user keys, each "
+                    "len - IKEY_TRAILER_SIZE bytes long), so that the scan starts again "
                     "a bounded number of times", level, b ? b : "NULL (unbounded)",
                     e ? e : "NULL (unbounded)");
     ex_bound_work(5);
@@ -42,6 +55,27 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
                  "none of what it found before", v->nfiles[0], out.n);
     EX_CHECK(out.n <= v->nfiles[level], EX_RULE(1, "the files of the level asked") "version_overlapping returns files of the level asked "
              "(%zu of them), not %zu", v->nfiles[level], out.n);
+    /* In the level's order: L0 newest first, a level >= 1 by key. */
+    for (size_t i = 1; i < out.n; i++) {
+        size_t before = ov_place(v, level, out.files[i - 1]);
+        size_t here = ov_place(v, level, out.files[i]);
+        if (before == SIZE_MAX || here == SIZE_MAX)
+            break; /* a file of another level: the checks above say so */
+        unsigned long long prev_n = out.files[i - 1]->number, this_n = out.files[i]->number;
+        EX_CHECK(before != here, EX_RULES("1 and 3", "each file once")
+                 "version_overlapping(level %d, [%s, %s]) lists file %llu twice: each file "
+                 "of the answer once", level, ov_key(b), ov_key(e), this_n);
+        if (level == 0)
+            EX_CHECK(before < here, EX_RULE(3, "in the level's order, newest first")
+                     "version_overlapping(level 0, [%s, %s]) lists file %llu after file %llu, "
+                     "but L0 holds %llu first (v->files[0] is newest first): the answer keeps "
+                     "the level's order", ov_key(b), ov_key(e), this_n, prev_n, this_n);
+        else
+            EX_CHECK(before < here, EX_RULE(1, "a run, in the level's order")
+                     "version_overlapping(level %d, [%s, %s]) lists file %llu after file %llu, "
+                     "but L%d holds %llu first: the answer is a run of the level, in its order",
+                     level, ov_key(b), ov_key(e), this_n, prev_n, level, this_n);
+    }
     ex_sorted_numbers(&out, buf, cap);
     free(out.files);
     return buf;
@@ -94,6 +128,24 @@ static void overlapping_l0_closes_transitively(void)
              "d, so the range grows to [b, dz] and meets 2 = [dy, f]: a file's largest key is "
              "compared whole (f->largest_len bytes, less the trailer), want \"1 2\", got "
              "\"%s\"", got);
+    version_unref(v);
+}
+
+/* The range grows to a file's user keys, not to its internal keys: an end
+ * taken with the trailer's 8 bytes still on it reaches past the file, to
+ * keys the file does not hold ("d\x01" sorts before "d" followed by a
+ * trailer whose first byte, the type of a put, is 1). */
+static void overlapping_l0_grows_to_user_keys(void)
+{
+    const ex_file f[] = {{0, 1, 10, "d\x01", "e"}, {0, 2, 10, "a", "d"}};
+    version *v = ex_version(f, 2);
+    char got[256];
+    ov_call(v, 0, "a", "b", got, sizeof got);
+    EX_CHECK(strcmp(got, "2") == 0, EX_RULE(2, "L0: the range grows to the file's user keys")
+             "[a, b] meets 2 = [a, d], which grows the range to [a, d], and 1 = [d\\x01, e] "
+             "starts past d: want \"2\", got \"%s\" (a vfile's keys are internal keys: its "
+             "user key is len - IKEY_TRAILER_SIZE bytes long; a range end taken with the "
+             "trailer on it is a longer key than the file's)", got);
     version_unref(v);
 }
 
@@ -260,6 +312,7 @@ static void overlapping_out_of_memory(void)
 
 static const harness_test overlapping_tests[] = {
     HARNESS_TEST(overlapping_out_of_memory),
+    HARNESS_TEST(overlapping_l0_grows_to_user_keys),
     HARNESS_TEST(overlapping_l0_closes_transitively),
     HARNESS_TEST(overlapping_looks_at_the_level_asked),
     HARNESS_TEST(overlapping_sorted_level_is_one_run),

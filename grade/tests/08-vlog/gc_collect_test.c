@@ -336,9 +336,21 @@ static void gc_collect_with_no_reader_an_emptied_file_goes_at_once(void)
     EX_RULE_BEGIN(5, "the epoch moves on twice with no pin held: a file emptied now can go now");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
+    /* A collection with nothing to remove first moves the epoch on, so
+     * that the emptying's epoch is not the 0 a file starts with. */
+    cl_collect(vs, 1000, 1000);
+    uint64_t epoch = atomic_load(&vs->epoch);
     cl_pass(vs, VALUE_MOVED, 100, KV_OK, 1);
     vlog_file *f = ex_store_file(vs, 7);
     uint64_t retired = f->retired;
+    char test_rule[256];
+    snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
+    EX_RULE_BEGIN(4, "an emptied file's retired is the store's epoch at its emptying");
+    EX_CHECK(retired == epoch, "value_store_job_end of an emptying sets f->retired to the "
+             "store's epoch then (%llu), got %llu: the file goes only once the epoch is "
+             "retired + 2, when no pin taken before the emptying is left",
+             (unsigned long long)epoch, (unsigned long long)retired);
+    ex_rule_put(test_rule);
     cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "a file emptied, its moves durable, no "
             "snapshot older and no pin held: one collection moves the epoch on twice (from "
             "its retirement, it needs retired + 2), each time only while the epoch before it "

@@ -11,6 +11,7 @@
  * (its state turns VLOG_BUSY) and what for (value_store_job_next: move 1
  * to empty it, 0 to measure it).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -230,6 +231,21 @@ static void gc_pick_passes_over_files_it_must_not_take(void)
     value_store_close(vs, 0);
 }
 
+/* Every file counted: file 5 the most garbage (190 MB of 200) with 10 MB
+ * live, file 1 3 MB of garbage of 4 with 1 MB live, file 3 none. */
+static value_store *pk_store_most_garbage_in_5(void)
+{
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    vlog_file *f1 = ex_store_file(vs, 1), *f5 = ex_store_file(vs, 5);
+    ex_store_file(vs, 3)->counted = 1;
+    f1->counted = f5->counted = 1;
+    f1->value_bytes = 4u << 20;
+    f1->live_bytes = 1u << 20;
+    f5->value_bytes = 200u << 20;
+    f5->live_bytes = 10u << 20;
+    return vs;
+}
+
 static void gc_pick_takes_only_what_fits_in_half_the_free_space(void)
 {
     EX_RULE_BEGIN(3, "only a file whose live bytes fit in half of what is free");
@@ -257,15 +273,7 @@ static void gc_pick_takes_only_what_fits_in_half_the_free_space(void)
              "with the least to move go first (got a job on file %llu, move %d)",
              (unsigned long long)f, move);
     value_store_close(vs, 0);
-    vs = pk_store(harness_tmpdir(), 0);
-    f1 = ex_store_file(vs, 1);
-    f5 = ex_store_file(vs, 5);
-    ex_store_file(vs, 3)->counted = 1;
-    f1->counted = f5->counted = 1;
-    f1->value_bytes = 4u << 20;
-    f1->live_bytes = 1u << 20;
-    f5->value_bytes = 200u << 20;
-    f5->live_bytes = 10u << 20;
+    vs = pk_store_most_garbage_in_5();
     plan.disk_bytes = 64u << 20;
     io_fault_install(&plan);
     f = pk_pick(vs, &move, "the same files on a disk with 64 MiB free");
@@ -273,6 +281,32 @@ static void gc_pick_takes_only_what_fits_in_half_the_free_space(void)
     EX_CHECK(f == 5 && move == 1, "with 64 MiB free, file 5's 10 MB to move fit in half of it: "
              "the file with the most garbage is emptied (got a job on file %llu, move %d)",
              (unsigned long long)f, move);
+    value_store_close(vs, 0);
+}
+
+static int pk_space_fails(const char *dir, uint64_t *avail, uint64_t *total)
+{
+    (void)dir, (void)avail, (void)total;
+    return -EIO;
+}
+
+/* A file system that cannot say what is free (io_space fails): the pick
+ * takes avail as UINT64_MAX, and the moves find out for themselves. */
+static void gc_pick_goes_on_when_the_free_space_is_unknown(void)
+{
+    EX_RULE_BEGIN(3, "io_space failing: avail taken as UINT64_MAX, never an error");
+    value_store *vs = pk_store_most_garbage_in_5();
+    static io_ops failing;
+    failing = *io_get_ops();
+    failing.space = pk_space_fails;
+    const io_ops *before = io_set_ops(&failing);
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "file 5 (190 MB of garbage) and file 1 (3 MB), io_space "
+                         "failing with EIO: avail is taken as UINT64_MAX, the pick goes on");
+    io_set_ops(before);
+    EX_CHECK(f == 5 && move == 1, "when io_space cannot say what is free, every file fits "
+             "(avail UINT64_MAX): the file with the most garbage, 5, is emptied (got a job on "
+             "file %llu, move %d)", (unsigned long long)f, move);
     value_store_close(vs, 0);
 }
 
@@ -322,6 +356,7 @@ static const harness_test gc_pick_tests[] = {
     HARNESS_TEST(gc_pick_respects_gc_percent),
     HARNESS_TEST(gc_pick_passes_over_files_it_must_not_take),
     HARNESS_TEST(gc_pick_takes_only_what_fits_in_half_the_free_space),
+    HARNESS_TEST(gc_pick_goes_on_when_the_free_space_is_unknown),
     HARNESS_TEST(gc_pick_holds_the_store_lock),
 };
 const harness_suite gc_pick_suite = HARNESS_SUITE("gc_pick", gc_pick_tests);

@@ -85,6 +85,28 @@ static void gc_rule_worth_from_gc_percent(void)
              "at gc_percent 26");
 }
 
+/* At gc_percent exactly, for every gc_percent and sizes small and large:
+ * in integers the rule is exact, where a share taken as a double lands a
+ * hair under it for some (29 of 100 is 28.999...%). */
+static void gc_rule_worth_at_every_gc_percent_exactly(void)
+{
+    EX_RULE_BEGIN(2, "worth it at gc_percent exactly, in integers");
+    static const uint64_t sizes[] = {100, 700, 1000, 123456700, 100ull * 98765432109ull};
+    for (int p = 1; p <= 99; p++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            uint64_t vb = sizes[i], garbage = vb / 100 * (uint64_t)p;
+            vlog_file f = rule_file(vb + 4096, vb, vb - garbage);
+            harness_context("vlog_worth_collecting of %llu value bytes, %llu of them garbage, "
+                            "gc_percent %d", (unsigned long long)vb,
+                            (unsigned long long)garbage, p);
+            EX_CHECK(vlog_worth_collecting(&f, p), "%llu of %llu value bytes garbage is exactly "
+                     "gc_percent %d: worth emptying (garbage * 100 >= gc_percent * value bytes, "
+                     "in 64-bit integers; a share computed with a division or a double can land "
+                     "under gc_percent)", (unsigned long long)garbage,
+                     (unsigned long long)vb, p);
+        }
+}
+
 static void gc_rule_no_overflow_on_large_files(void)
 {
     EX_RULE_BEGIN(2, "computed in 64 bits without overflow");
@@ -135,6 +157,7 @@ static const harness_test gc_rule_tests[] = {
     HARNESS_TEST(gc_rule_garbage_is_value_bytes_not_live),
     HARNESS_TEST(gc_rule_a_dead_file_is_garbage_whole),
     HARNESS_TEST(gc_rule_worth_from_gc_percent),
+    HARNESS_TEST(gc_rule_worth_at_every_gc_percent_exactly),
     HARNESS_TEST(gc_rule_no_overflow_on_large_files),
     HARNESS_TEST(gc_rule_a_dead_file_is_always_worth_it),
     HARNESS_TEST(gc_rule_one_live_byte_is_not_dead),
