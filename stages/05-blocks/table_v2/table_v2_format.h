@@ -125,16 +125,15 @@ struct table {
                                 (table_v2_checked.c); NULL: every read
                                 checks */
     size_t checked_len;      /* its bytes */
-    uint64_t *fences;        /* a number per data block, where its index
-                                entry's separator lies (table_v2_fences.c);
-                                NULL: the index is searched whole */
-    uint64_t *fence_tops;    /* every 8th fence, from the first: where the
-                                search starts (key_fence.h); the allocation
-                                that holds the fences too */
-    uint64_t *block_at;      /* data block i at block_at[i], up to
-                                block_at[i + 1] (its trailer included), one
-                                more than the blocks; NULL: handles read
-                                from the index */
+    uint64_t *fence_lines;   /* a number per data block, where its index
+                                entry's separator lies, in lines of 5 with
+                                the places of their blocks
+                                (table_v2_fences.c); NULL: the index is
+                                searched whole */
+    uint64_t *fence_tops;    /* the last fence of every line: where the
+                                search starts (key_fence.h) */
+    int block_places;        /* 1: the lines hold where each data block
+                                starts; 0: handles read from the index */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
     _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read
@@ -257,7 +256,7 @@ int table_v2_checked_in_place(const table *t, table_v2_handle h);
  * KV_ERR_NOMEM. */
 int table_v2_fences_init(table *t);
 size_t table_v2_fences_bytes(const table *t);
-/* REQUIRES: t->fences, user key ukey in t's range (S3).  1 and *entry
+/* REQUIRES: t->fence_lines, user key ukey in t's range (S3).  1 and *entry
  * the index entry of the first separator at or above every internal key
  * of ukey, where the fences say it alone; 0 where the index must be
  * searched (a fence equal to ukey's). */
