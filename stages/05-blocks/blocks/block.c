@@ -17,7 +17,7 @@
 #define BLOCK_PREFETCH_RESTARTS 16
 #define BLOCK_PREFETCH_RUN 512u
 
-const char *block_init(block *b, const uint8_t *p, size_t n)
+const char *block_init_known(block *b, const uint8_t *p, size_t n)
 {
     memset(b, 0, sizeof *b);
     if (n < 4)
@@ -50,7 +50,16 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
     b->entries_end = n - tail - 4 * (size_t)r;
     if (b->entries_end == 0)
         return "the block has restart points but no entries";
+    return NULL;
+}
+
+const char *block_init(block *b, const uint8_t *p, size_t n)
+{
+    const char *why = block_init_known(b, p, n);
+    if (why != NULL)
+        return why;
     const uint8_t *a = p + b->entries_end;
+    uint32_t r = b->nrestarts;
     if (coding_get_u32(a) != 0)
         return "the first restart point is not the first entry";
     uint32_t prev = 0;
