@@ -53,12 +53,8 @@ typedef struct block {
  * its values are cells (the word's bit 30: block_value.h).  Returns NULL,
  * or what is wrong (b is then unusable). */
 const char *block_init(block *b, const uint8_t *p, size_t n);
-/* block_init of a block whose restart array passed block_init before
- * (the same bytes: a table file never changes once written): the
- * offsets are not read again, only the last word, the bucket count and
- * what they say fits.  A lookup of a raw block in a file's mapping takes
- * it (table_v2_checked.c), for a block mostly in no CPU cache where the
- * restart array is a line or two the lookup reads only one of. */
+/* block_init of bytes that passed it before: the restart offsets are
+ * not read again (a lookup of a block in no CPU cache: table_v2_checked.c). */
 const char *block_init_known(block *b, const uint8_t *p, size_t n);
 
 /* The offset of restart point i.  REQUIRES: i < b->nrestarts. */

@@ -179,11 +179,8 @@ static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stor
         ref->lz4_size = h.size;
         ref->raw = raw;
     } else {
-        /* Its restart array passed block_init when it was checked there
-         * (table_v2_checked.c): not read again. */
-        const char *why = mapped && table_v2_checked_in_place(t, h)
-                          ? block_init_known(&ref->b, stored, raw)
-                          : block_init(&ref->b, stored, raw);
+        int known = mapped && table_v2_checked_in_place(t, h); /* passed block_init */
+        const char *why = (known ? block_init_known : block_init)(&ref->b, stored, raw);
         if (why != NULL)
             return table_v2_block_damage(t, h, why);
     }

@@ -120,20 +120,14 @@ struct table {
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
-    atomic_uchar *checked;   /* two bits per data block: its bytes in the
-                                file's mapping checked, and stored raw
-                                (table_v2_checked.c); NULL: every read
-                                checks */
+    atomic_uchar *checked;   /* two bits per data block: checked in the
+                                mapping, and read in place there
+                                (table_v2_checked.c); NULL: none */
     size_t checked_len;      /* its bytes */
-    uint64_t *fence_lines;   /* a number per data block, where its index
-                                entry's separator lies, in lines of 5 with
-                                the places of their blocks
-                                (table_v2_fences.c); NULL: the index is
-                                searched whole */
-    uint64_t *fence_tops;    /* the last fence of every line: where the
-                                search starts (key_fence.h) */
-    int block_places;        /* 1: the lines hold where each data block
-                                starts; 0: handles read from the index */
+    uint64_t *fence_lines;   /* a number per data block, and its place
+                                (table_v2_fences.c); NULL: none */
+    uint64_t *fence_tops;    /* the last fence of every line */
+    int block_places;        /* 0: handles read from the index */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
     _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read
@@ -239,14 +233,14 @@ void table_v2_check_ahead_stop(table_v2_check_ahead *a);
 /* Makes t's bits, two per data block (version 1: its index has an entry
  * per data block), or none.  KV_OK or KV_ERR_NOMEM. */
 int table_v2_checked_init(table *t);
-/* table_v2_stored_check of the data block h of t whose stored bytes lie
- * in the file's mapping (mapped 1) or in a buffer just read (mapped 0):
- * the checksum is computed only if the block's bit is clear, and a block
- * of the mapping that passes sets it. */
+/* table_v2_stored_check of the data block h of t, its bytes in the
+ * file's mapping (mapped 1) or a buffer just read (mapped 0): checksum
+ * only if its bit is clear; a block of the mapping that passes sets it,
+ * and the second bit if raw and block_init passes (table_v2_checked.c). */
 const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
                                   int mapped, int *type, uint32_t *raw);
-/* Whether the data block h of t was checked in the mapping and is stored
- * raw: a lookup searches it there, without asking the block cache. */
+/* Whether the data block h of t has both bits: a lookup searches it in
+ * the mapping, without asking the block cache or block_init again. */
 int table_v2_checked_in_place(const table *t, table_v2_handle h);
 
 /* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
