@@ -69,6 +69,13 @@ static size_t table_v2_fence_groups(size_t n)
     return (n + TABLE_V2_FENCES_PER_LINE - 1) / TABLE_V2_FENCES_PER_LINE;
 }
 
+/* The bytes of the allocation of the tops and lines of this many groups:
+ * the tops, at most 63 to the boundary, the lines. */
+static size_t table_v2_fences_alloc_bytes(size_t groups)
+{
+    return groups * sizeof(uint64_t) + 63 + groups * TABLE_V2_LINE_BYTES;
+}
+
 /* Where the place of block i of line `line`, j = i % 5 (or 5: the block
  * after the line's), is kept. */
 static uint8_t *table_v2_place_at(uint64_t *line, size_t j)
@@ -121,18 +128,18 @@ int table_v2_fences_init(table *t)
             skip++;
     }
     size_t groups = table_v2_fence_groups(n);
-    uint64_t *lines = groups > 0 ? aligned_alloc(TABLE_V2_LINE_BYTES, groups * TABLE_V2_LINE_BYTES)
-                                 : NULL;
-    uint64_t *tops = malloc((groups ? groups : 1) * sizeof *tops);
-    if ((groups > 0 && lines == NULL) || tops == NULL) {
-        free(lines);
-        free(tops);
+    /* One allocation: the tops, then the lines from the next 64-byte
+     * boundary, so that a line is a cache line. */
+    uint8_t *mem = malloc(table_v2_fences_alloc_bytes(groups));
+    uint64_t *tops = (uint64_t *)(void *)mem;
+    uint64_t *lines = mem == NULL ? NULL
+                      : (uint64_t *)(void *)(((uintptr_t)(tops + groups) + 63) & ~(uintptr_t)63);
+    if (mem == NULL) {
         block_iter_free(&ix);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate the fences of %zu blocks", t->path,
                         n);
     }
-    if (lines != NULL)
-        memset(lines, 0, groups * TABLE_V2_LINE_BYTES);
+    memset(lines, 0, groups * TABLE_V2_LINE_BYTES);
     /* Places fit in the lines' 4 bytes only below 4 GiB. */
     int places = t->kept.data_end <= UINT32_MAX;
     uint64_t next_at = TABLE_V2_DATA_AT, prev = 0;
@@ -164,8 +171,7 @@ int table_v2_fences_init(table *t)
     int nomem = ix.status == KV_ERR_NOMEM;
     block_iter_free(&ix);
     if (i < n || n == 0) {
-        free(lines);
-        free(tops);
+        free(mem);
         return nomem ? kv_error(KV_ERR_NOMEM, "%s: out of memory reading the index", t->path)
                      : KV_OK;
     }
@@ -182,8 +188,7 @@ size_t table_v2_fences_bytes(const table *t)
 {
     if (t->fence_lines == NULL)
         return 0;
-    size_t groups = table_v2_fence_groups(t->kept.index.nrestarts);
-    return groups * (TABLE_V2_LINE_BYTES + sizeof *t->fence_tops);
+    return table_v2_fences_alloc_bytes(table_v2_fence_groups(t->kept.index.nrestarts));
 }
 
 int table_v2_fences_find(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *entry)
