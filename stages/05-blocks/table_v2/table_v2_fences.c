@@ -38,9 +38,10 @@
  * array and entry after, and no second line of places.
  * Memory: 14.4 bytes a data block (a line for 5, and a top), 0.35% of a
  * table of 4 KiB blocks, in table.meta_bytes.  RocksDB and LevelDB
- * search their index block as it is; the idea is that of a B-tree's keys compared by a prefix first
- * (Bayer and Unterauer, "Prefix B-trees", 1977), and of the learned
- * indexes that predict where a key lies before the last few probes.
+ * search their index block as it is; the idea is that of a B-tree's
+ * keys compared by a prefix first (Bayer and Unterauer, "Prefix
+ * B-trees", 1977), and of the learned indexes that predict where a key
+ * lies before the last few probes.
  */
 #include <inttypes.h>
 #include <stdlib.h>
