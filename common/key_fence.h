@@ -62,38 +62,47 @@ static inline void key_fence_equal_range(const uint64_t *f, size_t n, uint64_t k
     *hi = a;
 }
 
-/* The same answer from fences kept in groups of KEY_FENCE_GROUP, a cache
- * line of them when f is 64-byte aligned, with tops[g] = f[g * 8], the
- * first of each group: the binary search runs over tops, an eighth of
- * the array (which stays in a CPU cache where the whole one would not),
- * then one group of f is read.  In two steps, so that a caller can ask
- * memory for what it will read with the group before reading it:
- * key_fence_group_start gives where the group to read starts,
- * key_fence_group_range the answer.  REQUIRES: n >= 1, tops holds
- * ceil(n / 8) numbers. */
-#define KEY_FENCE_GROUP 8u
-static inline size_t key_fence_group_start(const uint64_t *tops, size_t n, uint64_t k)
+/* The same answer from fences kept in lines: groups of `per` fences, each
+ * at the start of a line of `stride` numbers (the rest of the line is the
+ * caller's: 8 numbers are a cache line when the array is 64-byte aligned),
+ * fence i at lines[(i / per) * stride + i % per]; and tops[g] the last
+ * fence of group g.  The binary search runs over tops, a per-th of the
+ * fences (which stays in a CPU cache where the whole array would not),
+ * then one line is read.  In two steps, so that a caller can ask memory
+ * for the line before reading it: key_fence_group_find gives the group,
+ * key_fence_group_range the answer, which lies in that group's line
+ * unless fences equal to k run on past it.  REQUIRES: n >= 1, tops holds
+ * ceil(n / per) numbers, 1 <= per <= stride. */
+static inline uint64_t key_fence_in_lines(const uint64_t *lines, size_t per, size_t stride,
+                                          size_t i)
 {
-    size_t a = 0, b = (n + KEY_FENCE_GROUP - 1) / KEY_FENCE_GROUP;
-    while (a < b) { /* the first group whose first fence is >= k */
+    return lines[i / per * stride + i % per];
+}
+
+/* The first group whose last fence is >= k (the first fence >= k is in
+ * it); the number of groups if k is above every fence. */
+static inline size_t key_fence_group_find(const uint64_t *tops, size_t n, size_t per, uint64_t k)
+{
+    size_t a = 0, b = (n + per - 1) / per;
+    while (a < b) {
         size_t m = a + (b - a) / 2;
         if (tops[m] < k)
             a = m + 1;
         else
             b = m;
     }
-    /* The first fence >= k is f[a * 8] or one of the group before. */
-    return a == 0 ? 0 : (a - 1) * KEY_FENCE_GROUP;
+    return a;
 }
 
-static inline void key_fence_group_range(const uint64_t *f, size_t n, size_t start, uint64_t k,
-                                         size_t *lo, size_t *hi)
+static inline void key_fence_group_range(const uint64_t *lines, size_t n, size_t per,
+                                         size_t stride, size_t g, uint64_t k, size_t *lo,
+                                         size_t *hi)
 {
-    size_t i = start, to = start + KEY_FENCE_GROUP < n ? start + KEY_FENCE_GROUP : n;
-    while (i < to && f[i] < k)
+    size_t i = g * per < n ? g * per : n, to = i + per < n ? i + per : n;
+    while (i < to && key_fence_in_lines(lines, per, stride, i) < k)
         i++;
     *lo = i;
-    while (i < n && f[i] == k)
+    while (i < n && key_fence_in_lines(lines, per, stride, i) == k)
         i++;
     *hi = i;
 }

@@ -6,7 +6,12 @@
 # (`make get-cost`; docs/perf-09-cache.md).
 #
 #   sh scripts/get_cost.sh KVBENCH DB N WORKLOADS [OPS] [ENV=VALUE...]
-#   (GET_COST_WARMUP=W: operations made first, not counted; default 1000000)
+#   (GET_COST_WARMUP=W: operations made first, not counted; default 1000000;
+#    GET_COST_THREADS=main: the thread that makes the operations counted
+#    alone, not the engine's background threads, which work while the
+#    gets run as much as the scheduler lets them: stage 05's check-ahead
+#    thread checks the blocks no get has read yet, a count that moves
+#    between runs under valgrind)
 #
 # KVBENCH is a kvbench binary (a stage's build/S/kvbench or a peer's
 # build/bench/kvbench-P), DB the --db its database was filled in with N
@@ -49,13 +54,18 @@ fi
 # first-level data cache of callgrind's choosing (the host's).
 ll=$(lscpu -B 2>/dev/null | awk '/^L3 cache:/ { print $3 }')
 case $ll in '' | *[!0-9]*) ll=33554432 ;; esac
+threads=no
+[ "${GET_COST_THREADS:-}" = main ] && threads=yes
 # shellcheck disable=SC2086 # ENV=VALUE words
 env "$@" valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --LL="$ll,16,64" \
+    --separate-threads="$threads" \
     --callgrind-out-file="$tmp/cg.%p" "$bin" --num="$num" --db="$db" --use_existing_db=1 \
     --seconds=1000000 --reads="$ops" --warmup="${GET_COST_WARMUP:-1000000}" --benchmarks="$workloads" >"$tmp/out" 2>&1 ||
     { cat "$tmp/out" >&2; exit 1; }
 echo "$("$bin" --describe); $num keys in $db; $ops operations a workload after ${GET_COST_WARMUP:-1000000} not counted, counted by callgrind"
-for f in "$tmp"/cg.*.*; do
+files="$tmp/cg.*.*"
+[ "$threads" = yes ] && files="$tmp/cg.*.*-01" # thread 1: kvbench's own
+for f in $files; do
     w=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
     done_ops=$(awk -v w="$w" '$1 == w && $2 == ":" { for (i = 1; i <= NF; i++) if ($i == "ops" && $(i + 1) == "in") print substr($(i - 1), 2) }' "$tmp/out")
     [ -n "$done_ops" ] || done_ops=$ops

@@ -86,18 +86,28 @@ static void key_fence_search_matches_a_walk(void)
                 }
                 if (n == 0)
                     continue;
-                /* In groups of 8, through their first fences. */
-                static uint64_t tops[3000 / KEY_FENCE_GROUP + 1];
-                for (size_t g = 0; g * KEY_FENCE_GROUP < n; g++)
-                    tops[g] = f[g * KEY_FENCE_GROUP];
-                size_t start = key_fence_group_start(tops, n, k);
-                CHECK(start % KEY_FENCE_GROUP == 0 && start < n);
-                key_fence_group_range(f, n, start, k, &lo, &hi);
-                if (lo != wlo || hi != whi) {
-                    CHECK_MSG(0, "n %zu, spread %d, fence %llu, in groups: [%zu, %zu) where a "
-                              "walk finds [%zu, %zu)", n, kind, (unsigned long long)k, lo, hi,
-                              wlo, whi);
-                    return;
+                /* In lines: groups of 5 with room for 3 numbers more in
+                 * each line of 8 (table_v2_fences.c's), and groups of 8
+                 * filling their lines, found through their last fences. */
+                static const size_t pers[] = {5, 8};
+                for (size_t p = 0; p < sizeof pers / sizeof pers[0]; p++) {
+                    size_t per = pers[p], groups = (n + per - 1) / per;
+                    static uint64_t lines[3000 / 5 * 8 + 8], tops[3000 / 5 + 1];
+                    for (size_t i = 0; i < groups * 8; i++)
+                        lines[i] = 0x5a5a5a5a5a5a5a5aull; /* the caller's numbers */
+                    for (size_t i = 0; i < n; i++)
+                        lines[i / per * 8 + i % per] = f[i];
+                    for (size_t g = 0; g < groups; g++)
+                        tops[g] = f[(g + 1) * per < n ? (g + 1) * per - 1 : n - 1];
+                    size_t g = key_fence_group_find(tops, n, per, k);
+                    CHECK(g <= groups);
+                    key_fence_group_range(lines, n, per, 8, g, k, &lo, &hi);
+                    if (lo != wlo || hi != whi || (lo < n && lo / per != g)) {
+                        CHECK_MSG(0, "n %zu, spread %d, fence %llu, in groups of %zu: [%zu, "
+                                  "%zu) from group %zu where a walk finds [%zu, %zu)", n, kind,
+                                  (unsigned long long)k, per, lo, hi, g, wlo, whi);
+                        return;
+                    }
                 }
             }
         }

@@ -17,7 +17,7 @@
 #define BLOCK_PREFETCH_RESTARTS 16
 #define BLOCK_PREFETCH_RUN 512u
 
-const char *block_init(block *b, const uint8_t *p, size_t n)
+const char *block_init_known(block *b, const uint8_t *p, size_t n)
 {
     memset(b, 0, sizeof *b);
     if (n < 4)
@@ -48,13 +48,16 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
     b->nrestarts = r;
     b->cells = cells;
     b->entries_end = n - tail - 4 * (size_t)r;
-    if (b->entries_end == 0)
-        return "the block has restart points but no entries";
+    return b->entries_end == 0 ? "the block has restart points but no entries" : NULL;
+}
+
+const char *block_init(block *b, const uint8_t *p, size_t n)
+{
+    const char *why = block_init_known(b, p, n);
     const uint8_t *a = p + b->entries_end;
-    if (coding_get_u32(a) != 0)
-        return "the first restart point is not the first entry";
-    uint32_t prev = 0;
-    for (uint32_t i = 1; i < r; i++) {
+    if (why != NULL || coding_get_u32(a) != 0)
+        return why != NULL ? why : "the first restart point is not the first entry";
+    for (uint32_t i = 1, prev = 0; i < b->nrestarts; i++) {
         uint32_t off = coding_get_u32(a + 4 * (size_t)i);
         if (off <= prev || off >= b->entries_end)
             return "the restart offsets do not increase within the entries";

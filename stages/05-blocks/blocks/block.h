@@ -53,6 +53,9 @@ typedef struct block {
  * its values are cells (the word's bit 30: block_value.h).  Returns NULL,
  * or what is wrong (b is then unusable). */
 const char *block_init(block *b, const uint8_t *p, size_t n);
+/* block_init of bytes that passed it before: the restart offsets are
+ * not read again (a lookup of a block in no CPU cache: table_v2_checked.c). */
+const char *block_init_known(block *b, const uint8_t *p, size_t n);
 
 /* The offset of restart point i.  REQUIRES: i < b->nrestarts. */
 uint32_t block_restart(const block *b, uint32_t i);

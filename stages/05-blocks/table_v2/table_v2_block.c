@@ -171,7 +171,7 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
  * NULL): its contents in place if raw, else its lz4 bytes for
  * table_v2_scan to decode as far as it needs. */
 static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stored, int type,
-                                uint32_t raw, file_cache_handle **in_map,
+                                uint32_t raw, int mapped, file_cache_handle **in_map,
                                 table_v2_blockref *ref)
 {
     if (type == TABLE_V2_LZ4) {
@@ -179,7 +179,8 @@ static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stor
         ref->lz4_size = h.size;
         ref->raw = raw;
     } else {
-        const char *why = block_init(&ref->b, stored, raw);
+        int known = mapped && table_v2_checked_in_place(t, h); /* passed block_init */
+        const char *why = (known ? block_init_known : block_init)(&ref->b, stored, raw);
         if (why != NULL)
             return table_v2_block_damage(t, h, why);
     }
@@ -207,10 +208,10 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int 
      * (table_v2_checked.c), is searched where it lies: a copy in the cache
      * would hold the bytes the page cache holds, checked as often. */
     if (mapped && in_map != NULL && type == TABLE_V2_RAW && h.nth1 != 0)
-        return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
+        return table_v2_block_leave(t, h, stored, type, raw, mapped, in_map, ref);
     if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->kept.id, h.offset)) {
         if (in_map != NULL)
-            return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
+            return table_v2_block_leave(t, h, stored, type, raw, mapped, in_map, ref);
         why = table_v2_block_fill(stored, h.size, type, once, raw, &ref->b);
         return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
     }

@@ -15,9 +15,12 @@
  * open table keeps a bit per data block, set when its bytes in the
  * mapping passed (with a relaxed atomic or: two threads that check the
  * same block at once both set it, and either order is right), and a
- * second beside it if the block is stored raw: such a block is searched
- * where it lies (table_v2_block.c) and never enters the block cache, so a
- * lookup of it does not ask the cache first.
+ * second beside it if the block is stored raw and its restart array
+ * passed block_init: such a block is searched where it lies
+ * (table_v2_block.c) and never enters the block cache, so a lookup of it
+ * does not ask the cache first; and what its trailer says and its
+ * restart array are not read again (block_init_known), as a block mostly
+ * in no CPU cache is cheaper by every line not touched.
  *
  * Which bit: the data block's place in the table, which version 1's index
  * gives (a restart point at each of its entries, one per data block,
@@ -85,12 +88,25 @@ static void table_v2_checked_set(table *t, table_v2_handle h, unsigned bits)
 const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
                                   int mapped, int *type, uint32_t *raw)
 {
-    if (mapped && (table_v2_checked_get(t, h) & TABLE_V2_CHECKED))
+    unsigned bits = mapped ? table_v2_checked_get(t, h) : 0;
+    if (bits == (TABLE_V2_CHECKED | TABLE_V2_RAW_IN_MAP)) {
+        *type = TABLE_V2_RAW; /* what its trailer said when it was checked */
+        *raw = h.size;
+        return NULL;
+    }
+    if (bits & TABLE_V2_CHECKED)
         return table_v2_trailer_check(stored, h.size, type, raw);
     const char *why = table_v2_stored_check(stored, h.size, type, raw);
-    if (why == NULL && mapped)
-        table_v2_checked_set(t, h, TABLE_V2_CHECKED | (*type == TABLE_V2_RAW ? TABLE_V2_RAW_IN_MAP : 0));
-    return why;
+    if (why != NULL || !mapped)
+        return why;
+    /* Raw, its restart array sound: from now on searched in place, the
+     * array not checked again (block_init_known). */
+    block b;
+    bits = TABLE_V2_CHECKED;
+    if (*type == TABLE_V2_RAW && block_init(&b, stored, *raw) == NULL)
+        bits |= TABLE_V2_RAW_IN_MAP;
+    table_v2_checked_set(t, h, bits);
+    return NULL;
 }
 
 int table_v2_checked_in_place(const table *t, table_v2_handle h)

@@ -120,21 +120,14 @@ struct table {
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
-    atomic_uchar *checked;   /* two bits per data block: its bytes in the
-                                file's mapping checked, and stored raw
-                                (table_v2_checked.c); NULL: every read
-                                checks */
+    atomic_uchar *checked;   /* two bits per data block: checked in the
+                                mapping, and read in place there
+                                (table_v2_checked.c); NULL: none */
     size_t checked_len;      /* its bytes */
-    uint64_t *fences;        /* a number per data block, where its index
-                                entry's separator lies (table_v2_fences.c);
-                                NULL: the index is searched whole */
-    uint64_t *fence_tops;    /* every 8th fence, from the first: where the
-                                search starts (key_fence.h); the allocation
-                                that holds the fences too */
-    uint64_t *block_at;      /* data block i at block_at[i], up to
-                                block_at[i + 1] (its trailer included), one
-                                more than the blocks; NULL: handles read
-                                from the index */
+    uint64_t *fence_lines;   /* a number per data block, and its place
+                                (table_v2_fences.c); NULL: none */
+    uint64_t *fence_tops;    /* the last fence of every line */
+    int block_places;        /* 0: handles read from the index */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
     _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read
@@ -240,14 +233,14 @@ void table_v2_check_ahead_stop(table_v2_check_ahead *a);
 /* Makes t's bits, two per data block (version 1: its index has an entry
  * per data block), or none.  KV_OK or KV_ERR_NOMEM. */
 int table_v2_checked_init(table *t);
-/* table_v2_stored_check of the data block h of t whose stored bytes lie
- * in the file's mapping (mapped 1) or in a buffer just read (mapped 0):
- * the checksum is computed only if the block's bit is clear, and a block
- * of the mapping that passes sets it. */
+/* table_v2_stored_check of the data block h of t, its bytes in the
+ * file's mapping (mapped 1) or a buffer just read (mapped 0): checksum
+ * only if its bit is clear; a block of the mapping that passes sets it,
+ * and the second bit if raw and block_init passes (table_v2_checked.c). */
 const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
                                   int mapped, int *type, uint32_t *raw);
-/* Whether the data block h of t was checked in the mapping and is stored
- * raw: a lookup searches it there, without asking the block cache. */
+/* Whether the data block h of t has both bits: a lookup searches it in
+ * the mapping, without asking the block cache or block_init again. */
 int table_v2_checked_in_place(const table *t, table_v2_handle h);
 
 /* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
@@ -257,7 +250,7 @@ int table_v2_checked_in_place(const table *t, table_v2_handle h);
  * KV_ERR_NOMEM. */
 int table_v2_fences_init(table *t);
 size_t table_v2_fences_bytes(const table *t);
-/* REQUIRES: t->fences, user key ukey in t's range (S3).  1 and *entry
+/* REQUIRES: t->fence_lines, user key ukey in t's range (S3).  1 and *entry
  * the index entry of the first separator at or above every internal key
  * of ukey, where the fences say it alone; 0 where the index must be
  * searched (a fence equal to ukey's). */

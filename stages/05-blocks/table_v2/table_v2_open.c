@@ -349,8 +349,7 @@ void table_unref(table *t)
         atomic_fetch_sub_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
     }
     free(t->checked);
-    free(t->fence_tops); /* and the fences: one allocation */
-    free(t->block_at);
+    free(t->fence_tops); /* and the lines: one allocation */
     free(t->meta);
     free(t->path);
     free(t);

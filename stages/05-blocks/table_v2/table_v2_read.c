@@ -135,7 +135,7 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, int ask_
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     uint32_t entry;
-    if (t->fences != NULL && table_v2_fences_find(t, ukey, ulen, &entry)) {
+    if (t->fence_lines != NULL && table_v2_fences_find(t, ukey, ulen, &entry)) {
         /* The fences name the entry (table_v2_fences.c): no search. */
         int rc = table_v2_fences_handle(t, entry, h);
         if (rc == KV_OK)

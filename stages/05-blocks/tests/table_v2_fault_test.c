@@ -183,6 +183,49 @@ static void trailer_and_lz4_damage_behind_a_good_checksum(void)
     memtable_unref(m);
 }
 
+/* A raw block whose restart array is damaged behind a good checksum:
+ * every lookup of its keys refuses it, the second time as the first.  A
+ * raw block of the mapping that passed its checks is searched in place
+ * without its restart array read again (table_v2_checked.c), so the
+ * check it remembers must cover that array: this one never passes. */
+static void restart_damage_behind_a_good_checksum_is_refused_every_time(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_sequential_memtable(400, 60);
+    table_ctx *ctx = tv_ctx(256, KV_COMPRESSION_NONE, 0);
+    table_unref(tt_build_and_open(ctx, m, dir, "r.tbl"));
+    table_ctx_free(ctx);
+    const char *path = harness_join(dir, "r.tbl");
+    tv_file f;
+    tv_file_read(path, &f);
+    CHECK(f.nblocks > 10);
+    tv_block *b = &f.blocks[3];
+    CHECK(b->type == TABLE_V2_RAW);
+    /* The first restart offset (0 in every block) made 1. */
+    uint8_t *contents = f.bytes + b->offset;
+    block blk;
+    CHECK(block_init(&blk, contents, b->stored) == NULL);
+    coding_put_u32(contents + blk.entries_end, 1);
+    tv_fix_block_crc(f.bytes, b->offset, b->stored);
+    tt_write_file(path, f.bytes, f.size);
+    ctx = tt_ctx();
+    table *t;
+    CHECK_KV(table_open(ctx, path, &t), KV_OK);
+    int refused[2] = {0, 0};
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < 400; k++)
+            if (tv_lookup(t, k) != KV_OK) {
+                CHECK_MSG(strstr(kv_errmsg(), "first restart point") != NULL, "%s",
+                          kv_errmsg());
+                refused[pass]++;
+            }
+    CHECK(refused[0] > 0 && refused[1] == refused[0]);
+    table_unref(t);
+    table_ctx_free(ctx);
+    tv_file_free(&f);
+    memtable_unref(m);
+}
+
 static void footer_and_meta_damage_is_refused_at_open(void)
 {
     const char *dir = harness_tmpdir();
@@ -364,6 +407,7 @@ static void an_iterator_reads_on_after_its_file_is_deleted(void)
 static const harness_test table_v2_fault_tests[] = {
     HARNESS_TEST(damaged_data_block_is_named_by_file_and_offset),
     HARNESS_TEST(trailer_and_lz4_damage_behind_a_good_checksum),
+    HARNESS_TEST(restart_damage_behind_a_good_checksum_is_refused_every_time),
     HARNESS_TEST(footer_and_meta_damage_is_refused_at_open),
     HARNESS_TEST(cut_files_and_other_formats_are_refused),
     HARNESS_TEST(check_finds_what_lookups_do_not_look_for),
