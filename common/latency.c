@@ -32,11 +32,9 @@ static const char *const latency_names[LATENCY_OPS] = {
 #ifndef KV_NO_HISTOGRAMS
 histogram *latency_histogram_make(latency_set *l, latency_op op)
 {
-    /* Aligned as its stripes ask (a cache line each: histogram.h). */
-    histogram *made = aligned_alloc(_Alignof(histogram), sizeof *made);
+    histogram *made = histogram_new();
     if (made == NULL)
         return NULL;
-    histogram_init(made);
     histogram *seen = NULL;
     if (atomic_compare_exchange_strong_explicit(&l->h[op], &seen, made, memory_order_acq_rel,
                                                 memory_order_acquire))
