@@ -3,6 +3,7 @@
  * and threading rules are there).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "histogram.h"
@@ -15,6 +16,14 @@ static _Atomic unsigned histogram_next_stripe;
 void histogram_init(histogram *h)
 {
     memset(h, 0, sizeof *h);
+}
+
+histogram *histogram_new(void)
+{
+    histogram *h = aligned_alloc(_Alignof(histogram), sizeof *h);
+    if (h != NULL)
+        histogram_init(h);
+    return h;
 }
 
 void histogram_reset(histogram *h)

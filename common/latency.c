@@ -29,6 +29,29 @@ static const char *const latency_names[LATENCY_OPS] = {
     [LATENCY_VALUE_GC] = "session.values.gc.time",
 };
 
+#ifndef KV_NO_HISTOGRAMS
+histogram *latency_histogram_make(latency_set *l, latency_op op)
+{
+    histogram *made = histogram_new();
+    if (made == NULL)
+        return NULL;
+    histogram *seen = NULL;
+    if (atomic_compare_exchange_strong_explicit(&l->h[op], &seen, made, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return made;
+    free(made);   /* another thread's first record made it first */
+    return seen;
+}
+#endif
+
+void latency_set_free(latency_set *l)
+{
+    for (int op = 0; op < LATENCY_OPS; op++) {
+        free(atomic_load_explicit(&l->h[op], memory_order_acquire));
+        atomic_store_explicit(&l->h[op], NULL, memory_order_relaxed);
+    }
+}
+
 const char *latency_name(latency_op op)
 {
     return op < LATENCY_OPS ? latency_names[op] : "session.unknown";
@@ -46,7 +69,11 @@ int latency_stats(const latency_set *l, unsigned mask, kv_line_fn line, void *ct
     if (c == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory for a histogram's counts");
     for (int op = 0; op < LATENCY_OPS; op++) {
-        histogram_read(&l->h[op], c);
+        const histogram *h = atomic_load_explicit(&l->h[op], memory_order_acquire);
+        if (h != NULL)
+            histogram_read(h, c);
+        else
+            memset(c, 0, sizeof *c);   /* nothing recorded yet */
         if (!(mask & LATENCY_MASK(op)) && !(op == LATENCY_VALUE_GC && c->count > 0))
             continue;
         histogram_stats_line(c, latency_names[op], line, ctx);

@@ -96,13 +96,41 @@ typedef enum latency_op {
          ? LATENCY_CALL_SAMPLE                                                 \
          : 1u)
 
-/* A database's histograms: 13 of them, 33 KiB each, zeroed with the
- * database (calloc), their pages touched only where they are used. */
+/* A database's histograms, one per kind, 33 KiB each.  A kind's histogram
+ * is allocated (and zeroed) by its first record, so that kv_open zeroes
+ * none of them and a database pays only for the kinds it does (a reader
+ * never makes the flush's).  A set starts zeroed (calloc'd with its
+ * database: every kind NULL) and ends with latency_set_free.  A record
+ * whose histogram cannot be allocated is lost: the count then misses it.
+ * Threads: two first records of a kind at once make one histogram
+ * (compare-and-swap; the loser frees its own). */
 typedef struct latency_set {
-    histogram h[LATENCY_OPS];
+    _Atomic(histogram *) h[LATENCY_OPS];   /* NULL: nothing recorded yet */
 } latency_set;
 
+/* Frees the histograms (leaving every kind NULL).  REQUIRES: no thread
+ * records into l any more. */
+void latency_set_free(latency_set *l);
+
 #ifndef KV_NO_HISTOGRAMS
+/* op's histogram, made by its first record (latency.c): NULL when it
+ * cannot be allocated. */
+histogram *latency_histogram_make(latency_set *l, latency_op op);
+
+static inline histogram *latency_histogram(latency_set *l, latency_op op)
+{
+    histogram *h = atomic_load_explicit(&l->h[op], memory_order_acquire);
+    return h != NULL ? h : latency_histogram_make(l, op);
+}
+
+/* Records ns, an operation's time measured already. */
+static inline void latency_record_ns(latency_set *l, latency_op op, uint64_t ns)
+{
+    histogram *h = latency_histogram(l, op);
+    if (h != NULL)
+        histogram_record(h, ns);
+}
+
 /* Now, in nanoseconds: where an operation starts (never 0). */
 static inline uint64_t latency_start(void)
 {
@@ -114,13 +142,7 @@ static inline uint64_t latency_start(void)
 /* Records the time since t0 (latency_start's) as one `op`. */
 static inline void latency_record(latency_set *l, latency_op op, uint64_t t0)
 {
-    histogram_record(&l->h[op], latency_start() - t0);
-}
-
-/* Records ns, an operation's time measured already. */
-static inline void latency_record_ns(latency_set *l, latency_op op, uint64_t ns)
-{
-    histogram_record(&l->h[op], ns);
+    latency_record_ns(l, op, latency_start() - t0);
 }
 
 /* This thread's calls of each kind, and the time of its last timed one
@@ -150,7 +172,7 @@ static inline uint64_t latency_call_ns(latency_op op, uint64_t t0)
 /* Records a call of kind op that latency_call_start started at t0. */
 static inline void latency_call_record(latency_set *l, latency_op op, uint64_t t0)
 {
-    histogram_record(&l->h[op], latency_call_ns(op, t0));
+    latency_record_ns(l, op, latency_call_ns(op, t0));
 }
 #else
 static inline uint64_t latency_start(void) { return 0; }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # fuzz_smoke.sh SECONDS STAGE:TARGET...: every harness under libFuzzer for a
 # short, fixed time, from the kept corpus, the seed corpus and the saved
-# regressions, with the target's dictionary.  A crash, leak, timeout,
+# regressions, with the target's dictionary and flags (fuzz_target_flags
+# in scripts/fuzz_limits.sh).  A crash, leak, timeout,
 # out-of-memory, allocation over the malloc limit or slow unit (the limits:
 # scripts/fuzz_limits.sh) is saved in fuzz/regressions/TARGET/ (so `make
 # test` replays it forever after) and fails the run.  Prints one line per
@@ -40,8 +41,8 @@ for pair in "$@"; do
     seeds=${KV_FUZZ_SEEDS:-build/fuzz/seeds/$stage-$target}
     mkdir -p "$corpus" "$reg" build/fuzz
     log=build/fuzz/$stage-$target.log
-    # shellcheck disable=SC2086
-    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags \
+    # shellcheck disable=SC2086,SC2046
+    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$target") \
         -artifact_prefix="$reg/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
         "$corpus" "$seeds" "$reg" >"$log" 2>&1

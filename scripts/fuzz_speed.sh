@@ -2,7 +2,7 @@
 # fuzz_speed.sh SECONDS STAGE:TARGET...: how fast each harness runs.  Each
 # pair, one at a time, runs under libFuzzer for SECONDS from a fresh copy of
 # its seeds (build/fuzz/seeds/STAGE-TARGET, and fuzz/regressions/TARGET),
-# with its dictionary and the limits of scripts/fuzz_limits.sh, as
+# with its dictionary, the limits and flags of scripts/fuzz_limits.sh, as
 # fuzz_smoke.sh runs it; nothing is kept.  Prints a table, slowest first:
 #
 #   pair                       exec/s   runs   cpu-s   exec/cpu-s
@@ -61,7 +61,7 @@ for pair in "$@"; do
     times >"$work/times"
     cpu0=$(children_cpu)
     # shellcheck disable=SC2086,SC2046
-    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags \
+    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$target") \
         -artifact_prefix="$work/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
         "$corpus" >"$log" 2>&1

@@ -116,6 +116,7 @@ int kv_close(kv_db *db)
     rc = io_close(db->log);
     db_dir_close(&db->dir);
     pthread_mutex_destroy(&db->write_lock);
+    latency_set_free(&db->lat);
     free(db);
     return rc;
 }

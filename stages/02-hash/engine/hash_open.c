@@ -70,6 +70,7 @@ int kv_close(kv_db *db)
     pthread_rwlock_destroy(&db->index_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->merge_lock);
+    latency_set_free(&db->lat);
     free(db);
     return rc;
 }

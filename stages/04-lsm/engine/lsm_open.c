@@ -56,6 +56,7 @@ static void lsm_db_free(kv_db *db)
     pthread_mutex_destroy(&db->bg.compact_lock);
     pthread_mutex_destroy(&db->count.totals.lock);
     lsm_totals_free(&db->count.totals);
+    latency_set_free(&db->count.stats.lat);
     free(db);
 }
 
