@@ -54,6 +54,15 @@ static void member_take_engine(void *arg)
     serve_host_set_db(m->host, replica_db(m->r));
 }
 
+/* A follower keeps the entries a leader's message commits for the end
+ * of the pass (replica_fsm.h, W4): libraft applies them before it
+ * answers that message, and the leader's commit waits for the answer. */
+static int member_defers_apply(void *arg)
+{
+    struct member *m = arg;
+    return raft_state(&m->raft) == RAFT_FOLLOWER;
+}
+
 /* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
 static int member_transport(struct member *m)
 {
@@ -190,6 +199,8 @@ static int member_open(struct member *m)
     m->fsm.wanted_arg = m;
     m->fsm.may_wait = member_disk_may_wait;
     m->fsm.may_wait_arg = m;
+    m->fsm.defer = member_defers_apply;
+    m->fsm.defer_arg = m;
     int rv = uv_loop_init(&m->loop);
     if (rv != 0) {
         member_say(m, "uv_loop_init: %s", uv_strerror(rv));
@@ -386,6 +397,10 @@ static void member_run(void *x, unsigned long long pass)
         if (after[0] == before[0] && m->sent == sent && uv_backend_timeout(&m->loop) != 0)
             break;
     }
+    /* A follower's entries kept while libuv ran (W4): its answers have
+     * left, now its engine applies them. */
+    if (replica_fsm_deferred(&m->fsm))
+        replica_fsm_retry(&m->fsm);
     /* Commands the engine could not apply on a disk short of room
      * (replica_fsm.h, W1): applied once there is room, and the reads
      * that waited for them run again. */

@@ -111,7 +111,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     int outcome = REPLICA_INVALID;
     *result = (void *)(intptr_t)REPLICA_INVALID;
     snapshot_size_applied(&f->size, buf->len);
-    if (f->nwaiting > 0) /* W1: behind an entry still waiting, in order */
+    /* W1: behind an entry still waiting, in order; W4: kept for later. */
+    if (f->nwaiting > 0 || (f->defer != NULL && f->defer(f->defer_arg)))
         return fsm_wait(f, index, buf->base, buf->len) == 0 ? 0
                                                              : fsm_failed(f, index, KV_ERR_NOMEM);
     int rc = fsm_apply_one(f, index, buf->base, buf->len, &outcome);
@@ -122,8 +123,10 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* The engine could not apply it.  A disk short of room is waited out
      * (W2); any other failure stops the member (fsm_failed). */
     if (f->may_wait != NULL && f->may_wait(f->may_wait_arg) &&
-        fsm_wait(f, index, buf->base, buf->len) == 0)
+        fsm_wait(f, index, buf->base, buf->len) == 0) {
+        f->stuck = 1;
         return 0;
+    }
     return fsm_failed(f, index, rc);
 }
 
@@ -135,6 +138,7 @@ int replica_fsm_retry(replica_fsm *f)
         if (rc != KV_OK) {
             if (f->may_wait == NULL || !f->may_wait(f->may_wait_arg))
                 fsm_failed(f, w->index, rc);
+            f->stuck = 1;
             return rc;
         }
         f->waiting_bytes -= w->len;
@@ -142,12 +146,18 @@ int replica_fsm_retry(replica_fsm *f)
         memmove(&f->waiting[0], &f->waiting[1], (f->nwaiting - 1) * sizeof *f->waiting);
         f->nwaiting--;
     }
+    f->stuck = 0;
     return KV_OK;
 }
 
 int replica_fsm_behind(const replica_fsm *f)
 {
     return f->nwaiting > 0;
+}
+
+int replica_fsm_deferred(const replica_fsm *f)
+{
+    return f->nwaiting > 0 && !f->stuck;
 }
 
 /* Drops the entries waiting at or below index (a restore took them). */
@@ -163,6 +173,8 @@ static void fsm_drop_waiting(replica_fsm *f, uint64_t index)
         }
     }
     f->nwaiting = keep;
+    if (keep == 0)
+        f->stuck = 0;
 }
 
 static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
@@ -193,7 +205,11 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     replica_fsm *f = fsm->data;
     *bufs = NULL;
     *n_bufs = 0;
-    if (f->nwaiting > 0) /* W3: the engine is behind libraft's count: later */
+    /* W4: entries only deferred are applied now; W3: entries that wait
+     * for room leave the engine behind libraft's count: later. */
+    if (replica_fsm_deferred(f))
+        replica_fsm_retry(f);
+    if (f->nwaiting > 0)
         return RAFT_BUSY;
     int rc = replica_snapshot_begin(f->r, &f->taking, &f->taking_index);
     if (rc != KV_OK)

@@ -46,6 +46,13 @@
  *       snapshot is taken (it would claim entries it lacks), a restore
  *       drops the ones it covers, and the member answers no read that
  *       needs the engine to be current (replica_fsm_behind).
+ *   W4. if `defer` (set by the member) says so, an entry the engine
+ *       could apply is kept as W1 keeps one, unapplied, until the member
+ *       calls replica_fsm_retry: a follower applies the entries a
+ *       leader's message committed after its answer to that message has
+ *       left, not before (libraft applies them ahead of the answer).
+ *       Only a failure (W1) makes them wait past that: a snapshot asked
+ *       for while only deferred entries wait applies them first.
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
@@ -112,6 +119,11 @@ typedef struct replica_fsm {
      * waited out (W1), else 0; NULL: never. */
     int (*may_wait)(void *arg);
     void *may_wait_arg;
+    /* Asked before an entry applies, none waiting: 1 to keep it for
+     * replica_fsm_retry instead (W4); NULL: never. */
+    int (*defer)(void *arg);
+    void *defer_arg;
+    int stuck;                     /* 1 once an apply failed and its entry waits (W1) */
     replica_waiting *waiting;      /* the entries kept, in index order (W1) */
     size_t nwaiting, waiting_cap;
     uint64_t waiting_bytes;
@@ -130,11 +142,13 @@ void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):
  * its outcome, REPLICA_* (REPLICA_INVALID for one kept waiting: W1). */
 int replica_fsm_outcome(void *result);
-/* Applies the entries kept waiting, in order (W1).  KV_OK once none is
- * left, or the engine's error (they stay; `failed` is set if may_wait
+/* Applies the entries kept waiting, in order (W1, W4).  KV_OK once none
+ * is left, or the engine's error (they stay; `failed` is set if may_wait
  * says the failure cannot be waited out). */
 int replica_fsm_retry(replica_fsm *f);
 /* 1 while entries wait (W3). */
 int replica_fsm_behind(const replica_fsm *f);
+/* 1 while entries wait that were only deferred (W4): none failed. */
+int replica_fsm_deferred(const replica_fsm *f);
 
 #endif
