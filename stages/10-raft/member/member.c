@@ -379,6 +379,16 @@ static void member_run(void *x, unsigned long long pass)
 {
     struct member *m = x;
     int runs = pass == m->stepped_pass ? 0 : MEMBER_LIBUV_RUNS;
+    /* The first run of a pass that woke for clients alone: libuv's
+     * descriptor was not ready and nothing of libuv's is due (its clock
+     * brought up to now first, as uv_run would), so libuv is not run for
+     * nothing; the run after the clients' writes, if they gave it work,
+     * runs it (serve_ext.h). */
+    if (pass != m->pass && runs > 0 && !serve_host_ext_ready(m->host)) {
+        uv_update_time(&m->loop);
+        if (uv_backend_timeout(&m->loop) != 0)
+            runs = 0;
+    }
     m->pass = pass;
     m->passes++;
     for (int run = 0; run < runs; run++) {
