@@ -408,8 +408,9 @@ static void member_run(void *x, unsigned long long pass)
             break;
     }
     /* A follower's entries kept while libuv ran (W4): its answers have
-     * left, now its engine applies them. */
-    if (replica_fsm_deferred(&m->fsm))
+     * left, now its engine applies them (unless they wait for room: W1,
+     * member_disk_retry). */
+    if (replica_fsm_behind(&m->fsm) && !m->disk.engine_stuck)
         replica_fsm_retry(&m->fsm);
     /* Commands the engine could not apply on a disk short of room
      * (replica_fsm.h, W1): applied once there is room, and the reads

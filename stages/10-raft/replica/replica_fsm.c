@@ -1,6 +1,4 @@
-/*
- * replica_fsm.c: the replica under libraft (replica_fsm.h).
- */
+/* replica_fsm.c: the replica under libraft (replica_fsm.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +109,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     int outcome = REPLICA_INVALID;
     *result = (void *)(intptr_t)REPLICA_INVALID;
     snapshot_size_applied(&f->size, buf->len);
-    /* W1: behind an entry still waiting, in order; W4: kept for later. */
-    if (f->nwaiting > 0 || (f->defer != NULL && f->defer(f->defer_arg)))
+    if (f->nwaiting > 0 || (f->defer != NULL && f->defer(f->defer_arg))) /* W1, W4 */
         return fsm_wait(f, index, buf->base, buf->len) == 0 ? 0
                                                              : fsm_failed(f, index, KV_ERR_NOMEM);
     int rc = fsm_apply_one(f, index, buf->base, buf->len, &outcome);
@@ -123,10 +120,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* The engine could not apply it.  A disk short of room is waited out
      * (W2); any other failure stops the member (fsm_failed). */
     if (f->may_wait != NULL && f->may_wait(f->may_wait_arg) &&
-        fsm_wait(f, index, buf->base, buf->len) == 0) {
-        f->stuck = 1;
+        fsm_wait(f, index, buf->base, buf->len) == 0)
         return 0;
-    }
     return fsm_failed(f, index, rc);
 }
 
@@ -138,7 +133,6 @@ int replica_fsm_retry(replica_fsm *f)
         if (rc != KV_OK) {
             if (f->may_wait == NULL || !f->may_wait(f->may_wait_arg))
                 fsm_failed(f, w->index, rc);
-            f->stuck = 1;
             return rc;
         }
         f->waiting_bytes -= w->len;
@@ -146,18 +140,12 @@ int replica_fsm_retry(replica_fsm *f)
         memmove(&f->waiting[0], &f->waiting[1], (f->nwaiting - 1) * sizeof *f->waiting);
         f->nwaiting--;
     }
-    f->stuck = 0;
     return KV_OK;
 }
 
 int replica_fsm_behind(const replica_fsm *f)
 {
     return f->nwaiting > 0;
-}
-
-int replica_fsm_deferred(const replica_fsm *f)
-{
-    return f->nwaiting > 0 && !f->stuck;
 }
 
 /* Drops the entries waiting at or below index (a restore took them). */
@@ -173,8 +161,6 @@ static void fsm_drop_waiting(replica_fsm *f, uint64_t index)
         }
     }
     f->nwaiting = keep;
-    if (keep == 0)
-        f->stuck = 0;
 }
 
 static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
@@ -205,11 +191,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     replica_fsm *f = fsm->data;
     *bufs = NULL;
     *n_bufs = 0;
-    /* W4: entries only deferred are applied now; W3: entries that wait
-     * for room leave the engine behind libraft's count: later. */
-    if (replica_fsm_deferred(f))
-        replica_fsm_retry(f);
-    if (f->nwaiting > 0)
+    if (f->nwaiting > 0 && replica_fsm_retry(f) != KV_OK) /* W3: behind libraft's count */
         return RAFT_BUSY;
     int rc = replica_snapshot_begin(f->r, &f->taking, &f->taking_index);
     if (rc != KV_OK)
