@@ -288,6 +288,8 @@ void serve_host_hide_prefix(serve_host *h, const char *prefix, size_t len);  /* 
 void serve_host_wake(serve_host *h, unsigned long long client);   /* E2 */
 void serve_host_wake_all(serve_host *h);              /* every client the gate made wait */
 int  serve_host_client_here(serve_host *h, unsigned long long client);
+/* 1 if the extension's descriptor (fd) was ready in this pass's wait. */
+int  serve_host_ext_ready(serve_host *h);
 /* E1: found (NULL: nothing) for APPLIED, err for FAILED and UNKNOWN. */
 void serve_host_settle(serve_host *h, unsigned long long id, int outcome,
                        const serve_found *found, const char *err);

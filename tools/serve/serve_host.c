@@ -61,3 +61,8 @@ int serve_host_client_here(serve_host *h, unsigned long long client)
             return !c->dead;
     return 0;
 }
+
+int serve_host_ext_ready(serve_host *h)
+{
+    return ((server *)h)->ext_ready;
+}

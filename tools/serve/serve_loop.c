@@ -451,7 +451,7 @@ static void loop_event(server *s, const struct epoll_event *ev)
     } else if (ev->data.ptr == &loop_tag_http) {
         serve_http_ready(s);
     } else if (ev->data.ptr == &loop_tag_ext) {
-        /* the extension's run, after the events, does what is ready */
+        s->ext_ready = 1; /* the extension's run, after the events, does what is ready */
     } else {
         serve_client *c = ev->data.ptr;
         if (c->fd < 0)
@@ -518,6 +518,7 @@ int serve_loop_run(server *s)
             return -1;
         }
         s->passes++;
+        s->ext_ready = 0;
         for (int i = 0; i < n; i++)
             loop_event(s, &evs[i]);
         if (s->ext != NULL)

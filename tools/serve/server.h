@@ -241,6 +241,7 @@ typedef struct server {
     void *ext_state;
     struct serve_handoff *handoff;   /* the batch's writes handed to it (serve_handoff.c) */
     unsigned long long passes;       /* the loop's passes so far */
+    int ext_ready;                   /* the extension's descriptor was ready in this pass's wait */
     /* Keys that start with hidden_prefix are the extension's own, not
      * the clients' (E3 of serve_ext.h).  NULL: none. */
     const char *hidden_prefix;

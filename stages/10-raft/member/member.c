@@ -54,6 +54,15 @@ static void member_take_engine(void *arg)
     serve_host_set_db(m->host, replica_db(m->r));
 }
 
+/* A follower keeps the entries a leader's message commits for the end
+ * of the pass (replica_fsm.h, W4): libraft applies them before it
+ * answers that message, and the leader's commit waits for the answer. */
+static int member_defers_apply(void *arg)
+{
+    struct member *m = arg;
+    return raft_state(&m->raft) == RAFT_FOLLOWER;
+}
+
 /* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
 static int member_transport(struct member *m)
 {
@@ -190,6 +199,8 @@ static int member_open(struct member *m)
     m->fsm.wanted_arg = m;
     m->fsm.may_wait = member_disk_may_wait;
     m->fsm.may_wait_arg = m;
+    m->fsm.defer = member_defers_apply;
+    m->fsm.defer_arg = m;
     int rv = uv_loop_init(&m->loop);
     if (rv != 0) {
         member_say(m, "uv_loop_init: %s", uv_strerror(rv));
@@ -368,6 +379,16 @@ static void member_run(void *x, unsigned long long pass)
 {
     struct member *m = x;
     int runs = pass == m->stepped_pass ? 0 : MEMBER_LIBUV_RUNS;
+    /* The first run of a pass that woke for clients alone: libuv's
+     * descriptor was not ready and nothing of libuv's is due (its clock
+     * brought up to now first, as uv_run would), so libuv is not run for
+     * nothing; the run after the clients' writes, if they gave it work,
+     * runs it (serve_ext.h). */
+    if (pass != m->pass && runs > 0 && !serve_host_ext_ready(m->host)) {
+        uv_update_time(&m->loop);
+        if (uv_backend_timeout(&m->loop) != 0)
+            runs = 0;
+    }
     m->pass = pass;
     m->passes++;
     for (int run = 0; run < runs; run++) {
@@ -386,6 +407,11 @@ static void member_run(void *x, unsigned long long pass)
         if (after[0] == before[0] && m->sent == sent && uv_backend_timeout(&m->loop) != 0)
             break;
     }
+    /* A follower's entries kept while libuv ran (W4): its answers have
+     * left, now its engine applies them (unless they wait for room: W1,
+     * member_disk_retry). */
+    if (replica_fsm_behind(&m->fsm) && !m->disk.engine_stuck)
+        replica_fsm_retry(&m->fsm);
     /* Commands the engine could not apply on a disk short of room
      * (replica_fsm.h, W1): applied once there is room, and the reads
      * that waited for them run again. */

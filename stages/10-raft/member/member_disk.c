@@ -275,10 +275,11 @@ int member_disk_retry(struct member *m)
 {
     member_disk *d = &m->disk;
     long long now = (long long)uv_now(&m->loop);
-    if (!replica_fsm_behind(&m->fsm) || now - d->retried_ms < DISK_RETRY_MS)
+    if (!d->engine_stuck || now - d->retried_ms < DISK_RETRY_MS)
         return 0;
     d->retried_ms = now;
-    if (replica_fsm_retry(&m->fsm) != KV_OK)
+    /* (A snapshot may have applied them meanwhile: replica_fsm.h, W4.) */
+    if (replica_fsm_behind(&m->fsm) && replica_fsm_retry(&m->fsm) != KV_OK)
         return 0;
     d->engine_stuck = 0;
     member_say(m, "its engine applied the commands it had kept for want of room");

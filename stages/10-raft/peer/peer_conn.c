@@ -679,6 +679,7 @@ static void conn_handle_closed(uv_handle_t *h)
     peer_conn *c = h->data;
     if (--c->handles > 0)
         return;
+    peer_transport *pt = c->pt;
     peer_tls_free(c->tls);
     if (c->frame_made) {
         c->pt->counts.disrupt_cleared += c->frame.disrupt_cleared;
@@ -688,7 +689,9 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->out_frame_made)
         peer_frame_free(&c->out_frame);
     free(c->staged);
-    peer_conn_unlink(c->pt, c);
+    pt->conns_closing--;
+    peer_memory_freed(pt); /* before the unlink, which may end the transport */
+    peer_conn_unlink(pt, c);
 }
 
 void peer_conn_refuse(peer_conn *c, int reason, const char *why)
@@ -722,6 +725,7 @@ void peer_conn_close(peer_conn *c, const char *why)
                  c->state == ST_OPEN ? "closed the connection with" : "gave up a connection "
                  "with", c->remote, (unsigned long long)c->id, c->addr[0] ? " at " : "", c->addr,
                  why);
+    pt->conns_closing++; /* until conn_handle_closed has freed it */
     if (c->kind == CONN_ACCEPTED)
         conn_release(c);
     peer_pace_forget(c);

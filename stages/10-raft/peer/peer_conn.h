@@ -75,6 +75,8 @@ typedef struct peer_transport {
     peer_bucket strangers;           /* ... and all strangers' together */
     size_t pending;                  /* P9, C5: what the unfinished are charged */
     size_t pending_peak;             /* ... the most since it was last 0 */
+    size_t conns_closing;            /* closed, their memory not freed yet */
+    int trim_owed;                   /* ... and the allocator to be asked once it is (P9) */
     uv_check_t pass_end;             /* P10: a pass of the loop ends: its steps counted anew */
     uv_idle_t deferred_run;          /* ... runs while some wait: their steps */
     int pace_handles;                /* of those two, not closed yet */
@@ -174,6 +176,9 @@ void peer_admit_counts(const peer_transport *pt, peer_counts *out);
 int  peer_memory_take(peer_conn *c, size_t more);
 /* c no longer waits to open: its charge is given back. */
 void peer_memory_give_back(peer_conn *c);
+/* A connection closed has freed its memory (its TLS session, its
+ * buffers): the allocator's free pages go back if the books owe it. */
+void peer_memory_freed(peer_transport *pt);
 
 /* peer_pace.c (P10): the handshake steps of one pass of the loop; its
  * books, and peer_conn.c acts on the answers. */

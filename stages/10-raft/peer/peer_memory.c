@@ -24,7 +24,10 @@
  * keeps freed memory for the process's next allocations, and after a
  * flood, much of what its sessions held may stay resident.  So
  * when the books come back to 0 from PEER_TRIM_AT or more, the allocator
- * (glibc's) is asked to return its free pages (malloc_trim).
+ * (glibc's) is asked to return its free pages (malloc_trim): at once, or,
+ * while closed connections have not freed their sessions yet (libuv
+ * calls their handles' close callbacks later in its run), once the last
+ * of them has (peer_memory_freed).
  */
 #include <stdlib.h>
 
@@ -62,6 +65,16 @@ void peer_memory_give_back(peer_conn *c)
     if (pt->pending != 0 || pt->pending_peak < PEER_TRIM_AT)
         return;
     pt->pending_peak = 0;
+    pt->trim_owed = 1;
+    if (pt->conns_closing == 0)
+        peer_memory_freed(pt);
+}
+
+void peer_memory_freed(peer_transport *pt)
+{
+    if (!pt->trim_owed || pt->conns_closing != 0 || pt->pending != 0)
+        return;
+    pt->trim_owed = 0;
 #ifdef __GLIBC__
     malloc_trim(0); /* the flood is over: its sessions' pages go back */
 #endif

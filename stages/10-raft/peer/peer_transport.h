@@ -102,8 +102,8 @@
  *       or before its session is made.  Its charge is given back when it opens,
  *       answers a probe or closes, so the books read 0 once no
  *       connection waits to open; and when they come back to 0 after
- *       holding PEER_TRIM_AT or more, the allocator is asked to give the
- *       freed memory back to the system.
+ *       holding PEER_TRIM_AT or more, the allocator gives the freed memory
+ *       back once every closed connection has freed its session.
  *   P10. Pace (peer_pace.c): at most PEER_HANDSHAKES_PER_PASS TLS
  *       handshake steps of accepted connections run in one pass of the
  *       loop; one more waits, its bytes held by its session and its

@@ -1,6 +1,4 @@
-/*
- * replica_fsm.c: the replica under libraft (replica_fsm.h).
- */
+/* replica_fsm.c: the replica under libraft (replica_fsm.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +109,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     int outcome = REPLICA_INVALID;
     *result = (void *)(intptr_t)REPLICA_INVALID;
     snapshot_size_applied(&f->size, buf->len);
-    if (f->nwaiting > 0) /* W1: behind an entry still waiting, in order */
+    if (f->nwaiting > 0 || (f->defer != NULL && f->defer(f->defer_arg))) /* W1, W4 */
         return fsm_wait(f, index, buf->base, buf->len) == 0 ? 0
                                                              : fsm_failed(f, index, KV_ERR_NOMEM);
     int rc = fsm_apply_one(f, index, buf->base, buf->len, &outcome);
@@ -193,7 +191,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     replica_fsm *f = fsm->data;
     *bufs = NULL;
     *n_bufs = 0;
-    if (f->nwaiting > 0) /* W3: the engine is behind libraft's count: later */
+    if (f->nwaiting > 0 && replica_fsm_retry(f) != KV_OK) /* W3: behind libraft's count */
         return RAFT_BUSY;
     int rc = replica_snapshot_begin(f->r, &f->taking, &f->taking_index);
     if (rc != KV_OK)

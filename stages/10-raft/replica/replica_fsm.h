@@ -45,7 +45,9 @@
  *   W3. while entries wait, the engine is behind libraft's count: no
  *       snapshot is taken (it would claim entries it lacks), a restore
  *       drops the ones it covers, and the member answers no read that
- *       needs the engine to be current (replica_fsm_behind).
+ *       needs the engine to be current (replica_fsm_behind);
+ *   W4. one `defer` says to keep waits as in W1 for replica_fsm_retry (a
+ *       follower's, until its answer has left); a snapshot applies it first.
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
@@ -108,10 +110,10 @@ typedef struct replica_fsm {
      * 0, and `applied` is then told none of it; NULL: always 1. */
     int (*wanted)(void *arg, command_origin origin);
     void *wanted_arg;
-    /* Asked when the engine fails an apply: 1 if the failure may be
-     * waited out (W1), else 0; NULL: never. */
-    int (*may_wait)(void *arg);
-    void *may_wait_arg;
+    /* Asked if set: may_wait, whether an apply the engine failed may be
+     * waited out (W1); defer, whether to keep an entry for later (W4). */
+    int (*may_wait)(void *arg), (*defer)(void *arg);
+    void *may_wait_arg, *defer_arg;
     replica_waiting *waiting;      /* the entries kept, in index order (W1) */
     size_t nwaiting, waiting_cap;
     uint64_t waiting_bytes;
@@ -130,7 +132,7 @@ void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):
  * its outcome, REPLICA_* (REPLICA_INVALID for one kept waiting: W1). */
 int replica_fsm_outcome(void *result);
-/* Applies the entries kept waiting, in order (W1).  KV_OK once none is
+/* Applies the entries kept waiting, in order (W1, W4).  KV_OK once none is
  * left, or the engine's error (they stay; `failed` is set if may_wait
  * says the failure cannot be waited out). */
 int replica_fsm_retry(replica_fsm *f);

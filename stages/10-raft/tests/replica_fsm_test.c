@@ -3,7 +3,8 @@
  * (replica_fsm.h), called as the library calls it: an apply whose write
  * the engine fails (a full disk) returns RAFT_IOERR and keeps the first
  * failure (the error, the entry's index, the engine's message), which
- * the member stops on; a snapshot handed to restore that is damaged is refused as
+ * the member stops on; an entry deferred (a follower's) applies at retry or
+ * before a snapshot; a snapshot handed to restore that is damaged is refused as
  * RAFT_CORRUPT, the engine as it was, and a whole one is installed.
  */
 #include <stdio.h>
@@ -365,6 +366,58 @@ static void a_command_the_full_disk_refuses_waits_and_applies_in_order(void)
     free(d.dir);
 }
 
+/* W4: an entry a follower defers is kept unapplied, libraft told it
+ * applied; retry applies the kept ones in order, each told; a snapshot
+ * asked for applies them first; and one the full disk then refuses
+ * waits as W1 says, and no snapshot is taken until it applies. */
+static void a_deferred_command_applies_at_retry_or_before_a_snapshot(void)
+{
+    small_disk d;
+    small_disk_open(&d, "d");
+    replica_fsm *f = &d.f;
+    f->defer = f->may_wait = answer_wait; /* every entry deferred; a full disk waited out */
+    wait_answer = 1;
+    void *result = NULL;
+    struct raft_buffer a = put_cmd("x", "1"), b = put_cmd("y", "2"), c = put_cmd("z", "3");
+    d.raft.last_applied = 4;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &a, &result) == 0 && replica_fsm_behind(f) &&
+                  told.calls == 0 && replica_applied(d.r) == 0,
+              "entry 5, deferred, is kept: libraft told 0, the engine and the member "
+              "untouched (applied %llu)", (unsigned long long)replica_applied(d.r));
+    d.raft.last_applied = 5;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &b, &result) == 0 && f->nwaiting == 2 && told.calls == 0,
+              "entry 6 is kept behind it");
+    CHECK_KV(replica_fsm_retry(f), KV_OK);
+    CHECK_MSG(!replica_fsm_behind(f) && told.calls == 2 && told.index == 6 &&
+                  replica_applied(d.r) == 6, "retry applies entries 5 and 6, in order, each told");
+    d.raft.last_applied = 6;
+    CHECK(f->fsm.apply(&f->fsm, &c, &result) == 0 && replica_fsm_behind(f));
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
+    CHECK_MSG(f->fsm.snapshot(&f->fsm, &bufs, &n) == 0 && replica_applied(d.r) == 7 &&
+                  told.calls == 3 && !replica_fsm_behind(f),
+              "a snapshot applies the deferred entry 7 first, and is taken");
+    CHECK(f->fsm.snapshot_finalize(&f->fsm, &bufs, &n) == 0);
+    struct raft_buffer big = put_big("w");
+    d.raft.last_applied = 7;
+    CHECK(f->fsm.apply(&f->fsm, &big, &result) == 0 && replica_fsm_behind(f));
+    CHECK_MSG(replica_fsm_retry(f) != KV_OK && replica_fsm_behind(f) && f->failed == KV_OK,
+              "entry 8, deferred, then refused by the full disk, waits for room (W1)");
+    CHECK_MSG(f->fsm.snapshot(&f->fsm, &bufs, &n) == RAFT_BUSY && replica_applied(d.r) == 7,
+              "no snapshot while it waits for room (W3)");
+    io_fault_uninstall(); /* room again */
+    CHECK_KV(replica_fsm_retry(f), KV_OK);
+    CHECK(!replica_fsm_behind(f) && replica_applied(d.r) == 8 && told.calls == 4);
+    wait_answer = 0;
+    raft_free(a.base);
+    raft_free(b.base);
+    raft_free(c.base);
+    raft_free(big.base);
+    replica_fsm_free(f);
+    CHECK_KV(replica_close(d.r), KV_OK);
+    free(d.dir);
+}
+
 static int restore_calls;
 static void count_restore(void *arg)
 {
@@ -425,6 +478,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_delete_reads_its_key_only_where_its_count_is_wanted),
     HARNESS_TEST(reads_answer_in_log_order_where_they_are_wanted),
     HARNESS_TEST(a_command_the_full_disk_refuses_waits_and_applies_in_order),
+    HARNESS_TEST(a_deferred_command_applies_at_retry_or_before_a_snapshot),
     HARNESS_TEST(a_damaged_snapshot_restored_is_refused_as_corrupt),
 };
 const harness_suite replica_fsm_suite = HARNESS_SUITE("replica_fsm", tests);
