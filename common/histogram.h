@@ -80,9 +80,10 @@ typedef struct histogram_counts {
 } histogram_counts;
 
 void histogram_init(histogram *h);                 /* zeroes it */
-/* A zeroed histogram on the heap, aligned as its stripes ask (free() it),
- * or NULL: for one made at its first record. */
+/* A zeroed histogram on the heap, aligned as its stripes ask, or NULL: for
+ * one made at its first record.  histogram_free gives it back (NULL: nothing). */
 histogram *histogram_new(void);
+void histogram_free(histogram *h);
 void histogram_reset(histogram *h);                /* the same, for one in use */
 void histogram_record(histogram *h, uint64_t ns);
 void histogram_read(const histogram *h, histogram_counts *out);

@@ -39,7 +39,7 @@ histogram *latency_histogram_make(latency_set *l, latency_op op)
     if (atomic_compare_exchange_strong_explicit(&l->h[op], &seen, made, memory_order_acq_rel,
                                                 memory_order_acquire))
         return made;
-    free(made);   /* another thread's first record made it first */
+    histogram_free(made);   /* another thread's first record made it first */
     return seen;
 }
 #endif
@@ -47,7 +47,7 @@ histogram *latency_histogram_make(latency_set *l, latency_op op)
 void latency_set_free(latency_set *l)
 {
     for (int op = 0; op < LATENCY_OPS; op++) {
-        free(atomic_load_explicit(&l->h[op], memory_order_acquire));
+        histogram_free(atomic_load_explicit(&l->h[op], memory_order_acquire));
         atomic_store_explicit(&l->h[op], NULL, memory_order_relaxed);
     }
 }

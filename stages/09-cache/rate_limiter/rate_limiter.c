@@ -52,7 +52,7 @@ int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
 void rate_limiter_destroy(rate_limiter *rl)
 {
     pthread_mutex_destroy(&rl->mu);
-    free(rl->waits);
+    histogram_free(rl->waits);
     rl->waits = NULL;
 }
 
