@@ -25,7 +25,10 @@
  *     programs (the run delay of /proc/self/task/N/schedstat), or its
  *     processor time if that is more.  On a machine busy with other tests
  *     an input of a tenth of a second can take a second of wall clock;
- *     an input that loops, or sleeps, takes its second either way;
+ *     an input that loops, or sleeps, takes its second either way.  A
+ *     slow run under a second of processor time is run again (three runs
+ *     at most; the fastest counts), since the run delay of a thread that
+ *     ended during the input is no longer in /proc;
  *   - the process may grow to KV_FUZZ_RSS_MB megabytes of resident memory
  *     (default 2048, libFuzzer's -rss_limit_mb), checked each second while
  *     an input runs (libFuzzer's watchdog does the same) and after it;
@@ -59,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The limits' defaults: libFuzzer's flags in scripts/fuzz_limits.sh. */
 #define REPLAY_TIMEOUT_S 10
 #define REPLAY_SLOW_S 1
+#define REPLAY_SLOW_TRIES 3
 #define REPLAY_RSS_MB 2048
 #define REPLAY_MALLOC_MB 64
 #define REPLAY_TIMEOUT_EXIT 70
@@ -226,6 +230,32 @@ static double replay_cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* One run of an input, timed: its wall clock, the part of it its threads
+ * stood ready for a processor, and its processor time. */
+struct replay_timing {
+    double wall, waited, cpu;
+};
+
+static double replay_run_timed(const uint8_t *data, size_t size, struct replay_timing *t)
+{
+    struct timespec start, end;
+    double delay_before = replay_run_delay_s(), cpu_before = replay_cpu_s();
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    replay_ticks = 0;
+    struct itimerval tick = {.it_interval = {.tv_sec = 1}, .it_value = {.tv_sec = 1}};
+    setitimer(ITIMER_REAL, &tick, NULL);
+    LLVMFuzzerTestOneInput(data, size);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    t->wall = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    t->waited = replay_run_delay_s() - delay_before;
+    t->cpu = replay_cpu_s() - cpu_before;
+    if (t->waited < 0)
+        t->waited = 0;
+    return t->wall - t->waited > t->cpu ? t->wall - t->waited : t->cpu;
+}
+
 static int replay_file(const char *path)
 {
     uint8_t *data;
@@ -235,28 +265,31 @@ static int replay_file(const char *path)
     printf("RUN %s\n", path);
     fflush(stdout);
     replay_current = path;
-    struct timespec start, end;
-    double delay_before = replay_run_delay_s(), cpu_before = replay_cpu_s();
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    replay_ticks = 0;
-    struct itimerval t = {.it_interval = {.tv_sec = 1}, .it_value = {.tv_sec = 1}};
-    setitimer(ITIMER_REAL, &t, NULL);
-    LLVMFuzzerTestOneInput(data, size);
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &end);
+    /* A slow run whose processor time is under the bound is run again, up
+     * to REPLAY_SLOW_TRIES runs in all, and the fastest counts: the run
+     * delay of a thread that ended during the input is gone from /proc, so
+     * on a busy machine an input whose threads waited for processors can
+     * look slow once.  An input that loops is slow by its processor time
+     * at the first run; one that sleeps is slow at every run. */
+    struct replay_timing t;
+    double took = replay_run_timed(data, size, &t);
+    for (int tries = 1; (long)took >= replay_slow_s && t.cpu < (double)replay_slow_s &&
+                        tries < REPLAY_SLOW_TRIES;
+         tries++) {
+        struct replay_timing again;
+        double took_again = replay_run_timed(data, size, &again);
+        if (took_again < took) {
+            took = took_again;
+            t = again;
+        }
+    }
     replay_current = NULL;
     free(data);
-    double wall = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
-    double waited = replay_run_delay_s() - delay_before, cpu = replay_cpu_s() - cpu_before;
-    if (waited < 0)
-        waited = 0;
-    double took = wall - waited > cpu ? wall - waited : cpu;
     if ((long)took >= replay_slow_s) {
         fprintf(stderr, "replay: slow unit: %s ran %.1f s (%.1f s of wall clock, %.1f s of it "
                         "waiting for a processor; %.1f s of processor time), at least "
                         "KV_FUZZ_SLOW_S = %ld (libFuzzer would save it as slow-unit-...)\n",
-                path, took, wall, waited, cpu, replay_slow_s);
+                path, took, t.wall, t.waited, t.cpu, replay_slow_s);
         exit(1);
     }
     struct rusage ru;
