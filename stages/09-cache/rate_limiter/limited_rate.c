@@ -94,7 +94,7 @@ void bg_rate_stats(bg_rate *r, kv_line_fn line, void *ctx)
     }
     histogram_counts *waits = malloc(sizeof *waits); /* (8 KiB: not on the stack) */
     if (waits != NULL) {
-        rate_limiter_read_waits(&r->limiter, waits);
+        histogram_read(&r->limiter.waits, waits);
         histogram_stats_line(waits, "session.rate_limiter.wait", line, ctx);
         histogram_buckets_line(waits, "session.rate_limiter.wait", line, ctx);
         free(waits);

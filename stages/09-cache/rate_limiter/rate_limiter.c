@@ -3,8 +3,6 @@
  */
 #include "rate_limiter.h"
 
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "kv.h"
@@ -45,15 +43,13 @@ int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
     rl->sleeping = 0;
     rl->waited_ns[0] = rl->waited_ns[1] = 0;
     rl->granted[0] = rl->granted[1] = 0;
-    rl->waits = NULL;
+    histogram_init(&rl->waits);
     return KV_OK;
 }
 
 void rate_limiter_destroy(rate_limiter *rl)
 {
     pthread_mutex_destroy(&rl->mu);
-    histogram_free(rl->waits);
-    rl->waits = NULL;
 }
 
 void rate_limiter_set_rate(rate_limiter *rl, uint64_t rate)
@@ -159,10 +155,7 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
         rl->sleeping--;
         uint64_t waited = rl->now_ns(rl->clock_arg) - start;
         rl->waited_ns[prio] += waited;
-        if (rl->waits == NULL)
-            rl->waits = histogram_new();
-        if (rl->waits != NULL)
-            histogram_record(rl->waits, waited);
+        histogram_record(&rl->waits, waited);
     }
     pthread_mutex_unlock(&rl->mu);
 }
@@ -176,15 +169,5 @@ void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out)
     out->granted_high = rl->granted[RL_HIGH];
     out->waited_high_ns = rl->waited_ns[RL_HIGH];
     out->high_waiting = (uint64_t)rl->high_waiting;
-    pthread_mutex_unlock(&rl->mu);
-}
-
-void rate_limiter_read_waits(rate_limiter *rl, histogram_counts *out)
-{
-    pthread_mutex_lock(&rl->mu);   /* the histogram is made under it */
-    if (rl->waits != NULL)
-        histogram_read(rl->waits, out);
-    else
-        memset(out, 0, sizeof *out);
     pthread_mutex_unlock(&rl->mu);
 }

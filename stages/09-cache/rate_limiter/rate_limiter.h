@@ -29,9 +29,7 @@
  *   - The rate may change at any time (rate_limiter_set_rate); waiters see
  *     the new rate at the next refill.
  *   - waited_ns counts the time requests spent waiting, per priority;
- *     waits holds each waiting request's time (common/histogram.h),
- *     allocated at the first wait (most limiters never wait: kv_open
- *     makes one per database) and read with rate_limiter_read_waits.
+ *     waits holds each waiting request's time (common/histogram.h).
  * The clock and the sleep are the caller's (injectable for tests).
  */
 #ifndef KV_RATE_LIMITER_H
@@ -61,8 +59,7 @@ typedef struct rate_limiter {
     int sleeping;       /* requests that have slept at least once */
     uint64_t waited_ns[2];
     uint64_t granted[2];
-    histogram *waits;   /* each request that waited: for how long (NULL: none
-                         * yet, or no memory for it: the record is lost) */
+    histogram waits;    /* each request that waited: for how long */
     uint64_t (*now_ns)(void *arg);
     void (*sleep_ns)(void *arg, uint64_t ns);
     void *clock_arg;
@@ -86,7 +83,5 @@ typedef struct rate_limiter_counts {
     uint64_t high_waiting;  /* RL_HIGH requests in rate_limiter_request now */
 } rate_limiter_counts;
 void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out);
-/* The waits' histogram added up (all zero before the first wait). */
-void rate_limiter_read_waits(rate_limiter *rl, histogram_counts *out);
 
 #endif
