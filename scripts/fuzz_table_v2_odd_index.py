@@ -1,31 +1,17 @@
 #!/usr/bin/env python3
 """fuzz_table_v2_odd_index.py DIR: tables of format v2 (version 1) whose
-every checksum is right but whose index is odd, for the table harness
-(fuzz/table_fuzz.c), written to DIR/table/ and DIR/table_blocks/ as fuzz/regressions/ keeps them.
+every checksum is right but whose index is odd, written to DIR/table/ and
+DIR/table_blocks/ (DIR: fuzz/regressions, which keeps them) for the table
+and table_blocks harnesses (fuzz/table_fuzz.c, fuzz/table_blocks_fuzz.c).
 
 A table opens whatever order or places its index's separators and handles
 have (only kv check looks): what it keeps beside the index at open, its
 fences (stages/05-blocks/table_v2/table_v2_fences.c), must then read the
 same as the index, or not be kept.  Each table here is written field by
 field as table_v2_format.h lays it out: data blocks (a restart point at
-every entry), the properties, the metaindex, the index, the footer; and
-each is named for what its index holds:
-  v2-fences-keys-share-no-prefix      a first and a largest key that share
-                                      no byte
-  v2-fences-first-separator-longer-than-the-largest
-                                      a first separator the largest key is
-                                      a prefix of (separators out of order)
-  v2-fences-separators-out-of-order   a separator below the one before,
-                                      past the bytes all share
-  v2-fences-separator-shorter-than-the-prefix
-  v2-fences-separator-outside-the-prefix
-  v2-fences-gap-between-data-blocks   a block not where the one before
-                                      ended: no places kept, the handles
-                                      read from the index
-  v2-fences-gap-and-a-handle-with-bytes-after
-                                      the same, and a handle followed by a
-                                      byte no handle holds
-  v2-fences-index-first-entry-runs-past-the-entries
+every entry), the properties, the metaindex, the index, the footer; each
+file (v2-fences-*) is named for what its index holds, and main() says
+why each is as it is.
 
 Run it again after a change of the format: the files are its output.
 """
