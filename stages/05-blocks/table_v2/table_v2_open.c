@@ -216,6 +216,24 @@ static int table_v2_open_filter(table *t, int has_filter)
     return rc;
 }
 
+/* Version 1's index holds each entry at a restart point of its own: the
+ * entry shares no bytes with the one before and ends where the next
+ * restart point (or the entries) begins.  Else a scan, which reads every
+ * entry, and a search, which reads by restart points, see different
+ * indexes.  NULL, or what is wrong. */
+static const char *table_v2_index_one_per_restart(const block *ix)
+{
+    const uint8_t *limit = ix->data + ix->entries_end;
+    for (uint32_t i = 0; i < ix->nrestarts; i++) {
+        uint32_t off = block_restart(ix, i), shared, unshared, vlen;
+        size_t next = i + 1 < ix->nrestarts ? block_restart(ix, i + 1) : ix->entries_end;
+        const uint8_t *k = block_entry_decode(ix->data + off, limit, &shared, &unshared, &vlen);
+        if (k == NULL || shared != 0 || (size_t)(k - ix->data) + unshared + vlen != next)
+            return "an entry is not at a restart point of its own (each is, one per data block)";
+    }
+    return NULL;
+}
+
 int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
 {
     int has_filter = 0;
@@ -250,6 +268,10 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
         t->kept.index.nrestarts != t->kept.data_blocks)
         rc = table_v2_corrupt(t, f->index.offset, "index block",
                               "it has not one entry per data block the properties count");
+    const char *why = NULL;
+    if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION &&
+        (why = table_v2_index_one_per_restart(&t->kept.index)) != NULL)
+        rc = table_v2_corrupt(t, f->index.offset, "index block", why);
     if (rc == KV_OK)
         rc = table_v2_checked_init(t);
     if (rc == KV_OK)
