@@ -141,8 +141,9 @@ COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 # wrappers of tests/alloc/alloc_wrap.c in place of these C library calls.
 ALLOC_SRCS  := tests/alloc/main.c tests/alloc/alloc_test.c tests/alloc/alloc_run.c \
                tests/alloc/alloc_wrap.c tests/harness.c tests/testdb.c tests/stage_caps.c
-ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
-               -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=opendir,--wrap=closedir
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=free \
+               -Wl,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=opendir \
+               -Wl,--wrap=closedir
 # The suites that run threads, for build/tsan/<stage>/racetest.
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \

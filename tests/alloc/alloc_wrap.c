@@ -14,6 +14,7 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t alignment, size_t n);
 void __real_free(void *p);
 char *__real_strdup(const char *s);
 char *__real_strndup(const char *s, size_t n);
@@ -100,6 +101,12 @@ void *__wrap_realloc(void *p, size_t n)
     if (p == NULL)
         alloc_took(q);
     return q;
+}
+
+void *__wrap_aligned_alloc(size_t alignment, size_t n)
+{
+    alloc_asked(n);
+    return alloc_fails_now() ? NULL : alloc_took(__real_aligned_alloc(alignment, n));
 }
 
 void __wrap_free(void *p)

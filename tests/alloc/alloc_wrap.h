@@ -8,10 +8,12 @@
  * nth allocation from then on fails the way the C library fails it (NULL,
  * or -1 for asprintf, errno = ENOMEM), once; the ones after it succeed.
  *
- * Wrapped: malloc, calloc, realloc, strdup, strndup, asprintf, vasprintf
- * and opendir (its DIR is allocated), and free and closedir, so that
- * alloc_live() counts the blocks the wrapped code holds: a count that is
- * higher after an operation and its clean-up than before is a leak.  Not
+ * Wrapped: malloc, calloc, realloc, aligned_alloc, strdup, strndup,
+ * asprintf, vasprintf and opendir (its DIR is allocated), and free and
+ * closedir, so that alloc_live() counts the blocks the wrapped code holds:
+ * a count that is higher after an operation and its clean-up than before
+ * is a leak (and one that is lower, a block freed that was never counted:
+ * every allocating call the engine makes must be wrapped).  Not
  * reachable this way: allocations the C library makes for itself inside
  * other calls (qsort's scratch space, which it does without when malloc
  * fails; stdio's buffers, which the library does not use), and anything
