@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "kv.h"
 #include "parted_format.h"
 #include "table_salvage.h"
 
@@ -87,7 +88,12 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
     table *t = NULL;
     table_v2_handle *named = NULL;
     size_t n = 0;
-    int rc = table_ctx_new(NULL, &tc);
+    /* No record cache: the salvage makes no lookup whose answer it could
+     * keep (as parted_tools.c's walks). */
+    kv_options walk;
+    kv_options_init(&walk);
+    walk.record_cache_percent = KV_NO_RECORD_CACHE;
+    int rc = table_ctx_new(&walk, &tc);
     int opened = rc == KV_OK ? table_open(tc, path, &t) : rc;
     if (opened == KV_ERR_NOMEM || opened == KV_ERR_IO)
         rc = opened; /* this run's failure, not the file's: no other salvage */
