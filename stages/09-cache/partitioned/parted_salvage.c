@@ -50,6 +50,10 @@ static int salvage_partition(const block *ix, uint64_t data_end, table_v2_handle
         }
         (*named)[(*n)++] = h;
     }
+    /* (An entry's key too long for the iterator's own room, and no memory
+     * for it: this run's failure, not damage the scan could pass over.) */
+    if (rc == KV_OK && it.status == KV_ERR_NOMEM)
+        rc = kv_error(KV_ERR_NOMEM, "out of memory reading an index partition");
     block_iter_free(&it);
     return rc;
 }
@@ -77,6 +81,8 @@ static int salvage_named_blocks(table *t, table_v2_handle **named, size_t *n)
             rc = KV_OK; /* its data blocks are for the scan */
         }
     }
+    if (rc == KV_OK && top.status == KV_ERR_NOMEM)
+        rc = kv_error(KV_ERR_NOMEM, "out of memory reading the top-level index");
     block_iter_free(&top);
     return rc;
 }
