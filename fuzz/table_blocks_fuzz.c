@@ -275,6 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         disagree = table_blocks_read(t, &m, size, tools);
         table_unref(t);
     }
+    table_blocks_setup_done();
     table_blocks_model_free(&m);
     /* kv check where a read disagreed (it must fail), else on half of the
      * inputs the tools read; kv dump, which walks what kv check walks, on

@@ -113,8 +113,11 @@ const uint8_t *table_blocks_model_key(const table_blocks_model *m, size_t i, siz
 /* The table's file in memory, and the context the input is read with. */
 extern const char table_blocks_path[];
 extern table_ctx *table_blocks_ctx;
-/* Picks the context for the input by its crc32c (table_blocks_ctx). */
+/* Picks the context for the input by its crc32c (table_blocks_ctx); the
+ * input's reading ends with table_blocks_setup_done, which frees a context
+ * made for it. */
 void table_blocks_setup(uint32_t crc);
+void table_blocks_setup_done(void);
 /* How the I/O layer serves the file, by its header's checksum as the input
  * holds it: returns 1 if io_fault.h is installed. */
 int table_blocks_faults(const uint8_t *data, const uint8_t *f, size_t size);

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a slot is a lock-free word (calloc's zeros are 0)");
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the slots' pointer is a lock-free word");
 
 #define BLOCK_ADMIT_SLOT_BYTES 4096u
 #define BLOCK_ADMIT_MIN_SLOTS 64u
 #define BLOCK_ADMIT_MAX_SLOTS (1u << 22)
+
+typedef _Atomic uint32_t doorkeeper_slot; /* a fingerprint (never 0), or 0 */
 
 struct doorkeeper {
     uint64_t capacity;
@@ -18,7 +21,10 @@ struct doorkeeper {
     atomic_int full;              /* charged reached capacity (A1) */
     atomic_uint_fast64_t declined;
     uint32_t mask;                /* slots - 1 */
-    _Atomic uint32_t slot[];      /* a fingerprint (never 0), or 0 */
+    /* The slots, made by the first ask once the cache is full (NULL
+     * before): a cache that never fills (most of them: every kv check's,
+     * every short-lived open's) never zeroes 4 bytes per 4 KiB of it. */
+    _Atomic(doorkeeper_slot *) slot;
 };
 
 doorkeeper *doorkeeper_new(size_t capacity_bytes)
@@ -26,7 +32,7 @@ doorkeeper *doorkeeper_new(size_t capacity_bytes)
     uint32_t slots = BLOCK_ADMIT_MIN_SLOTS;
     while (slots < BLOCK_ADMIT_MAX_SLOTS && (uint64_t)slots * BLOCK_ADMIT_SLOT_BYTES < capacity_bytes)
         slots *= 2;
-    doorkeeper *a = calloc(1, sizeof *a + slots * sizeof a->slot[0]);
+    doorkeeper *a = malloc(sizeof *a);
     if (a == NULL)
         return NULL;
     a->capacity = capacity_bytes;
@@ -34,15 +40,35 @@ doorkeeper *doorkeeper_new(size_t capacity_bytes)
     atomic_init(&a->charged, 0);
     atomic_init(&a->full, capacity_bytes == 0);
     atomic_init(&a->declined, 0);
-    /* Every slot starts empty (0) as calloc left it: a lock-free atomic
-     * word is its value's bytes alone, so no atomic_init of each (a
-     * million slots for a cache of 4 GiB, and every kv check opens one). */
+    atomic_init(&a->slot, NULL);
     return a;
 }
 
 void doorkeeper_free(doorkeeper *a)
 {
+    if (a != NULL)
+        free(atomic_load_explicit(&a->slot, memory_order_relaxed));
     free(a);
+}
+
+/* The slots, made now if no ask has made them yet: every slot empty (0)
+ * as calloc leaves it (a lock-free atomic word is its value's bytes
+ * alone, so no atomic_init of each: a million slots for a cache of
+ * 4 GiB).  Two readers making them at once keep the first one published
+ * (A3).  NULL if memory runs out. */
+static doorkeeper_slot *doorkeeper_slots(doorkeeper *a)
+{
+    doorkeeper_slot *slot = atomic_load_explicit(&a->slot, memory_order_acquire);
+    if (slot != NULL)
+        return slot;
+    doorkeeper_slot *made = calloc((size_t)a->mask + 1, sizeof *made);
+    if (made == NULL)
+        return NULL;
+    if (atomic_compare_exchange_strong_explicit(&a->slot, &slot, made, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return made;
+    free(made); /* another reader's are published: slot holds them */
+    return slot;
 }
 
 void doorkeeper_charged(doorkeeper *a, size_t charge)
@@ -63,7 +89,10 @@ int doorkeeper_ask(doorkeeper *a, uint64_t id, uint64_t offset)
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
     uint32_t fp = (uint32_t)(h >> 32) | 1u;
-    _Atomic uint32_t *slot = &a->slot[(uint32_t)h & a->mask];
+    doorkeeper_slot *slots = doorkeeper_slots(a);
+    if (slots == NULL)
+        return 1; /* no memory for the slots: every block admitted, as A1 */
+    doorkeeper_slot *slot = &slots[(uint32_t)h & a->mask];
     if (atomic_load_explicit(slot, memory_order_relaxed) == fp) {
         atomic_store_explicit(slot, 0, memory_order_relaxed);
         return 1;

@@ -38,7 +38,10 @@
 typedef struct doorkeeper doorkeeper;
 
 /* A doorkeeper for a cache of capacity_bytes, about one slot per 4 KiB of
- * it (4 bytes a slot).  NULL if memory runs out. */
+ * it (4 bytes a slot), allocated by the first doorkeeper_ask once the
+ * cache is full (a cache that never fills never zeroes them; if they
+ * cannot be allocated then, that ask admits the block, as A1).  NULL if
+ * memory runs out. */
 doorkeeper *doorkeeper_new(size_t capacity_bytes);
 void doorkeeper_free(doorkeeper *a);
 

@@ -38,14 +38,20 @@ struct lru_entry {
     _Alignas(16) unsigned char payload[];
 };
 
+#define LRU_FIRST_BUCKETS 16
+
 typedef struct lru_shard {
     pthread_mutex_t mu;
-    lru_entry **table;
+    lru_entry **table;    /* first_table until the table first grows */
     uint32_t buckets;     /* a power of two */
     uint32_t count;       /* entries in the table */
     lru_links lru;        /* evictable entries, oldest first (lru.next) */
     size_t capacity, usage;
     uint64_t hits, misses, inserts, evictions;
+    /* The first table, inside the shard: a cache made and freed with few
+     * entries (every kv check's, every short-lived open's) allocates
+     * one block for all its shards, not one more for each. */
+    lru_entry *first_table[LRU_FIRST_BUCKETS];
     char pad[64];         /* keeps two shards' hot fields off one cache line */
 } lru_shard;
 
@@ -54,8 +60,6 @@ struct lru_cache {
     unsigned shard_bits;
     lru_shard shards[];
 };
-
-#define LRU_FIRST_BUCKETS 16
 
 static uint32_t lru_hash(uint64_t k1, uint64_t k2)
 {
@@ -99,6 +103,12 @@ static lru_entry **lru_table_slot(lru_shard *s, uint32_t hash, uint64_t k1, uint
     return slot;
 }
 
+static void lru_table_free(lru_shard *s)
+{
+    if (s->table != s->first_table)
+        free(s->table);
+}
+
 /* Doubles the table when it holds more entries than a quarter of its
  * buckets.  A lookup that misses (most of a block cache's, on a database
  * many times its size) then finds an empty bucket three times in four,
@@ -121,7 +131,7 @@ static void lru_table_grow(lru_shard *s)
             *slot = e;
         }
     }
-    free(s->table);
+    lru_table_free(s);
     s->table = table;
     s->buckets = buckets;
 }
@@ -190,21 +200,18 @@ int lru_cache_new(size_t capacity, unsigned shards, lru_free_fn on_free, lru_cac
     unsigned made = 0;
     for (; made < n; made++) {
         lru_shard *s = &c->shards[made];
-        s->table = calloc(LRU_FIRST_BUCKETS, sizeof *s->table);
-        if (s->table == NULL || pthread_mutex_init(&s->mu, NULL) != 0)
+        if (pthread_mutex_init(&s->mu, NULL) != 0)
             break;
+        s->table = s->first_table; /* (calloc's zeros: every bucket empty) */
         s->buckets = LRU_FIRST_BUCKETS;
         s->lru.next = s->lru.prev = &s->lru;
         s->capacity = capacity / n + (made < capacity % n ? 1 : 0);
     }
     if (made < n) {
-        free(c->shards[made].table);
-        while (made-- > 0) {
+        while (made-- > 0)
             pthread_mutex_destroy(&c->shards[made].mu);
-            free(c->shards[made].table);
-        }
         free(c);
-        return kv_error(KV_ERR_NOMEM, "cache: cannot allocate the tables of %u shards", n);
+        return kv_error(KV_ERR_NOMEM, "cache: cannot make the locks of %u shards", n);
     }
     *out = c;
     return KV_OK;
@@ -226,7 +233,7 @@ void lru_cache_free(lru_cache *c)
         }
         lru_dead_free(c, dead);
         pthread_mutex_destroy(&s->mu);
-        free(s->table);
+        lru_table_free(s);
     }
     free(c);
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "kv.h"
 #include "parted_format.h"
 #include "table_salvage.h"
 
@@ -49,6 +50,10 @@ static int salvage_partition(const block *ix, uint64_t data_end, table_v2_handle
         }
         (*named)[(*n)++] = h;
     }
+    /* (An entry's key too long for the iterator's own room, and no memory
+     * for it: this run's failure, not damage the scan could pass over.) */
+    if (rc == KV_OK && it.status == KV_ERR_NOMEM)
+        rc = kv_error(KV_ERR_NOMEM, "out of memory reading an index partition");
     block_iter_free(&it);
     return rc;
 }
@@ -76,6 +81,8 @@ static int salvage_named_blocks(table *t, table_v2_handle **named, size_t *n)
             rc = KV_OK; /* its data blocks are for the scan */
         }
     }
+    if (rc == KV_OK && top.status == KV_ERR_NOMEM)
+        rc = kv_error(KV_ERR_NOMEM, "out of memory reading the top-level index");
     block_iter_free(&top);
     return rc;
 }
@@ -87,7 +94,12 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
     table *t = NULL;
     table_v2_handle *named = NULL;
     size_t n = 0;
-    int rc = table_ctx_new(NULL, &tc);
+    /* No record cache: the salvage makes no lookup whose answer it could
+     * keep (as parted_tools.c's walks). */
+    kv_options walk;
+    kv_options_init(&walk);
+    walk.record_cache_percent = KV_NO_RECORD_CACHE;
+    int rc = table_ctx_new(&walk, &tc);
     int opened = rc == KV_OK ? table_open(tc, path, &t) : rc;
     if (opened == KV_ERR_NOMEM || opened == KV_ERR_IO)
         rc = opened; /* this run's failure, not the file's: no other salvage */

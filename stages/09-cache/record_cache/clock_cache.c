@@ -23,9 +23,11 @@ typedef struct entry {
     unsigned char bytes[]; /* key then value */
 } entry;
 
+#define CLOCK_FIRST_BUCKETS 64
+
 typedef struct shard {
     pthread_mutex_t mu;
-    entry **buckets;
+    entry **buckets; /* first_buckets until they first grow */
     size_t nbuckets; /* a power of two */
     entry **ring;
     size_t ring_len, ring_cap, hand;
@@ -33,6 +35,10 @@ typedef struct shard {
     size_t nfree;
     size_t budget, bytes, entries;
     uint64_t hits, misses, evictions;
+    /* The first buckets, inside the shard: a cache made and freed with few
+     * entries (a short-lived open's) allocates one block for all its
+     * shards, not one more for each. */
+    entry *first_buckets[CLOCK_FIRST_BUCKETS];
 } shard;
 
 struct clock_cache {
@@ -59,6 +65,12 @@ static uint64_t hash_bytes(const void *p, size_t n)
     return h ^ (h >> 33);
 }
 
+static void buckets_free(shard *s)
+{
+    if (s->buckets != s->first_buckets)
+        free(s->buckets);
+}
+
 int clock_cache_new(size_t budget, unsigned nshards, clock_cache **out)
 {
     *out = NULL;
@@ -71,10 +83,9 @@ int clock_cache_new(size_t budget, unsigned nshards, clock_cache **out)
     for (unsigned i = 0; i < nshards; i++) {
         shard *s = &c->shards[i];
         s->budget = budget / nshards;
-        s->nbuckets = 64;
-        s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-        if (!s->buckets || pthread_mutex_init(&s->mu, NULL) != 0) {
-            free(s->buckets);
+        s->nbuckets = CLOCK_FIRST_BUCKETS;
+        s->buckets = s->first_buckets; /* (calloc's zeros: every bucket empty) */
+        if (pthread_mutex_init(&s->mu, NULL) != 0) {
             c->nshards = i;
             clock_cache_free(c);
             return KV_ERR_NOMEM;
@@ -94,7 +105,7 @@ void clock_cache_free(clock_cache *c)
             free(s->ring[j]);
         free(s->ring);
         free(s->free_slots);
-        free(s->buckets);
+        buckets_free(s);
         pthread_mutex_destroy(&s->mu);
     }
     free(c);
@@ -160,7 +171,7 @@ static int grow_buckets(shard *s)
             e->next = b[e->hash & (n - 1)];
             b[e->hash & (n - 1)] = e;
         }
-    free(s->buckets);
+    buckets_free(s);
     s->buckets = b;
     s->nbuckets = n;
     return KV_OK;
