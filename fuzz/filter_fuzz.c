@@ -14,17 +14,26 @@
  *      than it has, and, if none is set, rules every key out.  A probe by
  *      key and by the key's hash answer the same.
  *   2. As keys: split at each 0 byte, added to a builder with
- *      1 + input[0] % 50 bits per key.  The builder must count every key
+ *      input[0] % 52 - 1 bits per key (-1 to 50; below 1 taken as 1).
+ *      The first add, which allocates the builder's array, is first made
+ *      with that allocation refused (tests/alloc/alloc_wrap.h): it must
+ *      answer KV_ERR_NOMEM with a message and hold no key, then succeed.
+ *      The builder must count every key
  *      but one whose hash is the previous key's; the filter written must
- *      pass bloom_check, be as long as bloom_builder_bytes said, and
- *      contain every key (B1: no false negative); the false-positive rate
- *      theory expects of it is a probability (1 with no bits or no
+ *      pass bloom_check, be as long as bloom_builder_bytes said, have
+ *      max(64, keys * bits per key) bits rounded up to a byte and
+ *      round(bits per key * ln 2) hashes in 1..30 (as bloom_k_for says),
+ *      and contain every key (B1: no false negative); the false-positive
+ *      rate theory expects of it is a probability (1 with no bits or no
  *      hashes); reset, the builder holds no key.
  *
  * Seeds (fuzz/seeds/filter/, copied by scripts/fuzz_seeds.sh): filters
  * bloom_builder_finish wrote for the keys "key" + i in 16 digits, i < n
  * (names say n and the bits per key), and malformed ones (k of 0 and 31,
- * shorter than the minimum, empty).
+ * shorter than the minimum, empty); as keys, keys300-grown (300 keys: the
+ * builder's array grows past its first 256) and keys-a-b-c-bits-per-key-0
+ * (the first byte 1: 0 bits per key, taken as 1; a first byte 0, as in
+ * keys0-bits10, gives -1).
  *
  * It is stage 05's entry "filter" in FUZZ_05-blocks: `make fuzz-smoke`
  * runs it, `make fuzz STAGE=05-blocks TARGET=filter` is an AFL++ campaign,
@@ -35,7 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/alloc/alloc_wrap.h"
 #include "bloom.h"
+#include "error.h"
 #include "kv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,17 +90,44 @@ static void filter_fuzz_decode(const uint8_t *data, size_t size)
     }
 }
 
+/* round(bits_per_key * ln 2), bits_per_key below 1 taken as 1, clamped to
+ * 1..BLOOM_MAX_K: the hashes a filter of bits_per_key uses (bloom.h). */
+static int filter_fuzz_k(int bits_per_key)
+{
+    long per_key = bits_per_key < 1 ? 1 : bits_per_key;
+    long k = (per_key * 693147 + 500000) / 1000000; /* ln 2 = 0.693147... */
+    return k < 1 ? 1 : k > BLOOM_MAX_K ? BLOOM_MAX_K : (int)k;
+}
+
+/* The first key's add with the allocation of the builder's array refused:
+ * KV_ERR_NOMEM with a message, no key held. */
+static void filter_fuzz_add_refused(bloom_builder *b, const uint8_t *key, size_t len)
+{
+    kv_error_clear();
+    alloc_fail_at(1);
+    int rc = bloom_builder_add(b, key, len);
+    filter_fuzz_check(alloc_disarm(), "the first add allocates");
+    filter_fuzz_check(rc == KV_ERR_NOMEM && kv_errmsg()[0] != '\0' &&
+                          bloom_builder_keys(b) == 0,
+                      "an add whose allocation is refused: KV_ERR_NOMEM, a message, no key");
+}
+
 /* Part 2: the input as keys, through a builder. */
 static void filter_fuzz_build(const uint8_t *data, size_t size)
 {
     bloom_builder b;
-    bloom_builder_init(&b, size > 0 ? 1 + data[0] % 50 : 10);
+    const int bits_per_key = size > 0 ? data[0] % 52 - 1 : 10;
+    filter_fuzz_check(bloom_k_for(bits_per_key) == filter_fuzz_k(bits_per_key),
+                      "bloom_k_for: round(bits per key * ln 2) in 1..30");
+    bloom_builder_init(&b, bits_per_key);
     size_t empty_len = bloom_builder_bytes(&b), start = 0, distinct = 0;
     uint64_t prev = 0;
     for (size_t i = 0; i <= size; i++) {
         if (i < size && data[i] != 0)
             continue;
         uint64_t h = bloom_hash(data + start, i - start);
+        if (distinct == 0)
+            filter_fuzz_add_refused(&b, data + start, i - start);
         distinct += distinct == 0 || h != prev;
         prev = h;
         filter_fuzz_check(bloom_builder_add(&b, data + start, i - start) == KV_OK, "add");
@@ -103,6 +141,11 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
     bloom_builder_finish(&b, f);
     bloom_info info;
     filter_fuzz_check(bloom_check(f, f + len, &info) == KV_OK, "a built filter is well formed");
+    uint64_t want_bits = (uint64_t)distinct * (uint64_t)(bits_per_key < 1 ? 1 : bits_per_key);
+    want_bits = want_bits < BLOOM_MIN_BITS ? BLOOM_MIN_BITS : (want_bits + 7) / 8 * 8;
+    filter_fuzz_check(info.bits == want_bits && info.k == filter_fuzz_k(bits_per_key),
+                      "a built filter has max(64, keys * bits per key) bits, rounded up to a "
+                      "byte, and round(bits per key * ln 2) hashes");
     double fp = bloom_fp_theory(info.bits, distinct, info.k);
     filter_fuzz_check(fp >= 0.0 && fp <= 1.0, "the rate theory expects is a probability");
     filter_fuzz_check(bloom_fp_theory(0, distinct, info.k) == 1.0 &&

@@ -10,16 +10,15 @@
 
 void ikey_encode(uint8_t *out, const void *ukey, size_t ulen, uint64_t seq, ikey_type type)
 {
-    if (ulen > 0)
-        memcpy(out, ukey, ulen);
+    memcpy(out, ukey, ulen);
     coding_put_u64(out + ulen, ikey_trailer(seq, type));
 }
 
 int ikey_decode(const uint8_t *p, const uint8_t *limit, ikey_parsed *out)
 {
-    if (limit < p || (size_t)(limit - p) < IKEY_TRAILER_SIZE + 1)
-        return 0;
     size_t len = (size_t)(limit - p);
+    if (len < IKEY_TRAILER_SIZE + 1)
+        return 0;
     uint64_t trailer = coding_get_u64(limit - IKEY_TRAILER_SIZE);
     uint8_t type = (uint8_t)(trailer & 0xff);
     if (type != IKEY_PUT && type != IKEY_DELETE && type != IKEY_PUT_ELSEWHERE)
@@ -39,9 +38,10 @@ int ikey_lookup_init(ikey_lookup *lk, const void *ukey, size_t ulen, uint64_t se
     lk->entry_len = 0;
     lk->ikey_off = 0;
     if (need > sizeof lk->space) {
-        lk->buf = malloc(need);
-        if (lk->buf == NULL)
+        uint8_t *heap = malloc(need);
+        if (heap == NULL)
             return kv_error(KV_ERR_NOMEM, "lookup key: cannot allocate %zu bytes", need);
+        lk->buf = heap; /* (after a failure buf is still space: never NULL) */
     }
     uint8_t *p = coding_put_varint32(lk->buf, (uint32_t)ilen);
     lk->ikey_off = (size_t)(p - lk->buf);
@@ -52,7 +52,7 @@ int ikey_lookup_init(ikey_lookup *lk, const void *ukey, size_t ulen, uint64_t se
 
 void ikey_lookup_free(ikey_lookup *lk)
 {
-    if (lk->buf != NULL && lk->buf != lk->space)
+    if (lk->buf != lk->space)
         free(lk->buf);
     lk->buf = lk->space;
 }

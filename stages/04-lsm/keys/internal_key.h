@@ -80,11 +80,14 @@ static inline uint64_t ikey_trailer(uint64_t seq, ikey_type type)
 }
 
 /* Writes user key and trailer at out (ulen + 8 bytes).
- * REQUIRES: seq <= IKEY_MAX_SEQ. */
+ * REQUIRES: ukey points at ulen bytes, never NULL (every caller's key is
+ * one: a user key is at least a byte, and a seek to the empty key is a
+ * seek to the first); seq <= IKEY_MAX_SEQ. */
 void ikey_encode(uint8_t *out, const void *ukey, size_t ulen, uint64_t seq, ikey_type type);
 
 /* Parses the internal key [p, limit).  Returns 1, or 0 if it is not one:
- * shorter than 9 bytes (an empty user key) or an unknown type. */
+ * shorter than 9 bytes (an empty user key) or an unknown type.
+ * REQUIRES: p <= limit (every caller passes p and p + a length it read). */
 int ikey_decode(const uint8_t *p, const uint8_t *limit, ikey_parsed *out);
 
 /* Bytewise order of user keys, shorter prefix first: <0, 0, >0. */

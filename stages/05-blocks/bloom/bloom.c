@@ -103,9 +103,9 @@ int bloom_builder_add_hash(bloom_builder *b, uint64_t h)
     if (b->count > 0 && b->hashes[b->count - 1] == h)
         return KV_OK; /* the same bits again */
     if (b->count == b->cap) {
+        /* (cap * 8 cannot wrap: twice the bytes held, at most PTRDIFF_MAX.) */
         size_t cap = b->cap ? b->cap * 2 : 256;
-        uint64_t *grown = cap > SIZE_MAX / sizeof *grown ? NULL
-                                                         : realloc(b->hashes, cap * sizeof *grown);
+        uint64_t *grown = realloc(b->hashes, cap * sizeof *grown);
         if (grown == NULL)
             return kv_error(KV_ERR_NOMEM, "bloom filter: cannot grow to %zu key hashes", cap);
         b->hashes = grown;
@@ -126,7 +126,9 @@ size_t bloom_builder_keys(const bloom_builder *b)
 }
 
 /* m for n keys: n * bits_per_key, at least BLOOM_MIN_BITS, a whole number
- * of bytes, at most BLOOM_MAX_BITS. */
+ * of bytes, at most BLOOM_MAX_BITS (itself whole bytes: rounding keeps m
+ * within it). */
+_Static_assert(BLOOM_MAX_BITS % 8 == 0, "BLOOM_MAX_BITS is a whole number of bytes");
 static uint32_t bloom_bits_for(size_t n, int bits_per_key)
 {
     uint64_t per_key = (uint64_t)bits_per_key;
@@ -135,8 +137,7 @@ static uint32_t bloom_bits_for(size_t n, int bits_per_key)
     uint64_t bits = (uint64_t)n * per_key;
     if (bits < BLOOM_MIN_BITS)
         bits = BLOOM_MIN_BITS;
-    bits = (bits + 7) / 8 * 8;
-    return bits > BLOOM_MAX_BITS ? BLOOM_MAX_BITS : (uint32_t)bits;
+    return (uint32_t)((bits + 7) / 8 * 8);
 }
 
 size_t bloom_builder_bytes(const bloom_builder *b)

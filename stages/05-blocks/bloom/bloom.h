@@ -63,7 +63,7 @@
 uint64_t bloom_hash(const void *key, size_t len);
 
 /* The number of hashes for bits_per_key: round(bits_per_key * ln 2),
- * clamped to 1..BLOOM_MAX_K.  REQUIRES: bits_per_key >= 1. */
+ * clamped to 1..BLOOM_MAX_K (so 1 for a bits_per_key below 2). */
 int bloom_k_for(int bits_per_key);
 
 /* ---- building ------------------------------------------------------------- */
@@ -75,7 +75,7 @@ typedef struct bloom_builder {
     int k;
 } bloom_builder;
 
-/* An empty builder.  REQUIRES: bits_per_key >= 1. */
+/* An empty builder; a bits_per_key below 1 is taken as 1. */
 void bloom_builder_init(bloom_builder *b, int bits_per_key);
 /* Frees what it holds; it may be initialised again. */
 void bloom_builder_destroy(bloom_builder *b);
