@@ -119,7 +119,8 @@ FUZZ_HELPER_SRCS += tests/alloc/alloc_wrap.c
 # A harness too long for one file is fuzz/T_fuzz.c and its parts,
 # FUZZ_PARTS_T, which every build of T links beside it (FUZZ_PART_RULES,
 # below, and the grade's fuzz rung).
-FUZZ_PARTS_vlog := fuzz/vlog_fuzz_files.c fuzz/vlog_fuzz_db.c fuzz/vlog_fuzz_load.c
+FUZZ_PARTS_vlog := fuzz/vlog_fuzz_files.c fuzz/vlog_fuzz_db.c fuzz/vlog_fuzz_load.c \
+                   fuzz/vlog_fuzz_handover.c
 FUZZ_PARTS_table_blocks := fuzz/table_blocks_fuzz_model.c fuzz/table_blocks_fuzz_read.c \
                            fuzz/table_blocks_fuzz_alloc.c fuzz/table_blocks_fuzz_mutate.c
 FUZZ_PARTS_manifest := fuzz/manifest_fuzz_mutate.c

@@ -59,7 +59,11 @@
  *   mode & 7 = 4   the decoders, then a value store opened over files the
  *                  body names, with settings the body holds
  *                  (vlog_fuzz_settings: value_gc_percent, value_threshold,
- *                  memtable_bytes, a clean close, the logs listed too)
+ *                  memtable_bytes, a clean close, the logs listed too);
+ *                  with bit 7 of the body's byte 5, instead, the files
+ *                  kv_open hands a store and the logs handed over after,
+ *                  then again with each I/O call failing in turn
+ *                  (vlog_fuzz_handover.c, which says what it checks)
  *
  * The decoders, on every input:
  *   - vlog_where_decode returns 0 or -1 with a reason; a where it accepts
@@ -128,11 +132,12 @@
  * fuzz-smoke` runs it, `make test` replays its seeds (scripts/fuzz_seeds.sh
  * makes them from real databases: docs/fuzzing.md).
  *
- * The harness is five files (FUZZ_PARTS_vlog in the Makefile), one idea
+ * The harness is six files (FUZZ_PARTS_vlog in the Makefile), one idea
  * each: this one, the entry and the decoders every input goes through;
  * vlog_fuzz_files.c, the harness's files in memory, its value stores and
  * modes 1 and 2; vlog_fuzz_db.c, a whole database (mode 6) and a store's
- * settings (mode 4); vlog_fuzz_load.c, a value read through the store
+ * settings (mode 4); vlog_fuzz_handover.c, the files handed to a store
+ * (mode 4, bit 7); vlog_fuzz_load.c, a value read through the store
  * (mode 3) and the allocations refused; vlog_fuzz.h, what they share.
  */
 #include <limits.h>
@@ -388,7 +393,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vlog_fuzz_db(body, n);
         break;
     case 4:
-        vlog_fuzz_settings(body, n);
+        if (n > 5 && (body[5] & 128) != 0)
+            vlog_fuzz_handover(body, n);
+        else
+            vlog_fuzz_settings(body, n);
         break;
     case 3:
         vlog_fuzz_store(body, n, 0);

@@ -39,6 +39,8 @@
 
 /* Names a mode-4 body lists, at most. */
 #define VLOG_FUZZ_LISTED 8
+/* A name, at most this long. */
+#define VLOG_FUZZ_NAME_MAX 40
 
 /* What value_store_describe said (its lines, and kv_inspect's): the
  * settings, the count of files and their live bytes, and the files'
@@ -66,6 +68,8 @@ int vlog_fuzz_in_header(uint64_t o);
 extern const char vlog_fuzz_fixed[], vlog_fuzz_input[];
 void vlog_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n);
 void vlog_fuzz_remove(const char *dir, const char *name);
+/* Removes every file of dir but `keep` (NULL: every one). */
+void vlog_fuzz_empty(const char *dir, const char *keep);
 /* The fixed file's bytes, made once. */
 const uint8_t *vlog_fuzz_image(void);
 /* Both directories, the fixed file in one (made again after an engine run). */
@@ -98,6 +102,17 @@ void vlog_fuzz_log_file_faulted(const uint8_t *p, size_t n, long nth);
 void vlog_fuzz_db(const uint8_t *p, size_t n);
 /* Mode 4: a store opened over files the body names, with its settings. */
 void vlog_fuzz_settings(const uint8_t *p, size_t n);
+/* Whether name[0, n) may name a file of the directory: letters, digits,
+ * '.', '-' and '_', not "." or "..", and not IDENTITY or LOCK (the
+ * directory's own, fuzz_dbfile.h). */
+int vlog_fuzz_good_name(const char *name, size_t n);
+
+/* ---- vlog_fuzz_handover.c ---- */
+
+/* Mode 4 with bit 7 of byte 5: the files kv_open hands a store and the
+ * logs handed over after, then the same with each I/O call failing in
+ * turn. */
+void vlog_fuzz_handover(const uint8_t *p, size_t n);
 
 /* ---- vlog_fuzz_load.c: mode 3 and the allocations refused ---- */
 

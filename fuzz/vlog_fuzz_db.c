@@ -37,13 +37,7 @@
 
 /* Files of a database, at most this many. */
 #define VLOG_FUZZ_DB_FILES 12
-/* A name, at most this long. */
-#define VLOG_FUZZ_NAME_MAX 40
-
-/* Whether name[0, n) may name a file of the directory: letters, digits,
- * '.', '-' and '_', not "." or "..", and not IDENTITY or LOCK (the
- * directory's own, fuzz_dbfile.h). */
-static int vlog_fuzz_good_name(const char *name, size_t n)
+int vlog_fuzz_good_name(const char *name, size_t n)
 {
     if (n == 0 || n > VLOG_FUZZ_NAME_MAX || (n <= 2 && memcmp(name, "..", n) == 0))
         return 0;
@@ -152,7 +146,8 @@ static int vlog_fuzz_vlog_name(const char *name, uint64_t *start)
  *               bit 2: each value-log file listed as a log too; bit 3:
  *               the memtable's limit 128 MiB before the open (else 4 KiB);
  *               bit 4: the files empty (else 64 zero bytes each); bit 6:
- *               a store that may write (else read only)
+ *               a store that may write (else read only); bit 7: the
+ *               files handed over instead (vlog_fuzz_handover.c)
  *   then names  each a length byte and the name (vlog_fuzz_good_name),
  *               at most VLOG_FUZZ_LISTED
  * held to what value_store_open promises (the header's "settings"). */

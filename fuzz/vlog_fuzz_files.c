@@ -95,6 +95,18 @@ void vlog_fuzz_dirs(void)
     vlog_fuzz_write(vlog_fuzz_fixed, VLOG_FUZZ_NAME, vlog_fuzz_image(), VLOG_FUZZ_FILE_SIZE);
 }
 
+void vlog_fuzz_empty(const char *dir, const char *keep)
+{
+    char **names = NULL;
+    size_t count = 0;
+    if (io_list(dir, &names, &count) != KV_OK)
+        return;
+    for (size_t i = 0; i < count; i++)
+        if (keep == NULL || strcmp(names[i], keep) != 0)
+            vlog_fuzz_remove(dir, names[i]);
+    io_list_free(names, count);
+}
+
 /* The end of an input: every file it left goes but the fixed file, which
  * is kept between inputs (made again if an engine run emptied the memory),
  * so that an input frees what it allocated (fuzz_dbfile_mem_done says
@@ -102,7 +114,6 @@ void vlog_fuzz_dirs(void)
  * input sees another's. */
 void vlog_fuzz_tidy(void)
 {
-    const char *dirs[2] = {vlog_fuzz_fixed, vlog_fuzz_input};
     const uint8_t *bytes = NULL;
     size_t n = 0;
     char path[160];
@@ -112,16 +123,8 @@ void vlog_fuzz_tidy(void)
         vlog_fuzz_dirs();
         return;
     }
-    for (int d = 0; d < 2; d++) {
-        char **names = NULL;
-        size_t count = 0;
-        if (io_list(dirs[d], &names, &count) != KV_OK)
-            continue;
-        for (size_t i = 0; i < count; i++)
-            if (d == 1 || strcmp(names[i], VLOG_FUZZ_NAME) != 0)
-                vlog_fuzz_remove(dirs[d], names[i]);
-        io_list_free(names, count);
-    }
+    vlog_fuzz_empty(vlog_fuzz_fixed, VLOG_FUZZ_NAME);
+    vlog_fuzz_empty(vlog_fuzz_input, NULL);
 }
 
 /* A copy of p[0, n) in an allocation of exactly its size (1 if empty). */
