@@ -123,7 +123,7 @@ FUZZ_PARTS_vlog := fuzz/vlog_fuzz_files.c fuzz/vlog_fuzz_db.c fuzz/vlog_fuzz_loa
                    fuzz/vlog_fuzz_handover.c
 FUZZ_PARTS_table_blocks := fuzz/table_blocks_fuzz_model.c fuzz/table_blocks_fuzz_read.c \
                            fuzz/table_blocks_fuzz_alloc.c fuzz/table_blocks_fuzz_mutate.c
-FUZZ_PARTS_manifest := fuzz/manifest_fuzz_mutate.c
+FUZZ_PARTS_manifest := fuzz/manifest_fuzz_mutate.c fuzz/manifest_fuzz_rebuild.c
 FUZZ_PARTS_table := fuzz/table_fuzz_cut.c fuzz/table_fuzz_faults.c fuzz/table_fuzz_engine.c
 TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \

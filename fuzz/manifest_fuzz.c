@@ -45,7 +45,9 @@
  *     cut (a misplaced copy: level_repair.c places what it salvages by the
  *     keys it holds, repair_place_outside); and
  *     the first alone, twice, with no CURRENT nor manifest, which
- *     kv_repair makes the levels from, merging the two (level_rebuild.c).
+ *     kv_repair makes the levels from, merging the two (level_rebuild.c),
+ *     and level_rebuild alone over the two with each of its allocations
+ *     refused in turn (manifest_fuzz_rebuild.c says what it checks).
  *     And for
  *     one in 32 of those, the calls of the I/O layer failing, one at a
  *     time (io_fault, common/io_fault.h): manifest_recover of the two
@@ -547,6 +549,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_dbfile alone[] = {{fuzz_dbfile_table_name(), table, files[2].size},
                                    {fuzz_dbfile_second_table_name(), table, files[2].size}};
             fuzz_dbfile_repair_files(alone, 2);
+            /* And level_rebuild alone over the two, with each of its
+             * allocations refused in turn (manifest_fuzz_rebuild.c). */
+            manifest_fuzz_rebuild(table, files[2].size);
         }
         /* (One input in 32 of those, every one in a replay: the manifest
          * read, then kv_check, kv_dump and kv_repair, with calls of the

@@ -20,5 +20,8 @@ void manifest_fuzz_check(int ok, const char *what);
  * header's, and every fragment's the reader's walk finds); returns whether
  * a byte changed. */
 int manifest_fuzz_repair(uint8_t *m, size_t n);
+/* level_rebuild over two copies of table [table, table + n), then again
+ * with each of its allocations refused in turn (manifest_fuzz_rebuild.c). */
+void manifest_fuzz_rebuild(const uint8_t *table, size_t n);
 
 #endif
