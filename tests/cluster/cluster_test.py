@@ -784,6 +784,10 @@ while Time.now - t0 < 7
   begin
     r.set("rb#{n}", n.to_s)
     acked["rb#{n}"] = [n.to_s, failed]
+    if acked.size == 1
+      puts "writing"  # (the test kills the leader only once writes flow)
+      $stdout.flush
+    end
   rescue StandardError
     failed += 1
     sleep 0.2
@@ -818,7 +822,12 @@ def the_ruby_cluster_client_follows_a_leader_change(c):
     c.leader()
     writer = subprocess.Popen([ruby, "-e", RUBY_WRITER] + [str(p) for p in c.client_ports],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    # The leader dies once the writer's first write is acknowledged, and a
+    # second later: on a loaded machine ruby can take seconds to start,
+    # and a leader killed before then would leave no write to fail.
+    first = writer.stdout.readline()
+    check(first == "writing\n", "the writer's first write (stdout %r)" % first)
+    time.sleep(1)
     old = c.leader()
     c.kill(old)
     try:
