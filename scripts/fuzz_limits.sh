@@ -36,17 +36,19 @@ export KV_FUZZ_TIMEOUT KV_FUZZ_SLOW_S KV_FUZZ_RSS_MB KV_FUZZ_MALLOC_MB
 # libFuzzer's flags for these limits.
 fuzz_limit_flags="-timeout=$fuzz_timeout -report_slow_units=$fuzz_slow_s -rss_limit_mb=$fuzz_rss_mb -malloc_limit_mb=$fuzz_malloc_mb"
 
-# fuzz_target_flags TARGET: libFuzzer's flags of one target beyond the
+# fuzz_target_flags STAGE:TARGET: libFuzzer's flags of one pair beyond the
 # limits.  The API harness (fuzz/api_fuzz.c) runs without the entropic
 # schedule (-entropic=0): each of its inputs touches some 25,000 features
 # (a whole engine's counters), and the schedule's count of each feature's
 # frequency (InputCorpus::UpdateFeatureFrequency) took a third of its
 # processor time; without it the harness runs about 1.7 times the inputs a
 # processor second and reached as many edges in 15 s (docs/fuzzing.md,
-# "Harness speed").
+# "Harness speed").  So do stage 09's two table harnesses, whose inputs
+# drive the engine's tools and repair: the schedule was a quarter to a
+# third of their processor time.
 fuzz_target_flags() {
     case $1 in
-    api) echo "-entropic=0" ;;
+    *:api | 09-cache:table | 09-cache:table_blocks) echo "-entropic=0" ;;
     esac
 }
 

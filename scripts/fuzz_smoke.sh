@@ -42,7 +42,7 @@ for pair in "$@"; do
     mkdir -p "$corpus" "$reg" build/fuzz
     log=build/fuzz/$stage-$target.log
     # shellcheck disable=SC2086,SC2046
-    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$target") \
+    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$stage:$target") \
         -artifact_prefix="$reg/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
         "$corpus" "$seeds" "$reg" >"$log" 2>&1

@@ -61,7 +61,7 @@ for pair in "$@"; do
     times >"$work/times"
     cpu0=$(children_cpu)
     # shellcheck disable=SC2086,SC2046
-    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$target") \
+    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags $(fuzz_target_flags "$stage:$target") \
         -artifact_prefix="$work/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
         "$corpus" >"$log" 2>&1
