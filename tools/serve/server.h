@@ -194,6 +194,7 @@ struct serve_client {
      * serve_host_wake), and READONLY (a replica may answer its reads). */
     unsigned long long input_pass;
     int ext_waiting, readonly;
+    int answered;                   /* serve_commit.c: answered, its next command not yet run */
     serve_client *prev, *next;      /* every client */
 };
 
@@ -468,6 +469,11 @@ void serve_commit_kick(server *s);
 /* Called when the event fd is readable: answers the applied batch. */
 void serve_commit_done(server *s);
 int  serve_commit_busy(const server *s);    /* a batch gathered or in flight */
+/* A client answered by a settled batch sent its next command (or left):
+ * it no longer holds the next batch back (serve_ext.h, `gather_us`). */
+void serve_commit_back(server *s, serve_client *c);
+/* The ms until a held batch goes anyway, or -1 if none is held. */
+int  serve_commit_hold_ms(const server *s);
 
 /* serve_scan.c */
 void serve_scan_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
