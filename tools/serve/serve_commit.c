@@ -51,10 +51,11 @@
  * so a client whose pipeline went out in several batches is answered in
  * its order.  An extension may also have the next batch wait, with
  * nothing in flight, for the clients the last one answered (serve_ext.h,
- * `gather_us`): each is marked answered until its next command runs or
- * it leaves, and the kick holds the gathering batch while any is, up to
- * that bound and never longer than the last batch was out; the loop's
- * wait ends when the hold does.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
+ * `gather_us`): each client the last settle answered is marked with it
+ * until its next command runs or it leaves (a later settle's marks
+ * replace them), and the kick holds the gathering batch while any is
+ * marked, up to that bound and never longer than the last batch was
+ * out; the loop's wait ends when the hold does.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
  * how many of its keys existed, which it finds by looking at the earlier
  * ops of its chunk, then at the database; with one chunk at a time that
  * is exact.  The writers touch a batch only between the hand-off and
@@ -417,10 +418,9 @@ static commit_batch *commit_free_batch(struct serve_commit *cm)
 
 void serve_commit_back(server *s, serve_client *c)
 {
-    if (c->answered) {
-        c->answered = 0;
+    if (c->answered != 0 && c->answered == s->commit->settles)
         s->commit->answered--;
-    }
+    c->answered = 0;
 }
 
 /* The time left to hold the gathering batch for the clients the last
@@ -444,8 +444,17 @@ void serve_commit_kick(server *s)
 {
     struct serve_commit *cm = s->commit;
     if (cm->nflying >= cm->max_flying || cm->gathering->n == 0 ||
-        (cm->nflying > 0 && cm->gathering->n < cm->flying_ops) || commit_hold_left(s) > 0)
+        (cm->nflying > 0 && cm->gathering->n < cm->flying_ops))
         return;
+    if (commit_hold_left(s) > 0) {
+        if (!cm->holding)
+            s->stats.held++;
+        cm->holding = 1;
+        return;
+    }
+    if (cm->holding && cm->answered > 0)
+        s->stats.held_out++; /* some of them did not come back in time */
+    cm->holding = 0;
     commit_batch *b = cm->gathering;
     b->settled = 0;
     cm->flying[cm->nflying++] = b;
@@ -541,8 +550,8 @@ static void commit_answer(server *s, commit_batch *b)
         if (c->pending_ops == 0) {
             c->waiting = 0;
             serve_client_ready(s, c);
-            if (s->commit->gather_ns > 0 && !c->dead && !c->answered) {
-                c->answered = 1;
+            if (s->commit->gather_ns > 0 && !c->dead && c->answered != s->commit->settles) {
+                c->answered = s->commit->settles;
                 s->commit->answered++;
             }
         }
@@ -589,6 +598,10 @@ void serve_commit_done(server *s)
      * were handed over (E4): a later batch settled first waits for the
      * ones before it, so that a client's replies keep its order. */
     int threaded = 0;
+    if (cm->flying[0]->settled) { /* a new settle: only the clients it answers hold the next */
+        cm->settles++;
+        cm->answered = 0;
+    }
     while (cm->nflying > 0 && cm->flying[0]->settled) {
         commit_batch *b = cm->flying[0];
         threaded |= b->threaded;

@@ -194,7 +194,8 @@ struct serve_client {
      * serve_host_wake), and READONLY (a replica may answer its reads). */
     unsigned long long input_pass;
     int ext_waiting, readonly;
-    int answered;                   /* serve_commit.c: answered, its next command not yet run */
+    unsigned long long answered;    /* serve_commit.c: the settle that answered it, its next
+                                       command not yet run (0: none) */
     serve_client *prev, *next;      /* every client */
 };
 
@@ -202,6 +203,7 @@ typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
     unsigned long long batches, batch_ops, largest_batch, chunks;
     unsigned long long most_flying;     /* the most batches in flight at once (serve_ext.h, E4) */
+    unsigned long long held, held_out;  /* batches held for answered clients; ... to the bound */
     unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
     unsigned long long execs, exec_watch_nulls, exec_aborts;  /* EXEC: applied, *-1, EXECABORT */
     unsigned long long txn_commits, txn_retries;  /* kv_txn commits of EXECs, conflicts retried */
