@@ -413,6 +413,46 @@ def writes_reach_every_member(c):
         check(got in ("$4",), "member %d holds w199 (its reply began %r)" % (i + 1, got))
 
 
+def server_stats(port):
+    """INFO stats of the member on that client port, as a dict."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
+        f = s.makefile("rb")
+        size = int(f.readline()[1:])
+        body = f.read(size + 2).decode()
+    return dict(line.split(":", 1) for line in body.split("\r\n") if ":" in line)
+
+
+def a_quiet_client_holds_one_batch_at_most(c, writes=200):
+    """With nothing in flight, the leader holds a batch for the clients
+    the last settled batch answered until each sends its next command
+    (serve_ext.h, `gather_us`).  A client answered once that then stays
+    connected and quiet holds the next batch to the bound, once: the
+    batch after that answers other clients, whose marks replace its own.
+    Here: a SET on a connection kept open and silent, then 200 SETs one
+    after another on another connection; at most one batch ran its hold
+    out (each of the 200 came back itself), and every SET was answered."""
+    lead = c.leader()
+    p = c.client_ports[lead]
+    with socket.create_connection(("127.0.0.1", p), timeout=5) as quiet:
+        quiet.sendall(b"*3\r\n$3\r\nSET\r\n$2\r\nqa\r\n$1\r\n1\r\n")
+        check(quiet.makefile("rb").readline() == b"+OK\r\n", "the quiet client's SET answered")
+        before = server_stats(p)
+        with socket.create_connection(("127.0.0.1", p), timeout=5) as s:
+            f = s.makefile("rb")
+            for i in range(writes):
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$2\r\nqb\r\n$%d\r\n%d\r\n" % (len(str(i)), i))
+                got = f.readline()
+                check(got == b"+OK\r\n", "SET %d answered +OK (%r)" % (i + 1, got))
+        after = server_stats(p)
+    held = int(after["write_batches_held"]) - int(before["write_batches_held"])
+    ran_out = (int(after["write_batch_holds_ran_out"]) -
+               int(before["write_batch_holds_ran_out"]))
+    check(ran_out <= 1, "%d SETs, a quiet client: %d holds ran out (at most 1)" % (writes, ran_out))
+    print("    %d SETs beside a quiet client: %d batches held, %d of them to the bound" % (
+        writes, held, ran_out))
+
+
 def a_read_at_the_leader_writes_no_entry(c, reads=1000):
     """A linearizable GET at the leader is confirmed by a round of the
     voters (member_read.c), not by an entry in the log: over 1,000 GETs,
@@ -3189,6 +3229,8 @@ def main():
                          ("a_transaction_is_one_command", a_transaction_is_one_command),
                          ("a_read_at_the_leader_writes_no_entry",
                           a_read_at_the_leader_writes_no_entry),
+                         ("a_quiet_client_holds_one_batch_at_most",
+                          a_quiet_client_holds_one_batch_at_most),
                          ("a_transaction_at_a_follower_redirects",
                           a_transaction_at_a_follower_redirects),
                          ("reads_inside_a_transaction_answer_at_the_leader",

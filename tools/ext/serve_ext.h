@@ -26,7 +26,9 @@
  *      answers a batch it applied itself.
  * The extension says how many batches it may hold at once (`in_flight`):
  * the server hands over the next pass's batch while earlier ones are
- * still out, up to that many, once it holds `in_flight_ops` ops.
+ * still out, up to that many, once it holds `in_flight_ops` ops; with
+ * none out, it may hold a batch a little for the clients the last one
+ * answered (`gather_us`), so that they ride in one batch, not two.
  *
  * Threads: everything here runs on the server's loop thread.
  *
@@ -270,6 +272,16 @@ typedef struct serve_ext_ops {
      * batch costs the extension a price of its own whatever its size: a
      * member, an entry with its messages and appends). */
     size_t in_flight, in_flight_ops;
+    /* How long a batch may wait, with nothing in flight, for the clients
+     * the last settled batch answered, in microseconds (0: it never
+     * waits).  Clients that each send a write and wait for its answer
+     * come back one by one: handed over at once, the first back would
+     * ride alone and the rest in the batch after, two thin batches
+     * each round where one would carry them all.  So the server holds
+     * the gathering batch until every client that batch answered has
+     * sent its next command (a read counts) or left, at most this long
+     * and at most as long as that batch was out. */
+    unsigned gather_us;
     /* Its figures, each handed to fn (NULL: none). */
     void (*figures)(void *x, serve_figure_fn fn, void *ctx);
     /* The descriptors it may hold besides the engine's (its sockets),

@@ -74,6 +74,7 @@ typedef struct commit_batch {
     commit_chunk *chunks;
     size_t nchunks, chunks_cap;
     int settled;            /* every write of it applied or failed: to answer */
+    long long handed_ns;    /* when it was handed to an extension (serve_now_ns) */
 } commit_batch;
 
 struct serve_commit {
@@ -84,6 +85,11 @@ struct serve_commit {
     size_t nflying;
     size_t max_flying;      /* 1, or as many as the extension takes (serve_ext.h, E4) */
     size_t flying_ops;      /* ... once a batch holds this many ops, if one is out */
+    long long gather_ns;    /* the extension's bound on holding a batch (serve_ext.h) */
+    unsigned long long settles; /* serve_commit_done's calls that answered a batch */
+    size_t answered;        /* clients the last of them answered, not yet back */
+    long long hold_until_ns; /* ... the batch gathering goes then anyway */
+    int holding;            /* the gathering batch has been held */
     unsigned long long kicks;
     size_t chunk_ops;       /* a chunk is closed at this many ops */
     int sync;               /* --sync: every batch goes to the writers */

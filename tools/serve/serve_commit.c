@@ -49,7 +49,13 @@
  * the group's log orders them.  Batches are answered in
  * the order they were handed over, whatever order they are settled in,
  * so a client whose pipeline went out in several batches is answered in
- * its order.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
+ * its order.  An extension may also have the next batch wait, with
+ * nothing in flight, for the clients the last one answered (serve_ext.h,
+ * `gather_us`): each client the last settle answered is marked with it
+ * until its next command runs or it leaves (a later settle's marks
+ * replace them), and the kick holds the gathering batch while any is
+ * marked, up to that bound and never longer than the last batch was
+ * out; the loop's wait ends when the hold does.)  A batch holding a DEL has one plain chunk per phase (below): a DEL answers
  * how many of its keys existed, which it finds by looking at the earlier
  * ops of its chunk, then at the database; with one chunk at a time that
  * is exact.  The writers touch a batch only between the hand-off and
@@ -90,6 +96,7 @@ int serve_commit_init(server *s)
      * time.  An extension says how many it takes (serve_ext.h, E4). */
     cm->max_flying = s->ext != NULL && s->ext->in_flight > 1 ? s->ext->in_flight : 1;
     cm->flying_ops = s->ext != NULL ? s->ext->in_flight_ops : 0;
+    cm->gather_ns = s->ext != NULL ? (long long)s->ext->gather_us * 1000 : 0;
     cm->nb = cm->max_flying + 1;
     cm->b = calloc(cm->nb, sizeof *cm->b);
     cm->flying = calloc(cm->max_flying, sizeof *cm->flying);
@@ -409,12 +416,45 @@ static commit_batch *commit_free_batch(struct serve_commit *cm)
     return NULL; /* not reached: nb is one more than max_flying */
 }
 
+void serve_commit_back(server *s, serve_client *c)
+{
+    if (c->answered != 0 && c->answered == s->commit->settles)
+        s->commit->answered--;
+    c->answered = 0;
+}
+
+/* The time left to hold the gathering batch for the clients the last
+ * settled batch answered (serve_ext.h, `gather_us`), in ns; 0: none. */
+static long long commit_hold_left(const server *s)
+{
+    const struct serve_commit *cm = s->commit;
+    if (cm->answered == 0 || cm->nflying > 0 || cm->gathering->n == 0 || s->stopping)
+        return 0;
+    long long left = cm->hold_until_ns - serve_now_ns();
+    return left > 0 ? left : 0;
+}
+
+int serve_commit_hold_ms(const server *s)
+{
+    long long left = commit_hold_left(s);
+    return left > 0 ? (int)((left + 999999) / 1000000) : -1;
+}
+
 void serve_commit_kick(server *s)
 {
     struct serve_commit *cm = s->commit;
     if (cm->nflying >= cm->max_flying || cm->gathering->n == 0 ||
         (cm->nflying > 0 && cm->gathering->n < cm->flying_ops))
         return;
+    if (commit_hold_left(s) > 0) {
+        if (!cm->holding)
+            s->stats.held++;
+        cm->holding = 1;
+        return;
+    }
+    if (cm->holding && cm->answered > 0)
+        s->stats.held_out++; /* some of them did not come back in time */
+    cm->holding = 0;
     commit_batch *b = cm->gathering;
     b->settled = 0;
     cm->flying[cm->nflying++] = b;
@@ -441,6 +481,7 @@ void serve_commit_kick(server *s)
     if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
         static const commit_settlers settle = {commit_settle, commit_settled};
         b->threaded = 0;
+        b->handed_ns = serve_now_ns();
         serve_handoff_batch(s, b, &settle);
         return;
     }
@@ -509,6 +550,10 @@ static void commit_answer(server *s, commit_batch *b)
         if (c->pending_ops == 0) {
             c->waiting = 0;
             serve_client_ready(s, c);
+            if (s->commit->gather_ns > 0 && !c->dead && c->answered != s->commit->settles) {
+                c->answered = s->commit->settles;
+                s->commit->answered++;
+            }
         }
     }
     b->n = 0;
@@ -553,11 +598,20 @@ void serve_commit_done(server *s)
      * were handed over (E4): a later batch settled first waits for the
      * ones before it, so that a client's replies keep its order. */
     int threaded = 0;
+    if (cm->flying[0]->settled) { /* a new settle: only the clients it answers hold the next */
+        cm->settles++;
+        cm->answered = 0;
+    }
     while (cm->nflying > 0 && cm->flying[0]->settled) {
         commit_batch *b = cm->flying[0];
         threaded |= b->threaded;
         memmove(&cm->flying[0], &cm->flying[1], (cm->nflying - 1) * sizeof *cm->flying);
         cm->nflying--;
+        /* The next batch waits for the clients just answered at most
+         * as long as this one was out: a client slower than that would
+         * have it wait longer than a round of its own would take. */
+        long long now = serve_now_ns(), flight = now - b->handed_ns;
+        cm->hold_until_ns = now + (flight < cm->gather_ns ? flight : cm->gather_ns);
         commit_answer(s, b);
     }
     /* Start what was gathered meanwhile (after an inline batch nothing

@@ -188,14 +188,16 @@ void serve_info_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serv
                      "total_commands_processed:%llu\r\ntotal_error_replies:%llu\r\n"
                      "protocol_errors:%llu\r\n"
                      "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
-                     "largest_write_batch:%llu\r\nwrite_batches_in_flight_max:%llu\r\nkv_writes:%llu\r\naccept_pauses:%llu\r\n"
+                     "largest_write_batch:%llu\r\nwrite_batches_in_flight_max:%llu\r\n"
+                     "write_batches_held:%llu\r\nwrite_batch_holds_ran_out:%llu\r\n"
+                     "kv_writes:%llu\r\naccept_pauses:%llu\r\n"
                      "exec_applied:%llu\r\nexec_watch_null:%llu\r\nexec_aborted:%llu\r\n"
                      "exec_txn_commits:%llu\r\nexec_txn_retries:%llu\r\n"
                      "watching_clients:%zu\r\nwatch_expired:%llu\r\n\r\n",
                  st->connections, st->rejected, st->commands, s->obs.errs.total, st->errors,
                  st->batches,
                  st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
-                 st->largest_batch, st->most_flying, st->chunks, st->accept_pauses, st->execs,
+                 st->largest_batch, st->most_flying, st->held, st->held_out, st->chunks, st->accept_pauses, st->execs,
                  st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries,
                  s->nwatching, st->watch_expired);
     }

@@ -94,6 +94,7 @@ static void loop_client_free(server *s, serve_client *c)
             close(c->fd);
     }
     serve_client_unlist(s, c);
+    serve_commit_back(s, c);
     serve_keys_free(c);
     serve_multi_free(s, c); /* its queue and its watches: no EXEC is in flight */
     if (c->prev != NULL)
@@ -308,6 +309,7 @@ static void loop_run_client(server *s, serve_client *c)
             return;
         }
         serve_req r = {p, c->ps.args, c->ps.argc};
+        serve_commit_back(s, c);
         if (serve_cmd_run(s, c, &r) == SERVE_CMD_WAIT) {
             c->waiting = 1;
             return;
@@ -508,6 +510,9 @@ int serve_loop_run(server *s)
         int http_ms = serve_http_expire(s); /* metrics connections past their time close */
         if (http_ms >= 0 && (timeout < 0 || http_ms < timeout))
             timeout = http_ms;
+        int hold_ms = serve_commit_hold_ms(s); /* a batch held for answered clients */
+        if (hold_ms >= 0 && (timeout < 0 || hold_ms < timeout))
+            timeout = hold_ms;
         int ext_ms = s->ext != NULL ? s->ext->timeout(s->ext_state) : -1; /* its next timer */
         if (ext_ms >= 0 && (timeout < 0 || ext_ms < timeout))
             timeout = ext_ms;

@@ -194,6 +194,8 @@ struct serve_client {
      * serve_host_wake), and READONLY (a replica may answer its reads). */
     unsigned long long input_pass;
     int ext_waiting, readonly;
+    unsigned long long answered;    /* serve_commit.c: the settle that answered it, its next
+                                       command not yet run (0: none) */
     serve_client *prev, *next;      /* every client */
 };
 
@@ -201,6 +203,7 @@ typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
     unsigned long long batches, batch_ops, largest_batch, chunks;
     unsigned long long most_flying;     /* the most batches in flight at once (serve_ext.h, E4) */
+    unsigned long long held, held_out;  /* batches held for answered clients; ... to the bound */
     unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
     unsigned long long execs, exec_watch_nulls, exec_aborts;  /* EXEC: applied, *-1, EXECABORT */
     unsigned long long txn_commits, txn_retries;  /* kv_txn commits of EXECs, conflicts retried */
@@ -468,6 +471,11 @@ void serve_commit_kick(server *s);
 /* Called when the event fd is readable: answers the applied batch. */
 void serve_commit_done(server *s);
 int  serve_commit_busy(const server *s);    /* a batch gathered or in flight */
+/* A client answered by a settled batch sent its next command (or left):
+ * it no longer holds the next batch back (serve_ext.h, `gather_us`). */
+void serve_commit_back(server *s, serve_client *c);
+/* The ms until a held batch goes anyway, or -1 if none is held. */
+int  serve_commit_hold_ms(const server *s);
 
 /* serve_scan.c */
 void serve_scan_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);

@@ -450,6 +450,14 @@ static void member_run(void *x, unsigned long long pass)
 #define MEMBER_BATCHES_IN_FLIGHT 8
 #define MEMBER_BATCH_OPS_IN_FLIGHT 64
 
+/* How long the server may hold a batch, with none in flight, for the
+ * clients the last one answered (serve_ext.h, `gather_us`; never longer
+ * than that batch was out).  50 clients that each send a SET and wait
+ * made entries of about 25 writes, two groups taking turns; held, about
+ * 48 (docs/perf-10-raft.md, "Batches held for the clients just
+ * answered").  One client holds nothing: its next write is all there is. */
+#define MEMBER_GATHER_US 2000
+
 const serve_ext_ops member_ext = {
     .name = "a member of a Raft group",
     .create = member_create,
@@ -468,6 +476,7 @@ const serve_ext_ops member_ext = {
     .propose = member_propose,
     .in_flight = MEMBER_BATCHES_IN_FLIGHT,
     .in_flight_ops = MEMBER_BATCH_OPS_IN_FLIGHT,
+    .gather_us = MEMBER_GATHER_US,
     .figures = member_figures,
     .files = PEER_FILES,
 };
