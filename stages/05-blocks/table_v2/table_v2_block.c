@@ -92,7 +92,7 @@ const char *table_v2_block_init(block *b, const uint8_t *p, size_t n, int type)
     return why;
 }
 
-int table_v2_block_damage(table *t, table_v2_handle h, const char *why)
+static int table_v2_block_damage(table *t, table_v2_handle h, const char *why)
 {
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the block there (%" PRIu32
                     " bytes stored): %s", t->path, h.offset, h.size, why);
@@ -246,8 +246,12 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
     /* Its bits read once: a block checked in place stays so. */
     int in_place = table_v2_checked_in_place(t, h);
     table_v2_checked_prefetch(t, h, in_place);
-    if (pin == NULL && in_place && table_v2_checked_pinned(t, h, ref, reads, &rc))
-        return rc;
+    const char *why = NULL;
+    if (pin == NULL && in_place && table_v2_checked_pinned(t, h, ref, reads, &why)) {
+        if (!atomic_load_explicit(&t->ahead_asked, memory_order_relaxed))
+            table_v2_check_ahead_ask(t); /* as table_v2_block_keep asks */
+        return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
+    }
     /* A raw block a lookup found in the mapping before never went into
      * the cache: straight to the mapping (table_v2_checked.c). */
     if (pin != NULL || !in_place) {

@@ -139,10 +139,11 @@ void table_v2_checked_prefetch(const table *t, table_v2_handle h, int in_place)
 
 /* A lookup's raw block, checked in the mapping before, read where it lies
  * through the table's pinned file: no lock, no lookup in the file cache.
- * 1 if it was, else 0 and the lookup takes the way of every other read.
- * REQUIRES: table_v2_checked_in_place(t, h). */
+ * 1 if it was (*why NULL, or what is wrong with it), else 0 and the
+ * lookup takes the way of every other read.  REQUIRES:
+ * table_v2_checked_in_place(t, h). */
 int table_v2_checked_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
-                            unsigned *reads, int *rc)
+                            unsigned *reads, const char **why)
 {
     file_cache_handle *fh = atomic_load_explicit(&t->map_pin, memory_order_acquire);
     if (fh == NULL)
@@ -159,9 +160,6 @@ int table_v2_checked_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
     /* What table_v2_block_keep does with such a block, its bits read
      * once: raw, h.size bytes, its restart array passed block_init; the
      * pin holds the file, not the block. */
-    if (!atomic_load_explicit(&t->ahead_asked, memory_order_relaxed))
-        table_v2_check_ahead_ask(t);
-    const char *why = block_init_known(&ref->b, map + h.offset, h.size);
-    *rc = why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
+    *why = block_init_known(&ref->b, map + h.offset, h.size);
     return 1;
 }

@@ -243,13 +243,12 @@ const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *st
  * the mapping, without asking the block cache or block_init again. */
 int table_v2_checked_in_place(const table *t, table_v2_handle h);
 /* table_v2_block_get's first steps for such a block (in_place: the
- * above): its end asked of memory; read through the pinned file (1, *rc
- * its outcome), or 0: the lookup takes the way of every other read. */
+ * above): its end asked of memory; read through the pinned file (1, *why
+ * NULL or what is wrong), or 0: the lookup takes the way of every other
+ * read. */
 void table_v2_checked_prefetch(const table *t, table_v2_handle h, int in_place);
 int table_v2_checked_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
-                            unsigned *reads, int *rc);
-/* KV_ERR_CORRUPT naming the block h of t and why (table_v2_block.c). */
-int table_v2_block_damage(table *t, table_v2_handle h, const char *why);
+                            unsigned *reads, const char **why);
 
 /* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
 
