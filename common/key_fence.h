@@ -39,8 +39,8 @@ static inline uint64_t key_fence(const uint8_t *p, size_t n)
 #endif
         return v;
     }
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < n ? p[i] : 0u);
+    for (size_t i = 0; i < n; i++) /* the key's bytes, from the top; zeros below */
+        v |= (uint64_t)p[i] << (56 - 8 * i);
     return v;
 }
 
@@ -98,11 +98,18 @@ static inline void key_fence_group_range(const uint64_t *lines, size_t n, size_t
                                          size_t stride, size_t g, uint64_t k, size_t *lo,
                                          size_t *hi)
 {
-    size_t i = g * per < n ? g * per : n, to = i + per < n ? i + per : n;
-    while (i < to && key_fence_in_lines(lines, per, stride, i) < k)
-        i++;
-    *lo = i;
-    while (i < n && key_fence_in_lines(lines, per, stride, i) == k)
+    size_t first = g * per < n ? g * per : n, to = first + per < n ? first + per : n, i = first;
+    if (i < to) { /* group g's line, read in place */
+        const uint64_t *line = lines + g * stride;
+        while (i < to && line[i - first] < k)
+            i++;
+        *lo = i;
+        while (i < to && line[i - first] == k)
+            i++;
+    } else {
+        *lo = i;
+    }
+    while (i < n && key_fence_in_lines(lines, per, stride, i) == k) /* on past the line */
         i++;
     *hi = i;
 }

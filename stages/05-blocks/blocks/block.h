@@ -71,6 +71,8 @@ typedef struct block_iter {
     size_t why_at;
     size_t at, next;        /* the entry shown: [at, next) */
     uint32_t restart;       /* the last restart point at or before at */
+    size_t run_start;       /* restart point `restart`'s offset, and the next's */
+    size_t run_end;         /* (entries_end past the last); 0: not yet known */
     uint8_t *key;           /* key_space, or an allocation */
     size_t key_len, key_cap;
     const uint8_t *value;   /* into the block */

@@ -78,25 +78,6 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
     return KV_OK;
 }
 
-/* The end of block h (its trailer, and before it the restart array a
- * search reads first) asked of the memory where the file was last mapped,
- * so that the fetch goes on while the file cache is asked for the file:
- * a block read in place is mostly in no CPU cache.  Only a block that is
- * read in place (raw, checked before): any other may be in the block
- * cache, and its stored bytes not needed.  A prefetch never faults, so a
- * mapping since ended costs nothing but the hint. */
-static void table_v2_block_prefetch(const table *t, table_v2_handle h)
-{
-    uintptr_t map = atomic_load_explicit(&t->map_hint, memory_order_relaxed);
-    if (map != 0 && h.offset + h.size + TABLE_V2_TRAILER <= t->file_bytes &&
-        table_v2_checked_in_place(t, h)) {
-        const uint8_t *end = (const uint8_t *)map + h.offset + h.size;
-        __builtin_prefetch(end);
-        if (h.size >= 64)
-            __builtin_prefetch(end - 64);
-    }
-}
-
 const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw)
 {
     int n = LZ4_decompress_safe((const char *)p, (char *)dst, (int)size, (int)raw);
@@ -255,30 +236,6 @@ int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, i
     return KV_OK;
 }
 
-/* A lookup's raw block, checked in the mapping before
- * (table_v2_checked.c), read where it lies through the table's pinned
- * file: no lock, no lookup in the file cache.  1 if it was, else 0 and the
- * lookup takes the way of every other read. */
-static int table_v2_block_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
-                                 unsigned *reads, int *rc)
-{
-    file_cache_handle *fh = atomic_load_explicit(&t->map_pin, memory_order_acquire);
-    if (fh == NULL || !table_v2_checked_in_place(t, h))
-        return 0;
-    uint64_t len;
-    const uint8_t *map = file_cache_map(fh, &len);
-    size_t n = (size_t)h.size + TABLE_V2_TRAILER;
-    if (map == NULL || h.offset > len || n > len - h.offset)
-        return 0;
-    table_v2_count(&t->kept.ctx->reads, 1);
-    table_v2_count(&t->kept.ctx->read_bytes, n);
-    if (reads != NULL)
-        (*reads)++;
-    file_cache_handle *none = NULL; /* the pin holds the file, not the block */
-    *rc = table_v2_block_keep(t, h, map + h.offset, 1, &none, NULL, 0, ref);
-    return 1;
-}
-
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
                        size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
                        int *from_cache, unsigned *reads)
@@ -286,12 +243,18 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
     int rc = KV_OK;
     *from_cache = 0;
     *ref = (table_v2_blockref){.cached = NULL};
-    table_v2_block_prefetch(t, h);
-    if (pin == NULL && table_v2_block_pinned(t, h, ref, reads, &rc))
-        return rc;
+    /* Its bits read once: a block checked in place stays so. */
+    int in_place = table_v2_checked_in_place(t, h);
+    table_v2_checked_prefetch(t, h, in_place);
+    const char *why = NULL;
+    if (pin == NULL && in_place && table_v2_checked_pinned(t, h, ref, reads, &why)) {
+        if (!atomic_load_explicit(&t->ahead_asked, memory_order_relaxed))
+            table_v2_check_ahead_ask(t); /* as table_v2_block_keep asks */
+        return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
+    }
     /* A raw block a lookup found in the mapping before never went into
      * the cache: straight to the mapping (table_v2_checked.c). */
-    if (pin != NULL || !table_v2_checked_in_place(t, h)) {
+    if (pin != NULL || !in_place) {
         rc = table_v2_block_cached(t, h, ref, from_cache);
         if (rc != KV_OK || *from_cache)
             return rc;
@@ -323,8 +286,11 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
 
 void table_v2_block_release(table *t, table_v2_blockref *ref)
 {
-    block_cache_release(t->kept.ctx->cache, ref->cached);
-    free(ref->owned);
-    file_cache_release(t->kept.ctx->files, ref->held);
+    if (ref->cached != NULL || ref->owned != NULL || ref->held != NULL) {
+        /* (a block read in place through the pin holds none of them) */
+        block_cache_release(t->kept.ctx->cache, ref->cached);
+        free(ref->owned);
+        file_cache_release(t->kept.ctx->files, ref->held);
+    }
     *ref = (table_v2_blockref){.cached = NULL};
 }

@@ -30,7 +30,10 @@
  * time.  A block read with a positioned read (an unmapped file) is
  * checked every time too: the bit speaks of the mapping.
  *
- * The checks themselves are table_v2_trailer.c's.
+ * The checks themselves are table_v2_trailer.c's.  A lookup of a block
+ * with both bits reads it through the table's pinned file, its bits read
+ * once and nothing of table_v2_block_keep's general way taken
+ * (table_v2_checked_pinned).
  *
  * What it gives up: a table file damaged under an open database after
  * one of its blocks was checked is not seen in that block until the table
@@ -112,4 +115,51 @@ const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *st
 int table_v2_checked_in_place(const table *t, table_v2_handle h)
 {
     return table_v2_checked_get(t, h) == (TABLE_V2_CHECKED | TABLE_V2_RAW_IN_MAP);
+}
+
+/* ---- a lookup's block read in place (table_v2_block_get's first steps) ------- */
+
+/* The end of block h (its trailer, and before it the restart array a
+ * search reads first) asked of the memory where the file was last mapped,
+ * so that the fetch goes on while the file cache is asked for the file:
+ * a block read in place is mostly in no CPU cache.  Only a block that is
+ * read in place (raw, checked before): any other may be in the block
+ * cache, and its stored bytes not needed.  A prefetch never faults, so a
+ * mapping since ended costs nothing but the hint. */
+void table_v2_checked_prefetch(const table *t, table_v2_handle h, int in_place)
+{
+    uintptr_t map = atomic_load_explicit(&t->map_hint, memory_order_relaxed);
+    if (in_place && map != 0 && h.offset + h.size + TABLE_V2_TRAILER <= t->file_bytes) {
+        const uint8_t *end = (const uint8_t *)map + h.offset + h.size;
+        __builtin_prefetch(end);
+        if (h.size >= 64)
+            __builtin_prefetch(end - 64);
+    }
+}
+
+/* A lookup's raw block, checked in the mapping before, read where it lies
+ * through the table's pinned file: no lock, no lookup in the file cache.
+ * 1 if it was (*why NULL, or what is wrong with it), else 0 and the
+ * lookup takes the way of every other read.  REQUIRES:
+ * table_v2_checked_in_place(t, h). */
+int table_v2_checked_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
+                            unsigned *reads, const char **why)
+{
+    file_cache_handle *fh = atomic_load_explicit(&t->map_pin, memory_order_acquire);
+    if (fh == NULL)
+        return 0;
+    uint64_t len;
+    const uint8_t *map = file_cache_map(fh, &len);
+    size_t n = (size_t)h.size + TABLE_V2_TRAILER;
+    if (map == NULL || h.offset > len || n > len - h.offset)
+        return 0;
+    table_v2_count(&t->kept.ctx->reads, 1);
+    table_v2_count(&t->kept.ctx->read_bytes, n);
+    if (reads != NULL)
+        (*reads)++;
+    /* What table_v2_block_keep does with such a block, its bits read
+     * once: raw, h.size bytes, its restart array passed block_init; the
+     * pin holds the file, not the block. */
+    *why = block_init_known(&ref->b, map + h.offset, h.size);
+    return 1;
 }

@@ -242,6 +242,13 @@ const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *st
 /* Whether the data block h of t has both bits: a lookup searches it in
  * the mapping, without asking the block cache or block_init again. */
 int table_v2_checked_in_place(const table *t, table_v2_handle h);
+/* table_v2_block_get's first steps for such a block (in_place: the
+ * above): its end asked of memory; read through the pinned file (1, *why
+ * NULL or what is wrong), or 0: the lookup takes the way of every other
+ * read. */
+void table_v2_checked_prefetch(const table *t, table_v2_handle h, int in_place);
+int table_v2_checked_pinned(table *t, table_v2_handle h, table_v2_blockref *ref,
+                            unsigned *reads, const char **why);
 
 /* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
 

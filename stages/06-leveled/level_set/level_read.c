@@ -79,13 +79,15 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
     level_finds lf = {.v = v};
     lf.ukey = ikey_lookup_user(lk, &lf.ulen);
     for (int level = 0; level < VERSION_LEVELS; level++) {
+        if (v->nfiles[level] == 0)
+            continue; /* no table to ask, none a look is told of */
         size_t n = level == 0 ? v->nfiles[0] : 1;
         for (size_t i = 0; i < n; i++) {
             vfile *f = level == 0 ? v->files[0][i] : level_find(&lf, level);
             table_get_result r = {0};
             if (f == NULL) {
                 /* No table of the level holds the key: a look says so. */
-                if (look != NULL && v->nfiles[level] > 0) {
+                if (look != NULL) {
                     int st = look(look_ctx, NULL, level, 0, lk, &r);
                     if (st != KV_OK)
                         return st;
