@@ -146,8 +146,7 @@ static void block_iter_run(block_iter *it)
 
 /* Decodes the entry at offset at, whose key shares bytes with the key in
  * it->key, and shows it.  Returns 1, or 0 with the iterator failed.
- * Inlined into each step (a get's walk of a run makes two or three):
- * the call was a fifth of its instructions. */
+ * Inlined into each step: the call was a fifth of a walk's instructions. */
 __attribute__((always_inline)) static inline int block_iter_parse(block_iter *it, size_t at)
 {
     const block *b = &it->b;
