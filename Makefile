@@ -996,7 +996,7 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 FUZZ_SECONDS ?= 60
 # make test's smoke run: a few seconds a target (its seeds and regressions
 # are replayed in full besides); `make fuzz-smoke` runs FUZZ_SECONDS.
-TEST_FUZZ_SECONDS ?= 2
+TEST_FUZZ_SECONDS ?= 1
 FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
 FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
