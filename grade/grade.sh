@@ -28,9 +28,11 @@
 #              the sweep is a rung of its own), each by its exact name, then
 #              the stage's own unit tests (stagetest; skipped with --engine:
 #              they reach inside)
-#   race       the threaded suites (tests/race/) and the exercises' tests
-#              named race_*, built with ThreadSanitizer, which reports any
-#              data race (a store that publishes without release order);
+#   race       the exercises' tests named *_race_*, then the threaded
+#              suites (tests/race/), built with ThreadSanitizer, which
+#              reports any data race (a store that publishes without
+#              release order), after the rule the racing exercise test
+#              gave (ex_race_rule);
 #              with --engine only if ENGINE_TSAN names the engine built
 #              with -fsanitize=thread
 #   crash      the exercises' tests named *_kill_* (a multi-step procedure,
