@@ -28,9 +28,11 @@
 #              the sweep is a rung of its own), each by its exact name, then
 #              the stage's own unit tests (stagetest; skipped with --engine:
 #              they reach inside)
-#   race       the threaded suites (tests/race/) and the exercises' tests
-#              named race_*, built with ThreadSanitizer, which reports any
-#              data race (a store that publishes without release order);
+#   race       the exercises' tests named *_race_*, then the threaded
+#              suites (tests/race/), built with ThreadSanitizer, which
+#              reports any data race (a store that publishes without
+#              release order), after the rule the racing exercise test
+#              gave (ex_race_rule);
 #              with --engine only if ENGINE_TSAN names the engine built
 #              with -fsanitize=thread
 #   crash      the exercises' tests named *_kill_* (a multi-step procedure,
@@ -570,8 +572,10 @@ if want race; then
             export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
             # --filter exercises: the exercises' race tests alone; --filter
             # SUITE: that suite of racetest alone.
+            # The exercises' race tests first: a race there is in the
+            # learner's own exercise, and its test names the rule.
             runs="racetest"
-            [ "$engine" = - ] && runs="$runs exercisetest"
+            [ "$engine" = - ] && runs="exercisetest $runs"
             case $filter in
             "") ;;
             exercises) runs=exercisetest ;;
@@ -609,11 +613,14 @@ if want race; then
                                        else print first ", against your " mine }' "$log" |
                             printable | sed 's/ ([^ ]*+0x[0-9a-f]*)//g')
                     test_name=$(awk '/^RUN / { t = $2 } /WARNING: ThreadSanitizer/ { print t; exit }' "$log")
+                    # The rule the racing test named (ex_race_rule), first.
+                    race_rule=$(awk '/^RUN / { r = "" } /^race rule: / { sub(/^race rule: /, ""); r = $0 }
+                                     /WARNING: ThreadSanitizer/ { print r; exit }' "$log" | printable)
                     rule=""
                     case $report in
                     "data race"*) rule=": what one thread writes and another reads needs a lock, or a release store that publishes it and an acquire load that finds it" ;;
                     esac
-                    rung_fail race "ThreadSanitizer: $report${test_name:+ in $test_name}${where:+, at $where}$rule (see $log)"
+                    rung_fail race "${race_rule:+$race_rule: }ThreadSanitizer: $report${test_name:+ in $test_name}${where:+, at $where}$rule (see $log)"
                     break
                 elif [ $status -ne 0 ] || [ -z "$sum" ]; then
                     what=$(first_check "$log")

@@ -88,6 +88,12 @@ void ex_rule_put(const char *text);
  * as ex_fail writes it ("rule N of NAME (what): " first), so that a crash
  * there names its rule as a failed check would. */
 void ex_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For a test named *_race_* (the race rung runs it under ThreadSanitizer,
+ * which stops the process at the first race it sees, before any check):
+ * writes "race rule: " and the rule (EX_RULE's words, written as ex_fail
+ * writes them) to stderr, where the sanitizer's report follows, so that
+ * the race rung's message names the rule a race there breaks. */
+void ex_race_rule(const char *rule);
 /* Called as each test starts, with its name ("suite/test"): the suite is
  * the exercise EX_RULE's words are of (exercise_main.c). */
 void ex_test_begin(const char *full_name);

@@ -232,6 +232,16 @@ void ex_context(const char *fmt, ...)
     harness_context("%s", named);
 }
 
+void ex_race_rule(const char *rule)
+{
+    char named[1024];
+    ex_rule_qualify(__FILE__, rule, named, sizeof named);
+    size_t n = strlen(named);
+    if (n >= 2 && strcmp(named + n - 2, ": ") == 0)
+        named[n - 2] = '\0';
+    fprintf(stderr, "race rule: %s\n", named);
+}
+
 void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     char text[1024], rule[1280];

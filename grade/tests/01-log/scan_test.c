@@ -59,6 +59,35 @@ static void scan_every_record_in_order(void)
     io_close(f);
 }
 
+/* A caller that moves pos (rule 5) may move it past limit (past a bad
+ * record that ran beyond it): still the end. */
+static void scan_end_past_the_limit(void)
+{
+    uint64_t off[5];
+    const char *path = ex_log_file(4, off, NULL, 0);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[3]);
+    for (int i = 0; i < 3; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d of [16, %llu) is returned", i,
+                 (unsigned long long)off[3]);
+    for (uint64_t past = 1; past <= 12; past += 11) {
+        s.pos = off[3] + past;
+        ex_context(EX_RULE(1, "at or past limit") "log_scan_next with pos moved by its caller "
+                   "to %llu, %llu bytes past limit %llu (the file goes on): LOG_SCAN_END, "
+                   "nothing read", (unsigned long long)s.pos, (unsigned long long)past,
+                   (unsigned long long)off[3]);
+        int rc = log_scan_next(&s);
+        EX_CHECK(rc == LOG_SCAN_END, EX_RULE(1, "at or past limit") "pos %llu bytes past "
+                 "limit: LOG_SCAN_END (got %d), as at limit itself: nothing at or after limit "
+                 "is read", (unsigned long long)past, rc);
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, EX_RULE(1, "at or past limit") "and "
+                 "LOG_SCAN_END again if called again");
+    }
+    log_scan_free(&s);
+    io_close(f);
+}
+
 static void scan_record_larger_than_the_buffer(void)
 {
     size_t big = 3 * LOG_SCAN_CHUNK + 12345;
@@ -335,6 +364,7 @@ static const harness_test scan_tests[] = {
     HARNESS_TEST(scan_every_record_in_order),
     HARNESS_TEST(scan_record_larger_than_the_buffer),
     HARNESS_TEST(scan_stops_at_the_limit),
+    HARNESS_TEST(scan_end_past_the_limit),
     HARNESS_TEST(scan_stops_at_a_cut_record),
     HARNESS_TEST(scan_knows_a_cut_record_without_reading_again),
     HARNESS_TEST(scan_stops_at_damage),

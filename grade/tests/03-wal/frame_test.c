@@ -33,6 +33,14 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         }
         EX_CHECK(pos + WAL_HEADER_SIZE <= n, "the fragments wal_frame reports writing hold a "
                  "whole header at file offset %llu", (unsigned long long)off);
+        if (left == WAL_HEADER_SIZE) { /* a header fits: no trailer here */
+            static const uint8_t zeros[WAL_HEADER_SIZE];
+            EX_CHECK(memcmp(buf + pos, zeros, WAL_HEADER_SIZE) != 0,
+                     EX_RULE(1, "the trailer: fewer than 7 bytes left") "exactly 7 bytes are "
+                     "left in the block at file offset %llu: a header fits, so a fragment "
+                     "starts there (with no data); only fewer than 7 bytes are the trailer, "
+                     "and wal_frame wrote 7 zero bytes", (unsigned long long)off);
+        }
         uint32_t flen = coding_get_u16(buf + pos + 4);
         int type = buf[pos + 6];
         EX_CHECK(WAL_HEADER_SIZE + flen <= left,

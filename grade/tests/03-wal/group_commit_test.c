@@ -147,6 +147,16 @@ static void group_commit_many_writers_share_syncs(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
+/* The same writers under ThreadSanitizer (the race rung): what a leader
+ * gives each member of its group (status, done) is written under
+ * queue_lock, as each member reads it (invariant 1 of wal_queue.c). */
+static void group_commit_race_members_given_their_status_under_the_lock(void)
+{
+    ex_race_rule(EX_RULE(5, "finish gives each member its status, marks it done and wakes it, "
+                         "under queue_lock"));
+    group_commit_many_writers_share_syncs();
+}
+
 /* A writer started by a test that queues it itself (gc_wait_queued): its
  * write, run through the owner (ex_write_run), and what came of it. */
 typedef struct queued_write {
@@ -541,6 +551,7 @@ static const harness_test group_commit_tests[] = {
     HARNESS_TEST(group_commit_a_lone_leader_fixes_its_group),
     HARNESS_TEST(group_commit_a_lone_writer),
     HARNESS_TEST(group_commit_many_writers_share_syncs),
+    HARNESS_TEST(group_commit_race_members_given_their_status_under_the_lock),
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
     HARNESS_TEST(group_commit_group_max_is_inclusive),
     HARNESS_TEST(group_commit_group_max_bounds_a_group),

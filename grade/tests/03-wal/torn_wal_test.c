@@ -138,6 +138,30 @@ static void torn_wal_marker_before_the_damage_proves_nothing(void)
     ex_seg_free(&s);
 }
 
+/* A marker's synced_to is where the synced bytes end: a marker naming
+ * the damage's own offset says every byte before it was synced, not the
+ * damaged record itself. */
+static void torn_wal_marker_at_the_damage_proves_nothing(void)
+{
+    ex_seg s;
+    uint64_t at[8];
+    puts_seg(&s, 8, at);
+    uint8_t m[16];
+    ex_seg_add(&s, m, ex_wal_marker(m, at[5])); /* synced up to record 5's start */
+    s.b[at[5] + 10] ^= 0x04;
+    int ops;
+    record_damage d = replay(&s, s.n, &ops);
+    EX_CHECK(d.offset == at[5], "test setup: the damage is reported at record 5's start, %llu "
+             "(got %llu)", (unsigned long long)at[5], (unsigned long long)d.offset);
+    EX_CHECK(d.unsynced == 1 && d.torn == 1,
+             EX_RULE(3, "a marker past the damage, not at it") "a marker whose synced_to is "
+             "the damage's own offset (%llu) says the bytes before the damage were synced, not "
+             "the damaged record: only a synced_to past d->offset proves it, so it is still "
+             "unsynced, and torn (got unsynced %d, torn %d)", (unsigned long long)at[5],
+             d.unsynced, d.torn);
+    ex_seg_free(&s);
+}
+
 static void torn_wal_a_record_that_is_no_batch_is_not_counted(void)
 {
     ex_seg s;
@@ -200,6 +224,7 @@ static const harness_test torn_wal_tests[] = {
     HARNESS_TEST(torn_wal_unsynced_records_after_damage),
     HARNESS_TEST(torn_wal_synced_damage_is_corruption),
     HARNESS_TEST(torn_wal_marker_before_the_damage_proves_nothing),
+    HARNESS_TEST(torn_wal_marker_at_the_damage_proves_nothing),
     HARNESS_TEST(torn_wal_a_damaged_record_after_the_damage_proves_nothing),
     HARNESS_TEST(torn_wal_a_record_that_is_no_batch_is_not_counted),
 };

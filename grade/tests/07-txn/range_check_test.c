@@ -202,11 +202,15 @@ static void range_check_a_failed_scan_fails_the_commit(void)
     kv_close(db);
 }
 
+/* range_check_lets_its_sources_go first: the scorecard shows an
+ * exercise's first failing test, and an iterator made again over the one
+ * already there is never freed, so every test fails on the blocks it
+ * left, with no rule; this one fails first, naming its rule. */
 static const harness_test range_check_tests[] = {
+    HARNESS_TEST(range_check_lets_its_sources_go),
     HARNESS_TEST(range_check_a_phantom_anywhere_in_the_range),
     HARNESS_TEST(range_check_writes_outside_are_not_conflicts),
     HARNESS_TEST(range_check_after_a_flush),
-    HARNESS_TEST(range_check_lets_its_sources_go),
     HARNESS_TEST(range_check_a_failed_scan_fails_the_commit),
 };
 const harness_suite range_check_suite = HARNESS_SUITE("range_check", range_check_tests);

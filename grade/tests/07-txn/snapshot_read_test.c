@@ -73,6 +73,7 @@ static void snapshot_read_own_writes_first(void)
     kv_db *db = ex_txn_open();
     ex_put(db, "a", "old", "put a");
     ex_put(db, "b", "old", "put b");
+    ex_put(db, "ab", "theirs", "put ab");
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "a", "mine");
     sr_expect(t, "a", "mine", EX_RULE(2, "its own write answers") "the transaction's own put "
@@ -95,6 +96,14 @@ static void snapshot_read_own_writes_first(void)
               "answers with all 300 bytes, in a "
               "block of its own of that size (w->vlen bytes: a block holds no more than was "
               "asked for)");
+    /* Keys it did not write, between and after the ones it did: where
+     * txn_keys_find says such a key would go is another key's write. */
+    sr_expect(t, "ab", "theirs", EX_RULE(2, "the transaction's own write of the key") "a key "
+              "the transaction did not write (ab, between its writes of a and b) is read at "
+              "the snapshot: txn_keys_find answers where ab would go in t->writes, and only "
+              "*found says that the entry there is ab's");
+    sr_expect(t, "zz", NULL, EX_RULE(2, "the transaction's own write of the key") "a key no "
+              "one wrote (zz, after every key the transaction wrote) is absent");
     ex_expect(db, "a", "old", EX_RULE(2, "its own writes are its own") "no one else sees the "
               "transaction's writes before it commits");
     void *nv = NULL;
@@ -156,7 +165,7 @@ static void snapshot_read_out_of_memory(void)
         harness_context("kv_txn_get(%s) with its first allocation failing (%s)", k,
                         which == 0 ? "the copy of its own write's value"
                                    : "the read remembered under KV_TXN_SERIALIZABLE");
-        int rc = kv_txn_get(t, k, strlen(k), &v, &vl);
+        int rc = EX_KV(kv_txn_get(t, k, strlen(k), &v, &vl));
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
         if (rc == KV_OK)
@@ -164,6 +173,13 @@ static void snapshot_read_out_of_memory(void)
         EX_CHECK(!failed || rc == KV_ERR_NOMEM,
                  EX_RULE(5, "out of memory") "kv_txn_get(%s) whose allocation fails returns "
                  "KV_ERR_NOMEM (got %d)", k, rc);
+        /* The message is the call's own: EX_KV cleared what an earlier
+         * call left, so a bare return of the code leaves none. */
+        EX_CHECK(!failed || kv_errmsg()[0] != '\0',
+                 EX_RULE(5, "out of memory") "kv_txn_get(%s) whose allocation fails sets "
+                 "kv_errmsg to say what it could not allocate (kv_error(KV_ERR_NOMEM, ...)): "
+                 "it returned KV_ERR_NOMEM and set no message, so the caller would read "
+                 "whatever an earlier call left there", k);
     }
     kv_txn_abort(t);
     kv_close(db);

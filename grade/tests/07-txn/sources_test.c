@@ -312,9 +312,12 @@ static void sources_out_of_memory_frees_what_it_made(void)
             kv_close(db);
             break;
         }
-        harness_context("kv_txn_commit with allocation %ld of the commit failing: the "
-                        "sources (memtables and tables) made so far are freed, every one, "
-                        "and the commit returns KV_ERR_NOMEM", n);
+        /* A crash here (a block freed twice, one merge_iter_new had taken
+         * and freed already) names the rule too. */
+        ex_context(EX_RULE(3, "on failure, what was made freed, once") "kv_txn_commit with "
+                   "allocation %ld of the commit failing: the sources (memtables and tables) "
+                   "made so far are freed, every one, once (merge_iter_new frees the children "
+                   "it was given, also when it fails), and the commit returns KV_ERR_NOMEM", n);
         int rc = EX_KV(kv_txn_commit(t));
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
