@@ -109,7 +109,9 @@ static void table_v2_place_set(uint64_t *lines, size_t n, size_t i, uint32_t at)
 int table_v2_fences_init(table *t)
 {
     const block *index = &t->kept.index;
-    if (t->kept.version != TABLE_V2_VERSION || index->nrestarts != t->kept.data_blocks)
+    /* (Version 2's open has checked one index entry per data block, and
+     * made the checked bits a handle's nth1 names.) */
+    if (t->kept.version != TABLE_V2_VERSION)
         return KV_OK;
     size_t n = index->nrestarts;
     /* The bytes every separator shares: those the first and the last
@@ -222,7 +224,7 @@ int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h)
         uint32_t end = table_v2_place(line, entry % TABLE_V2_FENCES_PER_LINE + 1);
         h->offset = at;
         h->size = end - at - TABLE_V2_TRAILER;
-        h->nth1 = t->checked != NULL ? entry + 1 : 0;
+        h->nth1 = entry + 1;
         return KV_OK;
     }
     const block *b = &t->kept.index;
@@ -232,7 +234,7 @@ int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h)
     const uint8_t *end = k != NULL ? k + unshared + vlen : NULL;
     if (k != NULL && shared == 0 &&
         table_v2_handle_read(k + unshared, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end) {
-        h->nth1 = t->checked != NULL ? entry + 1 : 0;
+        h->nth1 = entry + 1;
         return KV_OK;
     }
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
