@@ -130,12 +130,14 @@ int table_v2_checked_in_place(const table *t, table_v2_handle h)
 void table_v2_checked_prefetch(const table *t, table_v2_handle h, int in_place)
 {
     uintptr_t map = atomic_load_explicit(&t->map_hint, memory_order_relaxed);
-    /* (h lies inside the data blocks: its decode checked it.) */
-    if (in_place && map != 0) {
-        const uint8_t *end = (const uint8_t *)map + h.offset + h.size;
-        __builtin_prefetch(end);
+    /* (h lies inside the data blocks: its decode checked it.  In place,
+     * the block was read from a mapping, whose address went to the hint
+     * first; a hint not yet seen here prefetches nothing harmful.) */
+    if (in_place) {
+        uintptr_t end = map + (uintptr_t)(h.offset + h.size); /* (no pointer yet) */
+        __builtin_prefetch((const void *)end);
         if (h.size >= 64)
-            __builtin_prefetch(end - 64);
+            __builtin_prefetch((const void *)(end - 64));
     }
 }
 
