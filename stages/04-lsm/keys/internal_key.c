@@ -16,9 +16,9 @@ void ikey_encode(uint8_t *out, const void *ukey, size_t ulen, uint64_t seq, ikey
 
 int ikey_decode(const uint8_t *p, const uint8_t *limit, ikey_parsed *out)
 {
-    size_t len = (size_t)(limit - p);
-    if (len < IKEY_TRAILER_SIZE + 1)
+    if (limit < p || (size_t)(limit - p) < IKEY_TRAILER_SIZE + 1)
         return 0;
+    size_t len = (size_t)(limit - p);
     uint64_t trailer = coding_get_u64(limit - IKEY_TRAILER_SIZE);
     uint8_t type = (uint8_t)(trailer & 0xff);
     if (type != IKEY_PUT && type != IKEY_DELETE && type != IKEY_PUT_ELSEWHERE)

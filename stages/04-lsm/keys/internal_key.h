@@ -86,8 +86,8 @@ static inline uint64_t ikey_trailer(uint64_t seq, ikey_type type)
 void ikey_encode(uint8_t *out, const void *ukey, size_t ulen, uint64_t seq, ikey_type type);
 
 /* Parses the internal key [p, limit).  Returns 1, or 0 if it is not one:
- * shorter than 9 bytes (an empty user key) or an unknown type.
- * REQUIRES: p <= limit (every caller passes p and p + a length it read). */
+ * shorter than 9 bytes (an empty user key), limit before p, or an
+ * unknown type. */
 int ikey_decode(const uint8_t *p, const uint8_t *limit, ikey_parsed *out);
 
 /* Bytewise order of user keys, shorter prefix first: <0, 0, >0. */

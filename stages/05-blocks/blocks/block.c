@@ -71,10 +71,8 @@ uint32_t block_restart(const block *b, uint32_t i)
     return coding_get_u32(b->data + b->entries_end + 4 * (size_t)i);
 }
 
-/* block_entry_decode, inlined into the iterator's steps. */
-static inline const uint8_t *block_entry_head(const uint8_t *p, const uint8_t *limit,
-                                              uint32_t *shared, uint32_t *unshared,
-                                              uint32_t *value_len)
+const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit, uint32_t *shared,
+                                  uint32_t *unshared, uint32_t *value_len)
 {
     if (limit - p >= 3 && (p[0] | p[1] | p[2]) < 128) {
         *shared = p[0];
@@ -89,12 +87,6 @@ static inline const uint8_t *block_entry_head(const uint8_t *p, const uint8_t *l
     if ((uint64_t)(limit - p) < (uint64_t)*unshared + *value_len)
         return NULL;
     return p;
-}
-
-const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit, uint32_t *shared,
-                                  uint32_t *unshared, uint32_t *value_len)
-{
-    return block_entry_head(p, limit, shared, unshared, value_len);
 }
 
 /* ---- the iterator ------------------------------------------------------------ */
@@ -167,8 +159,8 @@ __attribute__((always_inline)) static inline int block_iter_parse(block_iter *it
         }
     }
     int at_restart = it->run_start == at;
-    const uint8_t *p = block_entry_head(b->data + at, b->data + b->entries_end, &shared,
-                                        &unshared, &vlen);
+    const uint8_t *p =
+        block_entry_decode(b->data + at, b->data + b->entries_end, &shared, &unshared, &vlen);
     if (p == NULL) {
         block_iter_damage(it, "an entry runs past the end of the entries", at);
         return 0;
@@ -293,7 +285,7 @@ void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen)
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
         uint32_t off = block_restart(b, mid), shared, unshared, vlen;
-        const uint8_t *k = block_entry_head(b->data + off, limit, &shared, &unshared, &vlen);
+        const uint8_t *k = block_entry_decode(b->data + off, limit, &shared, &unshared, &vlen);
         if (k == NULL || shared != 0 || unshared < it->min_key) {
             block_iter_damage(it, k == NULL ? "an entry runs past the end of the entries"
                                             : "a restart point's key is not whole",
