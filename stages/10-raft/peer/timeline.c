@@ -1,4 +1,5 @@
 /* timeline.c: the steps of writes, recorded in memory (timeline.h). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -12,29 +13,33 @@ typedef struct {
     uint32_t step;
 } timeline_entry;
 
-static int timeline_on = -1; /* not yet looked at */
+/* -1 until first looked at; atomic because tests run several members'
+ * loops in threads of one process (with the timeline off). */
+static atomic_int timeline_on = -1;
 static timeline_entry *timeline_steps;
 static size_t timeline_n;
 static uint64_t timeline_lost;
 
 int timeline_active(void)
 {
-    if (timeline_on < 0)
+    if (atomic_load_explicit(&timeline_on, memory_order_relaxed) < 0)
         timeline_mark(TL_PASS, 0);
-    return timeline_on > 0;
+    return atomic_load_explicit(&timeline_on, memory_order_relaxed) > 0;
 }
 
 void timeline_mark(timeline_step step, uint64_t arg)
 {
-    if (timeline_on == 0)
+    int on = atomic_load_explicit(&timeline_on, memory_order_relaxed);
+    if (on == 0)
         return;
-    if (timeline_on < 0) {
-        timeline_on = getenv("KV_RAFT_TIMELINE") != NULL;
-        if (timeline_on)
+    if (on < 0) {
+        on = getenv("KV_RAFT_TIMELINE") != NULL;
+        if (on)
             timeline_steps = malloc(TIMELINE_MAX * sizeof *timeline_steps);
         if (timeline_steps == NULL)
-            timeline_on = 0;
-        if (!timeline_on)
+            on = 0;
+        atomic_store_explicit(&timeline_on, on, memory_order_relaxed);
+        if (!on)
             return;
     }
     if (timeline_n == TIMELINE_MAX) {
@@ -50,7 +55,7 @@ void timeline_mark(timeline_step step, uint64_t arg)
 int timeline_write(void)
 {
     const char *prefix = getenv("KV_RAFT_TIMELINE");
-    if (timeline_on <= 0 || prefix == NULL)
+    if (atomic_load_explicit(&timeline_on, memory_order_relaxed) <= 0 || prefix == NULL)
         return 0;
     char path[4096];
     snprintf(path, sizeof path, "%s.%ld", prefix, (long)getpid());

@@ -8,7 +8,8 @@
  * clock in every process of the machine, so the members' records line
  * up) and write them to PREFIX.PID when it stops, one step a line:
  * "nanoseconds step argument".  Off, a mark costs one test.  At most
- * TIMELINE_MAX steps are kept; the rest are counted, not kept.
+ * TIMELINE_MAX steps are kept; the rest are counted, not kept.  On, the
+ * marks come from one thread (a member's loop): a member is a process.
  * scripts/raft_timeline.py lines the members' records up write by write.
  */
 #ifndef KV_RAFT_TIMELINE_H
