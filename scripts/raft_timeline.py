@@ -8,7 +8,8 @@ first step of each kind that followed it, at the leader and at each
 follower, in the order a write takes them.  Prints the median (and the
 90th percentile) of each gap in microseconds over the writes in which
 every step was found, on the path of the follower whose answer came
-first.  Meant for one client, whose writes do not overlap
+first (and, for comparing with the leader's own, every follower's
+append).  Meant for one client, whose writes do not overlap
 (docs/perf-10-raft.md, "A one-client write's timeline").
 """
 import glob
@@ -123,6 +124,8 @@ def main():
         gap("  -> follower: encrypted, on the wire", f_pin, f_out)
         gap("  -> leader: the answer's bytes arrive", f_out, l_in)
         gap("  -> leader: decrypted, written to its pair", l_in, l_pipe)
+        for _, _, steps in paths:
+            gap("any follower: its append (disk)", steps[2], steps[3])
         gap("leader: propose -> its own append submitted", t0, own)
         gap("leader: its own append (disk)", own, own_done)
         ready = max(l_pipe, own_done)
