@@ -34,6 +34,7 @@
 
 #include "io.h"
 #include "member.h"
+#include "timeline.h"
 
 static void member_log_line(void *arg, const char *line)
 {
@@ -61,6 +62,23 @@ static int member_defers_apply(void *arg)
 {
     struct member *m = arg;
     return raft_state(&m->raft) == RAFT_FOLLOWER;
+}
+
+/* A write proposed and a write of this member's settled, marked on the
+ * timeline (timeline.h) on their way to member_write.c. */
+static void member_propose_marked(void *x, const serve_write *w, size_t n)
+{
+    timeline_mark(TL_PROPOSE, n);
+    member_propose(x, w, n);
+}
+
+static void member_applied_marked(void *arg, command_origin origin, uint64_t index,
+                                  const replica_result *res)
+{
+    struct member *m = arg;
+    if (origin.member == m->self->id)
+        timeline_mark(TL_ANSWERED, index);
+    member_applied(arg, origin, index, res);
 }
 
 /* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
@@ -93,6 +111,7 @@ static int member_send(struct raft_io *io, struct raft_io_send *req,
 {
     struct member *m = (struct member *)((char *)io - offsetof(struct member, guarded));
     m->sent++;
+    timeline_mark(TL_SEND, m->sent);
     return m->io.send(io, req, message, cb);
 }
 
@@ -193,7 +212,7 @@ static int member_open(struct member *m)
     m->fsm.before_restore = member_release_engine;
     m->fsm.after_restore = member_take_engine;
     m->fsm.restore_arg = m;
-    m->fsm.applied = member_applied;
+    m->fsm.applied = member_applied_marked;
     m->fsm.applied_arg = m;
     m->fsm.wanted = member_answer_wanted;
     m->fsm.wanted_arg = m;
@@ -272,6 +291,8 @@ static void member_stop(void *x)
     m->started = m->transport_made = m->loop_made = 0;
     m->r = NULL;
     m->tls = NULL;
+    if (timeline_write() != 0)
+        member_say(m, "the timeline (KV_RAFT_TIMELINE) could not be written");
 }
 
 static void member_destroy(void *x)
@@ -391,11 +412,13 @@ static void member_run(void *x, unsigned long long pass)
     }
     m->pass = pass;
     m->passes++;
+    timeline_mark(TL_PASS, pass);
     for (int run = 0; run < runs; run++) {
         unsigned long long before[2] = {0, 0}, after[2] = {0, 0}, sent = m->sent;
         if (m->transport_made)
             peer_transport_activity(&m->transport, before);
         m->libuv_runs++;
+        timeline_mark(TL_LIBUV, run);
         uv_run(&m->loop, UV_RUN_NOWAIT);
         member_disk_check(m); /* a leader's appends after the messages that pass sent */
         if (m->transport_made)
@@ -473,7 +496,7 @@ const serve_ext_ops member_ext = {
     .gate = member_gate,
     .cluster_cmds = member_cluster_cmds,
     .cluster = member_cluster_cmd,
-    .propose = member_propose,
+    .propose = member_propose_marked,
     .in_flight = MEMBER_BATCHES_IN_FLIGHT,
     .in_flight_ops = MEMBER_BATCH_OPS_IN_FLIGHT,
     .gather_us = MEMBER_GATHER_US,

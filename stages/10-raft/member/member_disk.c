@@ -60,6 +60,7 @@
 
 #include "io.h"
 #include "member.h"
+#include "timeline.h"
 
 #define DISK_LOOK_MS 10
 #define DISK_RETRY_MS 100
@@ -110,6 +111,45 @@ static int only_barriers(const struct raft_entry entries[], unsigned n)
     return 1;
 }
 
+/* With the timeline on (timeline.h), each append's callback is wrapped
+ * to mark its end: the appends in flight and their callbacks. */
+#define TIMED_APPENDS 64
+static struct {
+    struct raft_io_append *req;
+    raft_io_append_cb cb;
+} timed[TIMED_APPENDS];
+
+static void timed_appended(struct raft_io_append *req, int status)
+{
+    timeline_mark(TL_APPENDED, (uint64_t)(status < 0 ? -status : status));
+    for (int i = 0; i < TIMED_APPENDS; i++)
+        if (timed[i].req == req) {
+            raft_io_append_cb cb = timed[i].cb;
+            timed[i].req = NULL;
+            cb(req, status);
+            return;
+        }
+}
+
+static int disk_append(struct member *m, struct raft_io_append *req,
+                       const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    timeline_mark(TL_APPEND, n);
+    int slot = -1;
+    if (timeline_active())
+        for (int i = 0; i < TIMED_APPENDS && slot < 0; i++)
+            if (timed[i].req == NULL) {
+                slot = i;
+                timed[i].req = req;
+                timed[i].cb = cb;
+                cb = timed_appended;
+            }
+    int rv = m->disk.inner->append(&m->guarded, req, entries, n, cb);
+    if (rv != 0 && slot >= 0)
+        timed[slot].req = NULL; /* no callback comes */
+    return rv;
+}
+
 static int guarded_append(struct raft_io *io, struct raft_io_append *req,
                           const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
@@ -123,7 +163,7 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
      * then overlaps the followers' appends instead of coming before them. */
     if (!m->disk.short_of_room && raft_state(&m->raft) == RAFT_LEADER && disk_hold(m, &h) == 0)
         return 0;
-    return m->disk.inner->append(io, req, entries, n, cb);
+    return disk_append(m, req, entries, n, cb);
 }
 
 static int guarded_truncate(struct raft_io *io, raft_index index)
@@ -154,7 +194,7 @@ static void disk_release(struct member *m)
         m->disk.held = h->next;
         int rv;
         if (h->kind == HELD_APPEND) {
-            rv = m->disk.inner->append(io, h->append, h->entries, h->n, h->append_cb);
+            rv = disk_append(m, h->append, h->entries, h->n, h->append_cb);
             if (rv != 0)
                 h->append_cb(h->append, rv);
         } else if (h->kind == HELD_TRUNCATE) {

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "kv.h"
 #include "peer_conn.h"
+#include "timeline.h"
 
 typedef struct peer_write {
     uv_write_t req;
@@ -225,8 +226,10 @@ static void conn_checked(peer_conn *c, const uint8_t *p, size_t n)
     }
     if (c->staged_len > 0)
         c->pt->to_libraft++;
-    if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0)
+    if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0) {
+        timeline_mark(TL_PIPE_OUT, c->id);
         conn_flow(c);
+    }
 }
 
 /* The pair that libraft reads or writes (pipe_made); its end (a stream
@@ -538,6 +541,8 @@ static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         peer_conn_close(c, "its member is no longer in the configuration");
         return;
     }
+    if (c->state == ST_OPEN && c->kind == CONN_ACCEPTED)
+        timeline_mark(TL_TCP_IN, c->id);
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left = (size_t)n, used = 0;
     if (c->state == ST_OPENING) {
@@ -615,6 +620,7 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         peer_conn_close(c, NULL); /* libraft never writes an accepted connection */
         return;
     }
+    timeline_mark(TL_PIPE_IN, c->id);
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left = (size_t)n;
     while (left > 0) {
@@ -634,6 +640,7 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (c->n_notices > 0 && peer_frame_at_boundary(&c->out_frame) && conn_notices(c) != 0)
             return;
     }
+    timeline_mark(TL_TCP_OUT, c->id);
     conn_flow(c);
 }
 
