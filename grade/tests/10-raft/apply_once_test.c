@@ -303,6 +303,74 @@ static void apply_once_a_command_says_which_keys_its_writes_found(void)
     apply_close(r);
 }
 
+/* Applies c at index with existed[n] asked for (NULL: not), KV_OK and
+ * REPLICA_APPLIED expected. */
+static void apply_built(replica *r, uint64_t index, command *c, uint8_t *existed,
+                        const char *what)
+{
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    int outcome = -1;
+    harness_context("replica_apply at index %llu of %s, existed %s", (unsigned long long)index,
+                    what, existed != NULL ? "asked for" : "not asked for (NULL)");
+    int rc = EX_KV(replica_apply(r, index, p, len, &outcome, existed));
+    EX_CHECK(rc == KV_OK && outcome == REPLICA_APPLIED, "index %llu, %s, applies (got %s, %s: "
+             "%s)", (unsigned long long)index, what, kv_strerror(rc), outcome_name(outcome),
+             ex_kv_errmsg());
+}
+
+static void apply_once_earlier_writes_of_the_command_count(void)
+{
+    replica *r = apply_open(apply_dir("r"), NULL);
+    EX_RULE_BEGIN(6, "what a write found counts the command's own earlier writes");
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    /* b absent and a = 1 in the engine: b's delete finds the put before
+     * it, a's second delete finds what the first removed. */
+    command *c = apply_command("b=1 b= a= a=");
+    uint8_t existed[4] = {9, 9, 9, 9};
+    apply_built(r, 2, c, existed, "\"b=1 b= a= a=\" over a = 1, b absent");
+    EX_CHECK(existed[0] == 0 && existed[1] == 1 && existed[2] == 1 && existed[3] == 0,
+             "existed counts the command's own earlier writes: b's delete finds the value the "
+             "put before it wrote (1), a's second delete finds a removed by the first (0), "
+             "whatever the engine held: got %u %u %u %u, want 0 1 1 0", existed[0], existed[1],
+             existed[2], existed[3]);
+    command_free(c);
+    /* A SET NX after a delete of its key, a SET XX after a put of its key:
+     * each judged on the key as the writes before it left it, existed
+     * asked for or not. */
+    for (int asked = 0; asked <= 1; asked++) {
+        uint64_t index = 3 + (uint64_t)asked;
+        EX_CHECK(kv_put(replica_db(r), "n", 1, "old", 3) == KV_OK &&
+                     kv_delete(replica_db(r), "x", 1) == KV_OK,
+                 "test setup: n = old, x absent");
+        EX_CHECK(command_new(&c) == KV_OK && command_delete(c, "n", 1) == KV_OK &&
+                     command_put_when(c, COMMAND_PUT_IF_ABSENT, "n", 1, "nx", 2) == KV_OK &&
+                     command_put(c, "x", 1, "1", 1) == KV_OK &&
+                     command_put_when(c, COMMAND_PUT_IF_PRESENT, "x", 1, "xx", 2) == KV_OK,
+                 "test setup: the command's builder");
+        uint8_t found[4] = {9, 9, 9, 9};
+        apply_built(r, index, c, asked ? found : NULL,
+                    "\"n= (n=nx if absent) x=1 (x=xx if present)\" over n = old, x absent");
+        char n[64], x[64];
+        snprintf(n, sizeof n, "%s", ex_replica_value(r, "n"));
+        snprintf(x, sizeof x, "%s", ex_replica_value(r, "x"));
+        EX_CHECK(strcmp(n, "nx") == 0 && strcmp(x, "xx") == 0,
+                 "a put of kind 4 or 5 is judged on its key as the command's earlier writes "
+                 "left it, not as the engine held it (existed %s): the SET NX of n after the "
+                 "delete of n applies (n = nx), the SET XX of x after the put of x applies (x = "
+                 "xx); got n = %s, x = %s", asked ? "asked for" : "not asked for",
+                 strcmp(n, "-") == 0 ? "absent" : n, strcmp(x, "-") == 0 ? "absent" : x);
+        if (asked)
+            EX_CHECK(found[0] == 1 && found[1] == 0 && found[2] == 0 && found[3] == 1,
+                     "existed counts the command's own earlier writes: n's delete finds old "
+                     "(1), the SET NX after it finds n absent (0), x's plain put 0, the SET XX "
+                     "after it finds x's put (1): got %u %u %u %u, want 1 0 0 1", found[0],
+                     found[1], found[2], found[3]);
+        command_free(c);
+    }
+    apply_close(r);
+}
+
 static void apply_once_the_index_is_written_in_the_same_kv_write(void)
 {
     const char *root = apply_dir("sim");
@@ -456,6 +524,51 @@ static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
     apply_close(r);
 }
 
+static void apply_once_a_condition_that_cannot_be_read_writes_nothing(void)
+{
+    /* A condition on a key of 48 MiB, and the process's memory capped
+     * below what kv_get's copy of it needs: the engine cannot say whether
+     * the condition holds, so the command is neither refused nor applied. */
+    replica *r = apply_open(apply_dir("r"), NULL);
+    EX_RULE_BEGIN(5, "an engine error (a kv_get's) is returned, nothing written, the index stays");
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    size_t big = 48u << 20;
+    char *v = malloc(big);
+    EX_CHECK(v != NULL, "test setup: out of memory");
+    memset(v, 'v', big);
+    int rc = EX_KV(kv_put(replica_db(r), "big", 3, v, big));
+    free(v);
+    EX_CHECK(rc == KV_OK, "test setup: kv_put of a 48 MiB value: %s", ex_kv_errmsg());
+    command *c = apply_command("big! w=1");
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    if (!ex_memory_cap(16u << 20)) {
+        command_free(c);
+        apply_close(r);
+        return; /* a sanitizer's build: the path is left unchecked */
+    }
+    int outcome = -1;
+    harness_context("replica_apply at index 2 of \"big! w=1\", big holding 48 MiB and the "
+                    "process's memory capped 16 MiB above what it holds: kv_get of big fails "
+                    "(KV_ERR_NOMEM), and that error is replica_apply's");
+    rc = replica_apply(r, 2, p, len, &outcome, NULL);
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, "a condition the engine cannot read (kv_get of its 48 MiB key "
+             "runs out of memory) is an engine error, returned as it is (KV_ERR_NOMEM), not a "
+             "condition that does not hold: refused, the command would take its index on this "
+             "member only (got %s, %s)", kv_strerror(rc), outcome_name(outcome));
+    EX_CHECK(replica_applied(r) == 1, "a command whose condition could not be read is not "
+             "applied: the applied index stays 1 (got %llu), so it is applied again once the "
+             "member restarts", (unsigned long long)replica_applied(r));
+    ex_replica_expect(r, "w", "-", "a command whose condition could not be read writes nothing");
+    command_free(c);
+    apply_close(r);
+    r = apply_open(apply_dir("r"), NULL);
+    EX_CHECK(replica_applied(r) == 1, "after a reopen the applied index is still 1 (got %llu)",
+             (unsigned long long)replica_applied(r));
+    apply_close(r);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(apply_once_commands_apply_under_their_conditions),
     HARNESS_TEST(apply_once_an_absent_key_holds_no_value),
@@ -463,8 +576,10 @@ static const harness_test tests[] = {
     HARNESS_TEST(apply_once_a_refused_command_takes_its_index),
     HARNESS_TEST(apply_once_a_command_that_does_not_decode_takes_its_index),
     HARNESS_TEST(apply_once_a_command_says_which_keys_its_writes_found),
+    HARNESS_TEST(apply_once_earlier_writes_of_the_command_count),
     HARNESS_TEST(apply_once_the_index_is_written_in_the_same_kv_write),
     HARNESS_TEST(apply_once_an_engine_error_leaves_the_index),
     HARNESS_TEST(apply_once_a_batch_that_cannot_be_built_writes_nothing),
+    HARNESS_TEST(apply_once_a_condition_that_cannot_be_read_writes_nothing),
 };
 const harness_suite apply_once_suite = HARNESS_SUITE("apply_once", tests);

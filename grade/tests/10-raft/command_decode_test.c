@@ -364,6 +364,27 @@ static void command_decode_reserved_keys_are_refused(void)
                  "(%s) naming one is refused (got %s)", kind, write ? "a write" : "a condition",
                  kv_strerror(rc));
     }
+    /* Refused naming the op's own offset, in a message of this refusal's
+     * own (EX_KV clears kv_errmsg() first: a message left from an
+     * earlier refusal names another op). */
+    EX_RULE_BEGIN(6, "C3: a reserved key refused naming its op's offset");
+    for (int kind = COMMAND_IF_VALUE; kind <= COMMAND_DELETE; kind++) {
+        int write = kind >= COMMAND_PUT;
+        raw_head(&w, write ? 0 : 2, write ? 2 : 0);
+        raw_op(&w, kind, "client", "x");
+        size_t at = w.len;
+        raw_op(&w, kind, key, "x");
+        raw_pad(&w);
+        command_reader r;
+        harness_context("command_parse of two ops of kind %d, the second (at offset %zu) naming "
+                        "the key COMMAND_RESERVED \"applied\": refused naming that op's offset "
+                        "(C3)", kind, at);
+        int rc = EX_KV(parse_guarded(w.p, w.len, &r));
+        EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), at),
+                 "an op of kind %d (%s) naming a key that starts with COMMAND_RESERVED is "
+                 "refused naming its own offset, %zu, in kv_errmsg() (got %s: %s)", kind,
+                 write ? "a write" : "a condition", at, kv_strerror(rc), ex_kv_errmsg());
+    }
     /* A key that is the reserved prefix less its last byte is a client's. */
     raw_head(&w, 0, 1);
     key[COMMAND_RESERVED_LEN - 1] = '\0';
@@ -388,14 +409,15 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     raw_head(&w, 0, 0);
     raw_pad(&w);
     harness_context("command_parse of an empty command (%zu bytes), then of it with version 2, "
-                    "version 7, reserved byte 9: version 1 only, reserved byte 0, else refused "
-                    "naming offset and byte", w.len);
+                    "version 7, reserved byte 9: versions 1, 3, 4 and 5 only, reserved byte 0, "
+                    "else refused naming offset and byte", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "test setup: an empty command parses (got %s)", kv_strerror(rc));
     w.p[0] = 2;
     rc = EX_KV(parse_guarded(w.p, w.len, &r));
-    EX_CHECK(rc == KV_ERR_CORRUPT, "a command of version 2 is refused: version 1 is the one "
-             "this member can read (got %s)", kv_strerror(rc));
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a command of version 2 is refused: versions 1, 3, 4 and "
+             "5 are the ones this member can read, and 2 is a member note's first byte (got %s)",
+             kv_strerror(rc));
     EX_CHECK(ex_names_number(kv_errmsg(), 0), "a command of version 2 is refused naming its "
              "offset, 0 (got \"%s\")", kv_errmsg());
     w.p[0] = 7;
@@ -446,6 +468,86 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose header says 2 writes and that holds one "
              "(its padding is no op) is refused (got %s)", kv_strerror(rc));
+    free(w.p);
+}
+
+/* The header of a command of `version` (1, 3, 4 or 5: 10, 26, 34 or 38
+ * bytes): C and W, then, as the version has them, the origin's member
+ * and serial, its term and R. */
+static void raw_head_version(raw *w, int version, uint32_t c, uint32_t n, uint32_t reads)
+{
+    w->len = 0;
+    uint8_t h[2] = {(uint8_t)version, 0};
+    raw_bytes(w, h, 2);
+    raw_u32(w, c);
+    raw_u32(w, n);
+    uint8_t u[8];
+    if (version >= 3) {
+        coding_put_u64(u, 0x0102030405060708ull); /* the member */
+        raw_bytes(w, u, 8);
+        coding_put_u64(u, 77); /* its serial */
+        raw_bytes(w, u, 8);
+    }
+    if (version >= 4) {
+        coding_put_u64(u, 5); /* the term */
+        raw_bytes(w, u, 8);
+    }
+    if (version >= 5)
+        raw_u32(w, reads);
+}
+
+static void command_decode_each_version_reads_its_own_header(void)
+{
+    raw w = {0};
+    EX_RULE_BEGIN(2, "each version read with its own header: 10, 26, 34 or 38 bytes, R in 5's only");
+    static const int versions[] = {1, 3, 4, 5};
+    static const size_t headers[] = {COMMAND_HEADER_V1, COMMAND_HEADER_V3, COMMAND_HEADER_V4,
+                                     COMMAND_HEADER};
+    for (size_t v = 0; v < 4; v++) {
+        int version = versions[v];
+        /* A condition and a put, then (version 5) a read of the put's key. */
+        raw_head_version(&w, version, 1, 1, version == 5 ? 1 : 0);
+        EX_CHECK(w.len == headers[v], "test setup: version %d's header is %zu bytes", version,
+                 headers[v]);
+        raw_op(&w, COMMAND_IF_ABSENT, "gone", NULL);
+        raw_op(&w, COMMAND_PUT, "key", "val");
+        if (version == 5) {
+            uint8_t k = COMMAND_READ;
+            raw_bytes(&w, &k, 1);
+            raw_u32(&w, 3);
+            raw_bytes(&w, "key", 3);
+        }
+        raw_pad(&w);
+        command_reader r;
+        harness_context("command_parse of a version %d command (its header %zu bytes, the ops "
+                        "right after it: a condition, a put%s): each version is read with its "
+                        "own header", version, headers[v], version == 5 ? ", a read" : "");
+        int rc = EX_KV(parse_guarded(w.p, w.len, &r));
+        EX_CHECK(rc == KV_OK, "a version %d command parses, its header %zu bytes long, its first "
+                 "op at offset %zu (got %s: %s)%s", version, headers[v], headers[v],
+                 kv_strerror(rc), ex_kv_errmsg(),
+                 version == 4 ? ": only version 5's header holds R, the number of reads; "
+                                "version 4's ends with the origin's term, at 34" : "");
+        EX_CHECK(r.conditions == 1 && r.writes == 1 && r.reads == (version == 5 ? 1u : 0u),
+                 "a version %d command's reader holds its header's counts: 1 condition, 1 "
+                 "write, %d reads (got %u, %u, %u)", version, version == 5, r.conditions,
+                 r.writes, r.reads);
+        EX_CHECK(r.origin.member == (version >= 3 ? 0x0102030405060708ull : 0) &&
+                     r.origin.serial == (version >= 3 ? 77u : 0u) &&
+                     r.origin.term == (version >= 4 ? 5u : 0u),
+                 "a version %d command's origin is read from its header: member %s, serial %s, "
+                 "term %s (got %llu, %llu, %llu)", version,
+                 version >= 3 ? "0x0102030405060708" : "0", version >= 3 ? "77" : "0",
+                 version >= 4 ? "5" : "0", (unsigned long long)r.origin.member,
+                 (unsigned long long)r.origin.serial, (unsigned long long)r.origin.term);
+        command_op op;
+        memset(&op, 0, sizeof op);
+        EX_CHECK(command_next(&r, &op) == 1 && op.kind == COMMAND_IF_ABSENT && op.klen == 4 &&
+                     memcmp(op.key, "gone", 4) == 0,
+                 "a version %d command's first op, at offset %zu right after its header, is "
+                 "the condition on \"gone\" (got kind %d, %zu bytes of key)", version,
+                 headers[v], op.kind, op.klen);
+    }
     free(w.p);
 }
 
@@ -566,6 +668,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(command_decode_conditions_come_first),
     HARNESS_TEST(command_decode_reserved_keys_are_refused),
     HARNESS_TEST(command_decode_bad_heads_and_ops_are_refused),
+    HARNESS_TEST(command_decode_each_version_reads_its_own_header),
     HARNESS_TEST(command_decode_the_writes_fit_one_kv_write),
 };
 const harness_suite command_decode_suite = HARNESS_SUITE("command_decode", tests);

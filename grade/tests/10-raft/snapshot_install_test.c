@@ -356,6 +356,62 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
     free(p);
 }
 
+static void snapshot_install_a_failed_open_leaves_replica_naming_the_old_engine(void)
+{
+    /* Every file open of the restore failed in turn, once: the new
+     * engine's, twice (loaded, then opened again with the replica's
+     * options), and REPLICA.tmp's.  An open is never a step after the
+     * switch, so a restore that fails leaves REPLICA naming the old engine
+     * as well as running it. */
+    const char *dir = snap_dir("r");
+    replica *r = ex_replica_at(dir, 3, "mine=1");
+    EX_RULE_BEGIN(7, "the switch only after the new engine is open again; an error leaves the old "
+                  "engine live, REPLICA naming it");
+    char old[16];
+    snprintf(old, sizeof old, "%s", ex_replica_live(dir));
+    size_t len;
+    uint8_t *p = ex_snapshot(9, "a=1 b=2", &len);
+    size_t fds = open_fds();
+    int installed = 0, failed = 0;
+    for (long fail = 1; fail < 200 && !installed; fail++) {
+        io_fault_plan plan = {.kinds = IO_FAULT_OPEN, .fail_at = fail};
+        io_fault_install(&plan);
+        harness_context("replica_restore of a snapshot at 9 (a=1 b=2) over a replica at 3 whose "
+                        "file open number %ld fails: a restore that fails leaves the old engine "
+                        "live and REPLICA naming it, %s", fail, old);
+        int rc = EX_KV(replica_restore(r, p, len));
+        long failures = io_fault_failures();
+        io_fault_uninstall();
+        if (failures == 0 || rc == KV_OK) {
+            EX_CHECK(rc == KV_OK, "a restore that met no I/O error installs (got %s: %s)",
+                     kv_strerror(rc), ex_errmsg(rc));
+            installed = 1;
+            break;
+        }
+        failed++;
+        const char *live = ex_replica_live(dir);
+        EX_CHECK(strcmp(live, old) == 0 && replica_applied(r) == 3 &&
+                     strcmp(ex_replica_value(r, "mine"), "1") == 0,
+                 "a restore that fails (file open %ld failed: %s) leaves the old engine live "
+                 "and REPLICA naming it, %s: the switch (replica_dir_write) comes only once the "
+                 "new engine is loaded, durable and open again with the replica's options, so "
+                 "no failure comes after it (got REPLICA naming %s, index %llu): a replica "
+                 "running one engine while REPLICA names the other loses what it applies at "
+                 "the next restart", fail, ex_kv_errmsg(), old, live[0] ? live : "nothing",
+                 (unsigned long long)replica_applied(r));
+    }
+    EX_CHECK(installed && failed > 0, "test setup: the restore meets a failed open, then "
+             "installs within 200 opens (%d failed)", failed);
+    EX_CHECK(open_fds() == fds, "a restore that fails closes the engine it was building: after "
+             "the failed restores and the one that succeeded the process holds %zu open file "
+             "descriptors, %zu before them", open_fds(), fds);
+    EX_CHECK(replica_applied(r) == 9 && strcmp(ex_replica_live(dir), old) != 0,
+             "the restore that succeeded switched: index 9, REPLICA naming the other engine "
+             "(got %llu, %s)", (unsigned long long)replica_applied(r), ex_replica_live(dir));
+    ex_replica_close(r);
+    free(p);
+}
+
 static void snapshot_install_keeps_no_memory(void)
 {
     /* Snapshots of 1 MiB (16 values of 64 KiB): what a restore allocates
@@ -637,6 +693,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_every_record_of_a_large_snapshot),
     HARNESS_TEST(snapshot_install_records_are_written_in_batches),
     HARNESS_TEST(snapshot_install_an_io_error_leaves_the_old_engine),
+    HARNESS_TEST(snapshot_install_a_failed_open_leaves_replica_naming_the_old_engine),
     HARNESS_TEST(snapshot_install_keeps_no_memory),
     HARNESS_TEST(snapshot_install_clears_the_other_directory_first),
     HARNESS_TEST(snapshot_install_a_value_as_large_as_a_batch_is_alone_in_it),
