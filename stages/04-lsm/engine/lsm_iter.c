@@ -17,6 +17,7 @@
 #include "lsm_iter_ahead.h"
 #include "merge_iter.h"
 #include "user_iter.h"
+#include "value_store_tools.h"
 
 struct kv_iter {
     kv_db *db;
@@ -203,6 +204,15 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
     if (vlen)
         *vlen = n;
     return v;
+}
+
+int lsm_iter_elsewhere(const kv_iter *it)
+{
+    if (!kv_iter_valid(it))
+        return 0;
+    if (it->ahead.n > 0)
+        return it->ahead.e[it->ahead.at].elsewhere;
+    return user_iter_elsewhere(it->u);
 }
 
 int kv_iter_status(const kv_iter *it)

@@ -25,4 +25,11 @@ int  value_store_dump(const char *dir, kv_line_fn line, void *ctx);
  * an error. */
 int  value_store_repair(const char *dir, kv_line_fn line, void *ctx);
 
+/* What the store's tools may ask of the engine (lsm_iter.c): 1 if the
+ * entry it stands on keeps its value elsewhere, where the store says (so
+ * that reading the value reads the store's files), 0 if the entry holds
+ * its value, which the iterator has read from its table or memtable, or
+ * if it is not valid. */
+int  lsm_iter_elsewhere(const kv_iter *it);
+
 #endif

@@ -13,8 +13,10 @@
  *     short), from offset 16 on: a stored block has no length in front,
  *     so its end is found by its trailer, the first place after its start
  *     where the CRC-32C of the bytes so far and five more equals the four
- *     after them (one CRC update a byte, so the scan is linear), and the
- *     block decodes into entries that ascend from the last key kept.  The
+ *     after them, and the block decodes into entries that ascend from the
+ *     last key kept.  (The CRC is asked only where the five bytes could be
+ *     a trailer's, a known compression and a raw size it allows; it is
+ *     carried from one such place to the next, so the scan is linear.)  The
  *     next block starts after its trailer.  Where no block ends, the rest
  *     of the file is lost (without the index nothing says where the next
  *     block starts), unless the meta blocks start there: properties that
@@ -145,18 +147,40 @@ static int salvage_first_follows(salvage *s, const block *b)
     return ok;
 }
 
+/* The CRC-32C of [at, to) of a scan for a block that starts at `at`. */
+typedef struct salvage_crc {
+    uint64_t to;
+    uint32_t crc;
+} salvage_crc;
+
+/* 1 if the block that starts at `at` may end at e: the trailer at e could
+ * be a stored block's of e - at bytes (table_v2_trailer_check), and the
+ * CRC of [at, e) and its first five bytes is the four after them.  A
+ * trailer no block could have needs no CRC: table_v2_stored_check refuses
+ * it all the same.  REQUIRES: at <= c->to <= e, e - at <= UINT32_MAX, the
+ * trailer's TABLE_V2_TRAILER bytes inside the file. */
+static int salvage_trailer_at(const salvage *s, uint64_t at, uint64_t e, salvage_crc *c)
+{
+    int type;
+    uint32_t raw;
+    if (table_v2_trailer_check(s->p + at, (uint32_t)(e - at), &type, &raw) != NULL)
+        return 0;
+    c->crc = crc32c_extend(c->crc, s->p + c->to, (size_t)(e - c->to));
+    c->to = e;
+    return crc32c_extend(c->crc, s->p + e, 5) == coding_get_u32(s->p + e + 5);
+}
+
 /* The end of the first stored block from `at` on (after its trailer), found
  * by its trailer; 0 if none ends before `end`. */
 static uint64_t salvage_stored_end(const salvage *s, uint64_t at, uint64_t end)
 {
-    uint32_t crc = 0; /* of [at, e) */
+    salvage_crc c = {at, 0};
     for (uint64_t e = at; e + TABLE_V2_TRAILER <= end && e - at <= UINT32_MAX; e++) {
         int type;
         uint32_t raw;
-        if (crc32c_extend(crc, s->p + e, 5) == coding_get_u32(s->p + e + 5) &&
+        if (salvage_trailer_at(s, at, e, &c) &&
             table_v2_stored_check(s->p + at, (uint32_t)(e - at), &type, &raw) == NULL)
             return e + TABLE_V2_TRAILER;
-        crc = crc32c_extend(crc, s->p + e, 1);
     }
     return 0;
 }
@@ -191,12 +215,12 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
 {
     int rc = KV_OK;
     while (rc == KV_OK && at + TABLE_V2_TRAILER < end) {
-        uint32_t crc = 0; /* of [at, e) */
+        salvage_crc c = {at, 0};
         uint64_t found = 0;
         block b;
         for (uint64_t e = at; e + TABLE_V2_TRAILER <= end && e - at <= UINT32_MAX; e++) {
             const char *why = NULL;
-            if (crc32c_extend(crc, s->p + e, 5) == coding_get_u32(s->p + e + 5) &&
+            if (salvage_trailer_at(s, at, e, &c) &&
                 (why = salvage_block_open(s, at, (uint32_t)(e - at), &b)) == NULL &&
                 salvage_first_follows(s, &b)) {
                 found = e + TABLE_V2_TRAILER;
@@ -204,7 +228,6 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
             }
             if (why == salvage_no_memory)
                 return salvage_nomem(s, at);
-            crc = crc32c_extend(crc, s->p + e, 1);
         }
         if (found == 0) {
             if (!to_eof || !salvage_meta_follows(s, at, end))

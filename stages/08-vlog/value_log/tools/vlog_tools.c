@@ -227,8 +227,12 @@ static void vlog_lost_free(vlog_lost *l)
 }
 
 /* Reads every key's value of db; each one that is KV_ERR_CORRUPT is lost,
- * named in a line (the first few) and kept in *lost.  KV_OK, or an error
- * that stopped the reading. */
+ * named in a line (the first few) and kept in *lost.  Only an entry
+ * that points into the value log can dangle: its value is read with
+ * kv_get, which names what is wrong with it.  A value the entry holds
+ * itself, the walk has already read (from its table or memtable, as
+ * kv_get would), and it is not looked up again.  KV_OK, or an error that
+ * stopped the reading. */
 static int vlog_read_all(kv_db *db, kv_line_fn line, void *ctx, vlog_lost *lost)
 {
     kv_iter *it = NULL;
@@ -240,6 +244,8 @@ static int vlog_read_all(kv_db *db, kv_line_fn line, void *ctx, vlog_lost *lost)
         const void *key = kv_iter_key(it, &klen);
         void *val = NULL;
         lost->read++;
+        if (!lsm_iter_elsewhere(it))
+            continue;
         int g = kv_get(db, key, klen, &val, &vlen);
         kv_free(val);
         if (g == KV_OK || g == KV_NOT_FOUND)
