@@ -215,7 +215,9 @@ void histogram_buckets_line(const histogram_counts *c, const char *name,
     size_t at = (size_t)snprintf(buf, sizeof buf, "%s_us.buckets: ", name);
     uint64_t below = 0, listed = 0;
     size_t i = 0;
-    for (size_t b = 0; b < HISTOGRAM_PROM_BOUNDS; b++) {
+    /* Once every record is listed, no later bound adds one: the walk over
+     * the rest of the 1,025 buckets would print nothing. */
+    for (size_t b = 0; b < HISTOGRAM_PROM_BOUNDS && listed < c->count; b++) {
         uint64_t bound = histogram_prom_bound(b);
         for (; i < HISTOGRAM_BUCKETS - 1 && histogram_bucket_low(i) < bound; i++)
             below += c->bucket[i];

@@ -70,6 +70,8 @@ int latency_stats(const latency_set *l, unsigned mask, kv_line_fn line, void *ct
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory for a histogram's counts");
     for (int op = 0; op < LATENCY_OPS; op++) {
         const histogram *h = atomic_load_explicit(&l->h[op], memory_order_acquire);
+        if (h == NULL && !(mask & LATENCY_MASK(op)))
+            continue;   /* not printed: nothing recorded, and not asked for */
         if (h != NULL)
             histogram_read(h, c);
         else

@@ -24,7 +24,7 @@ static int api_took(api_db *d, const char *call, int rc)
     return 1;
 }
 
-void api_db_open(api_db *d, const char *dir, const kv_options *opt, uint8_t *scratch)
+void api_db_open(api_db *d, const char *dir, const kv_options *opt, const uint8_t *scratch)
 {
     *d = (api_db){.dir = dir, .opt = *opt, .scratch = scratch};
     api_expect_rc("kv_open", kv_open(dir, &d->opt, &d->db), KV_OK);
@@ -350,8 +350,7 @@ void api_misuse(api_db *d, unsigned what)
     size_t vlen = 0;
     kv_db *second = NULL;
     kv_batch *b = NULL;
-    uint8_t *big = d->scratch;   /* KV_MAX_KEY + 1 bytes */
-    memset(big, 'k', KV_MAX_KEY + 1);
+    const uint8_t *big = d->scratch;   /* KV_MAX_KEY + 1 bytes 'k' */
     if (what == 8) {   /* NULL where kv.h needs a pointer: refused, nothing written */
         char *text = NULL;
         api_expect_rc("kv_open with no db pointer", kv_open(d->dir, NULL, NULL),

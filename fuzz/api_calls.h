@@ -43,12 +43,13 @@ typedef struct api_db {
     model_map batch_after;       /* `now` with the batch's items applied */
     size_t batch_bytes;
     size_t written;              /* bytes of keys and values the engine took */
-    uint8_t *scratch;            /* KV_MAX_KEY + 1 bytes, for api_misuse */
+    const uint8_t *scratch;      /* KV_MAX_KEY + 1 bytes 'k', for api_misuse */
 } api_db;
 
 /* Opens a new database in dir (which must not exist yet) with opt.
- * REQUIRES: dir and scratch outlive d; opt->read_only is 0. */
-void api_db_open(api_db *d, const char *dir, const kv_options *opt, uint8_t *scratch);
+ * REQUIRES: dir and scratch outlive d; scratch holds KV_MAX_KEY + 1 bytes
+ * 'k' (made once by the caller); opt->read_only is 0. */
+void api_db_open(api_db *d, const char *dir, const kv_options *opt, const uint8_t *scratch);
 
 /* The end of a program: checks every live iterator where it stands and
  * everything now and at every snapshot, frees them, closes, opens again

@@ -141,8 +141,10 @@ static const char *const api_op_names[16] = {
 /* The input being decoded, and the key and value it decoded last. */
 typedef struct api_input {
     const uint8_t *p, *end, *start;
-    uint8_t *key, *val;       /* KV_MAX_KEY + 1 and API_MAX_VALUE bytes */
-    const uint8_t *long_key;  /* the bytes of every long key after its first */
+    const uint8_t *key;       /* the key decoded last: short_key or a long key */
+    uint8_t *short_key, *val; /* 3 and API_MAX_VALUE bytes */
+    const uint8_t *long_a, *long_l; /* the long keys, made once: 300 bytes
+                               starting with 'a', KV_MAX_KEY starting with 'L' */
     const uint8_t *pattern;   /* a value's bytes before its count is mixed in */
     size_t klen, vlen;
     uint64_t values;          /* values made so far: the bytes of the next */
@@ -159,15 +161,15 @@ static void api_key_of(api_input *in, uint8_t k)
 {
     static const uint8_t symbols[4] = {'a', 'b', 0x00, 0xff};
     static const size_t long_keys[4] = {300, 1000, 1001, KV_MAX_KEY};
-    if ((k & 3) == 3) {
+    if ((k & 3) == 3) {   /* a prefix of one of the two made once */
         in->klen = long_keys[(k >> 2) & 3];
-        in->key[0] = in->klen == 300 ? 'a' : 'L';
-        memcpy(in->key + 1, in->long_key + 1, in->klen - 1);
+        in->key = in->klen == 300 ? in->long_a : in->long_l;
         return;
     }
     in->klen = (size_t)(k & 3) + 1;
     for (size_t i = 0; i < in->klen; i++)
-        in->key[i] = symbols[(k >> (2 + 2 * i)) & 3];
+        in->short_key[i] = symbols[(k >> (2 + 2 * i)) & 3];
+    in->key = in->short_key;
 }
 
 static void api_read_key(api_input *in)
@@ -387,27 +389,35 @@ static void api_mem_reset(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t *key, *val, *scratch, *long_key, *pattern;
+    static uint8_t *short_key, *val, *scratch, *long_a, *long_l, *pattern;
     static int trace;
-    if (key == NULL) {
+    if (short_key == NULL) {
         trace = getenv("KV_API_TRACE") != NULL;
-        key = malloc(KV_MAX_KEY + 1);
+        short_key = malloc(3);
         val = malloc(API_MAX_VALUE);
         scratch = malloc(KV_MAX_KEY + 1);
-        long_key = malloc(KV_MAX_KEY + 1);
+        long_a = malloc(300);
+        long_l = malloc(KV_MAX_KEY);
         pattern = malloc(API_MAX_VALUE + 8); /* read eight bytes at a time */
-        if (key == NULL || val == NULL || scratch == NULL || long_key == NULL || pattern == NULL)
+        if (short_key == NULL || val == NULL || scratch == NULL || long_a == NULL ||
+            long_l == NULL || pattern == NULL)
             api_fail("out of memory for the key and value buffers");
         /* Made once: the same bytes for every input (speed: a key of
-         * KV_MAX_KEY bytes made byte by byte cost more than its put). */
-        for (size_t i = 0; i <= KV_MAX_KEY; i++)
-            long_key[i] = (uint8_t)('0' + (i * 7) % 43);
+         * KV_MAX_KEY bytes made, or even copied, for each use cost more
+         * than its put).  Byte i > 0 of a long key is '0' + (i * 7) % 43. */
+        for (size_t i = 1; i < KV_MAX_KEY; i++)
+            long_l[i] = (uint8_t)('0' + (i * 7) % 43);
+        long_l[0] = 'L';
+        memcpy(long_a, long_l, 300);
+        long_a[0] = 'a';
+        memset(scratch, 'k', KV_MAX_KEY + 1); /* api_misuse's oversized keys */
         for (size_t i = 0; i < API_MAX_VALUE + 8; i++)
             pattern[i] = (uint8_t)((i * 31) ^ (i >> 8));
     }
     api_mem_reset();
-    api_input in = {.p = data, .end = data + size, .start = data, .key = key, .val = val,
-                    .long_key = long_key, .pattern = pattern};
+    api_input in = {.p = data, .end = data + size, .start = data, .key = short_key,
+                    .short_key = short_key, .val = val, .long_a = long_a, .long_l = long_l,
+                    .pattern = pattern};
     api_db d;
     kv_options opt;
     api_context("kv_open of a new database");
