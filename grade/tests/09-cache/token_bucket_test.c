@@ -511,7 +511,12 @@ static void token_bucket_a_request_ends_under_the_lock(void)
  * request keeps is written under rl->mu, which rate_limiter_get_counts
  * reads under: under ThreadSanitizer (the race rung) a count written after
  * the lock is released is a data race. */
-enum { TB_RACE_REQUESTS = 40, TB_RACE_BYTES = 6000, TB_RACE_RATE = 4000000 };
+/* Periods of 10 ms, much longer than a reading of the slow clock (under
+ * ThreadSanitizer too), so that a refill right after another finds no
+ * whole period and the request sleeps: 1,000 bytes a period, and each
+ * request asks for a period and a half's worth. */
+enum { TB_RACE_REQUESTS = 10, TB_RACE_BYTES = 1500, TB_RACE_RATE = 100000 };
+#define TB_RACE_PERIOD 10000000ull
 static struct {
     rate_limiter rl;
     pthread_barrier_t start;
@@ -560,7 +565,8 @@ static void token_bucket_race_requests_and_counts(void)
     EX_RULE_BEGIN(6, "every count kept under rl->mu");
     ex_race_rule(EX_RULE(6, "a request's counts (granted, waited_ns, the histogram of waits, "
                          "sleeping, high_waiting) are kept under rl->mu, until its end"));
-    int s = rate_limiter_init(&tb_race.rl, TB_RACE_RATE, TB_PERIOD, tb_race_now, NULL, NULL);
+    int s = rate_limiter_init(&tb_race.rl, TB_RACE_RATE, TB_RACE_PERIOD, tb_race_now, NULL,
+                              NULL);
     EX_CHECK(s == KV_OK, "rate_limiter_init: %s", kv_strerror(s));
     atomic_store(&tb_race.done, 0);
     EX_CHECK(pthread_barrier_init(&tb_race.start, NULL, 4) == 0,
