@@ -82,6 +82,26 @@ static const char *clock_held(clock_cache *c, const char *const *keys, int n)
     return out;
 }
 
+static void clock_the_first_slot_looked_at_is_the_hand(void)
+{
+    EX_RULE_BEGIN(1, "the first slot looked at is s->hand, not the one after it");
+    static const char *const keys[] = {"k0", "k1", "k2", "k3"};
+    clock_cache *c = clock_of(3);
+    /* A new shard's hand is at slot 0, and nothing is read: the first
+     * eviction looks at slot 0 first, k0's. */
+    clock_put_key(c, "k0");
+    clock_put_key(c, "k1");
+    clock_put_key(c, "k2");
+    clock_put_key(c, "k3");
+    const char *held = clock_held(c, keys, 4);
+    EX_CHECK(strcmp(held, "k1 k2 k3") == 0, "a new shard's hand is at slot 0 (s->hand), and "
+             "the first slot clock_victim looks at is s->hand itself, the one after the last "
+             "victim, not the slot after it: with nothing read, the first put past the budget "
+             "evicts k0, in slot 0; a hand moved on before it looks skips slot 0 and evicts k1 "
+             "(held: \"%s\", want \"k1 k2 k3\")", held);
+    clock_cache_free(c);
+}
+
 static void clock_unread_entries_leave_in_the_order_they_came(void)
 {
     EX_RULE_BEGIN(2, "the first entry whose bit is clear is the victim");
@@ -365,6 +385,7 @@ static void clock_race_readers_and_writers(void)
 }
 
 static const harness_test tests[] = {
+    HARNESS_TEST(clock_the_first_slot_looked_at_is_the_hand),
     HARNESS_TEST(clock_unread_entries_leave_in_the_order_they_came),
     HARNESS_TEST(clock_a_read_entry_gets_a_second_chance),
     HARNESS_TEST(clock_the_hand_goes_on_from_where_it_stopped),

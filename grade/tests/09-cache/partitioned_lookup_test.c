@@ -319,6 +319,49 @@ static void partitioned_lookup_asks_the_filter_partition(void)
     kv_close(db);
 }
 
+/* A table written without filters (bloom_bits_per_key KV_NO_BLOOM): its
+ * top level names no filter partition, so no lookup asks one, and a key
+ * it does not hold is no filter's false positive. */
+static void partitioned_lookup_a_table_without_filters_asks_none(void)
+{
+    EX_RULE_BEGIN(2, "only a partition with a filter has it asked");
+    const char *dir = pl_build_opts(KV_COMPRESSION_DEFAULT, KV_NO_BLOOM);
+    kv_db *db = pl_reopen(dir);
+    char k[32];
+    int found;
+    unsigned long long asked = 0, passed = 0;
+    uint64_t fp_before = ex_stat(db, "session.table.filter_false_positives");
+    for (int i = 0; i < 100; i++) {
+        pl_key(k, sizeof k, 80 * i + (i % 2));
+        harness_context("kv_get(\"%s\") in a table written without filters (%s)", k,
+                        i % 2 ? "a key never put" : "a key put");
+        kv_cost c = pl_get(db, k, &found);
+        EX_CHECK(found == !(i % 2), "\"%s\" is %s", k, i % 2 ? "never put" : "found");
+        asked += c.bloom_checks;
+        passed += c.bloom_false_positives;
+    }
+    uint64_t fp = ex_stat(db, "session.table.filter_false_positives") - fp_before;
+    harness_context("100 gets (50 keys put, 50 never put) in a table written without filters");
+    EX_CHECK(asked == 0 && passed == 0 && fp == 0, "a table written without filters "
+             "(bloom_bits_per_key KV_NO_BLOOM) has no filter partition: r->filter_asked is 1 "
+             "only when the partition has a filter and ask_filter is 1, so no get asks one and "
+             "no absent key is a filter's false positive; over 100 gets kv_cost counted %llu "
+             "filters asked and %llu false positives, and kv_stats' "
+             "session.table.filter_false_positives grew by %llu",
+             asked, passed, (unsigned long long)fp);
+    kv_close(db);
+    db = pl_reopen(dir);
+    pl_key(k, sizeof k, 4000);
+    kv_cost c = pl_get(db, k, &found);
+    harness_context("a get of %s right after the database opened, its table written without "
+                    "filters", k);
+    EX_CHECK(found && c.reads == 2 && c.bloom_checks == 0, "a cold get of a key a table "
+             "without filters holds reads its index partition and its data block, 2 reads, "
+             "and asks no filter (got %llu reads, %llu filters asked)", c.reads,
+             c.bloom_checks);
+    kv_close(db);
+}
+
 static void partitioned_lookup_cold_reads(void)
 {
     EX_RULE_BEGIN(2, "a key the filter rules out costs one read");
@@ -847,6 +890,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_top_level_error_frees_the_iterator),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
+    HARNESS_TEST(partitioned_lookup_a_table_without_filters_asks_none),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
     HARNESS_TEST(partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks),
     HARNESS_TEST(partitioned_lookup_refuses_bytes_after_a_handle),

@@ -296,7 +296,7 @@ static void record_rule_a_get_that_cannot_copy_out_fails(void)
     harness_context("record_cache_get of a record the cache holds, its first allocation "
                     "failing (the copy of the record for the caller)");
     ex_alloc_fail_at(1);
-    int s = record_cache_get(rc, 7, "apple", 5, 100, &r, &hit);
+    int s = EX_KV(record_cache_get(rc, 7, "apple", 5, 100, &r, &hit));
     int failed = ex_alloc_failed();
     ex_alloc_fail_at(0);
     EX_CHECK(failed, "test setup: record_cache_get of a held record allocates its copy");
@@ -304,6 +304,13 @@ static void record_rule_a_get_that_cannot_copy_out_fails(void)
              "a record that cannot be copied out (out of memory) is KV_ERR_NOMEM with *hit 0, "
              "not a miss answered KV_OK: the failure reaches the get (got %s, hit %d)",
              kv_strerror(s), hit);
+    /* EX_KV cleared kv_errmsg() before the call: clock_cache_get sets no
+     * message, so a bare return of its status leaves none, and the caller
+     * would read what an earlier failure left there. */
+    EX_CHECK(kv_errmsg()[0] != '\0', "a record that cannot be copied out is KV_ERR_NOMEM with "
+             "a message of the get's own (kv_error(KV_ERR_NOMEM, ...)): clock_cache_get "
+             "returned KV_ERR_NOMEM and sets none, and the get passed the status on without "
+             "one, so kv_errmsg() says nothing, or what an earlier call left there");
     record_counts c;
     record_cache_counts(rc, &c);
     EX_CHECK(c.bypassed == 0, "a lookup that failed bypassed nothing: bypassed counts records "
@@ -321,15 +328,19 @@ static void record_rule_a_get_that_cannot_copy_out_fails(void)
                     "what the stack holds, its first allocation failing (the key's)",
                     sizeof lk - 1);
     ex_alloc_fail_at(1);
-    s = record_cache_get(rc, 7, lk, sizeof lk - 1, 100, &r, &hit);
+    s = EX_KV(record_cache_get(rc, 7, lk, sizeof lk - 1, 100, &r, &hit));
     failed = ex_alloc_failed();
     ex_alloc_fail_at(0);
-    if (failed) /* else the key was not allocated (a correct choice too) */
+    if (failed) { /* else the key was not allocated (a correct choice too) */
         EX_CHECK(s == KV_ERR_NOMEM && hit == 0,
                  "a lookup whose key cannot be allocated (out of memory) is KV_ERR_NOMEM with "
                  "*hit 0, never a miss and never a crash (got %s, hit %d)", kv_strerror(s), hit);
-    else
+        EX_CHECK(kv_errmsg()[0] != '\0', "a lookup whose key cannot be allocated is "
+                 "KV_ERR_NOMEM with a message saying so (kv_error(KV_ERR_NOMEM, ...)): it set "
+                 "none, so kv_errmsg() says nothing, or what an earlier call left there");
+    } else {
         free(r.value);
+    }
     record_cache_close(rc);
 }
 

@@ -7,8 +7,10 @@
  * period), so every wait is exact and no test waits for real.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exercise.h"
@@ -28,11 +30,35 @@ typedef struct tb_clock {
     int high; /* whether the request sleeping now is a high one */
     uint64_t high_leaves; /* at this sleep (0: none) the high request the
                              test counted in rl->high_waiting leaves */
+    int probe_end; /* whether tb_now looks at how the request ends */
+    uint64_t sleeps_before, waited_before; /* at the request's start */
 } tb_clock;
 
 static uint64_t tb_now(void *arg)
 {
-    return ((tb_clock *)arg)->now;
+    tb_clock *c = arg;
+    /* A request that slept and reads the clock with rl->mu free: if it no
+     * longer counts itself sleeping while its wait is not counted yet, a
+     * reader of the counts (rate_limiter_get_counts, under rl->mu) that
+     * took the lock now would see it gone and its wait missing, and what
+     * it writes next it writes without the lock. */
+    if (c->probe_end && c->rl != NULL && c->sleeps > c->sleeps_before &&
+        pthread_mutex_trylock(&c->rl->mu) == 0) {
+        int sleeping = c->rl->sleeping;
+        uint64_t waited = c->rl->waited_ns[RL_LOW] + c->rl->waited_ns[RL_HIGH];
+        pthread_mutex_unlock(&c->rl->mu);
+        char test_rule[256];
+        snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
+        EX_RULE_BEGIN(6, "a request's end counted under rl->mu");
+        EX_CHECK(sleeping != 0 || waited != c->waited_before, "a request that slept counts "
+                 "its end under rl->mu: it read the clock for its wait with rl->mu released, "
+                 "no longer counted in rl->sleeping and its wait not yet in rl->waited_ns, so "
+                 "a reader of the counts then sees it gone and its wait missing, and the wait "
+                 "it adds next is written without the lock (a data race with every other "
+                 "request and rate_limiter_get_counts)");
+        ex_rule_put(test_rule);
+    }
+    return c->now;
 }
 
 static void tb_sleep(void *arg, uint64_t ns)
@@ -448,6 +474,134 @@ static void token_bucket_a_low_request_waits_while_a_high_one_does(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_a_request_ends_under_the_lock(void)
+{
+    EX_RULE_BEGIN(6, "a request's end counted under rl->mu");
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    harness_context("1,000,000 bytes a second, from an empty bucket a low request of 3,000 "
+                    "bytes, then a high one of 2,000: each sleeps, and ends");
+    for (int i = 0; i < 2; i++) {
+        c.probe_end = 1;
+        c.sleeps_before = c.sleeps;
+        c.waited_before = rl.waited_ns[RL_LOW] + rl.waited_ns[RL_HIGH];
+        c.high = i == 1;
+        uint64_t before = c.now;
+        rate_limiter_request(&rl, i == 0 ? 3000 : 2000, i == 0 ? RL_LOW : RL_HIGH);
+        c.probe_end = 0;
+        c.high = 0;
+        rate_limiter_counts k;
+        rate_limiter_get_counts(&rl, &k);
+        EX_CHECK(c.sleeps > c.sleeps_before, "from an empty bucket the %s request sleeps",
+                 i == 0 ? "low" : "high");
+        EX_CHECK(k.waited_ns == c.waited_before + (c.now - before),
+                 "a request that slept adds the time from its start to its end to the waits "
+                 "(want %llu ns in all, got %llu)",
+                 (unsigned long long)(c.waited_before + (c.now - before)),
+                 (unsigned long long)k.waited_ns);
+    }
+    rate_limiter_destroy(&rl);
+}
+
+/* ---- requests on several threads -------------------------------------------- */
+/* Three threads ask the limiter for bytes (two low, one high) while a
+ * fourth reads its counts and sets its rate, on the real clock at a rate
+ * that keeps the bucket empty, so that the requests sleep.  Every count a
+ * request keeps is written under rl->mu, which rate_limiter_get_counts
+ * reads under: under ThreadSanitizer (the race rung) a count written after
+ * the lock is released is a data race. */
+/* Periods of 10 ms, much longer than a reading of the slow clock (under
+ * ThreadSanitizer too), so that a refill right after another finds no
+ * whole period and the request sleeps: 1,000 bytes a period, and each
+ * request asks for a period and a half's worth. */
+enum { TB_RACE_REQUESTS = 10, TB_RACE_BYTES = 1500, TB_RACE_RATE = 100000 };
+#define TB_RACE_PERIOD 10000000ull
+static struct {
+    rate_limiter rl;
+    pthread_barrier_t start;
+    atomic_int done;
+} tb_race;
+
+/* The real clock, read slowly: a request that reads it after letting
+ * rl->mu go (to count its wait, say) stays that long outside the lock, so
+ * that what it writes then meets the reader's reads under
+ * ThreadSanitizer, not only when the timing happens to fall so. */
+static uint64_t tb_race_now(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    usleep(50);
+    return ns;
+}
+
+static void *tb_race_requester(void *arg)
+{
+    int prio = (int)(uintptr_t)arg;
+    pthread_barrier_wait(&tb_race.start);
+    for (int i = 0; i < TB_RACE_REQUESTS; i++)
+        rate_limiter_request(&tb_race.rl, TB_RACE_BYTES, prio);
+    atomic_fetch_add(&tb_race.done, 1);
+    return NULL;
+}
+
+static void *tb_race_reader(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&tb_race.start);
+    while (atomic_load(&tb_race.done) < 3) {
+        rate_limiter_counts k;
+        rate_limiter_get_counts(&tb_race.rl, &k);
+        rate_limiter_set_rate(&tb_race.rl, TB_RACE_RATE);
+        usleep(20);
+    }
+    return NULL;
+}
+
+static void token_bucket_race_requests_and_counts(void)
+{
+    EX_RULE_BEGIN(6, "every count kept under rl->mu");
+    ex_race_rule(EX_RULE(6, "a request's counts (granted, waited_ns, the histogram of waits, "
+                         "sleeping, high_waiting) are kept under rl->mu, until its end"));
+    int s = rate_limiter_init(&tb_race.rl, TB_RACE_RATE, TB_RACE_PERIOD, tb_race_now, NULL,
+                              NULL);
+    EX_CHECK(s == KV_OK, "rate_limiter_init: %s", kv_strerror(s));
+    atomic_store(&tb_race.done, 0);
+    EX_CHECK(pthread_barrier_init(&tb_race.start, NULL, 4) == 0,
+             "test setup: pthread_barrier_init");
+    harness_context("3 threads (two low, one high) each ask %d times for %d bytes at %d bytes "
+                    "a second on the real clock, while a fourth reads the counts and sets the "
+                    "rate", TB_RACE_REQUESTS, TB_RACE_BYTES, TB_RACE_RATE);
+    pthread_t t[4];
+    static const int prio[3] = {RL_LOW, RL_LOW, RL_HIGH};
+    for (int i = 0; i < 3; i++)
+        EX_CHECK(pthread_create(&t[i], NULL, tb_race_requester, (void *)(uintptr_t)prio[i]) == 0,
+                 "test setup: pthread_create");
+    EX_CHECK(pthread_create(&t[3], NULL, tb_race_reader, NULL) == 0,
+             "test setup: pthread_create");
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&tb_race.start);
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&tb_race.rl, &k);
+    histogram_counts h;
+    histogram_read(&tb_race.rl.waits, &h);
+    unsigned long long each = (unsigned long long)TB_RACE_REQUESTS * TB_RACE_BYTES;
+    EX_CHECK(k.granted == 3 * each && k.granted_high == each,
+             "every byte asked is granted once: %llu in all (got %llu), %llu of them the high "
+             "requests' (got %llu)", 3 * each, (unsigned long long)k.granted, each,
+             (unsigned long long)k.granted_high);
+    EX_CHECK(k.high_waiting == 0 && tb_race.rl.sleeping == 0,
+             "once every request has ended none is counted waiting or sleeping (high_waiting "
+             "%llu, sleeping %d)", (unsigned long long)k.high_waiting, tb_race.rl.sleeping);
+    EX_CHECK(h.count > 0 && k.waited_ns > 0, "requests that found the bucket empty slept, and "
+             "their waits are counted: %llu waits in the histogram, %llu ns waited",
+             (unsigned long long)h.count, (unsigned long long)k.waited_ns);
+    rate_limiter_destroy(&tb_race.rl);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
@@ -462,7 +616,9 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_the_burst_caps_the_fraction_of_a_byte),
     HARNESS_TEST(token_bucket_one_byte_a_second_is_a_limit),
     HARNESS_TEST(token_bucket_counts_each_priority),
+    HARNESS_TEST(token_bucket_a_request_ends_under_the_lock),
     HARNESS_TEST(token_bucket_the_level_never_passes_the_burst),
     HARNESS_TEST(token_bucket_a_low_request_waits_while_a_high_one_does),
+    HARNESS_TEST(token_bucket_race_requests_and_counts),
 };
 const harness_suite token_bucket_suite = HARNESS_SUITE("token_bucket", tests);
