@@ -136,13 +136,17 @@ static int salvage_entries(salvage *s, const block *b, uint64_t at)
 }
 
 /* 1 if the block's first entry would be kept: what tells a data block
- * found by its trailer from the meta blocks after the data. */
+ * found by its trailer from the meta blocks after the data; 0 if not; -1
+ * if its key could not be held (no memory: nothing is known of the
+ * block, and taking it for a meta block would lose its entries). */
 static int salvage_first_follows(salvage *s, const block *b)
 {
     block_iter it = {0};
     block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
     block_iter_seek_first(&it);
-    int ok = it.valid && salvage_sink_follows(&s->sink, it.key, it.key_len);
+    int ok = it.status == KV_ERR_NOMEM
+                 ? -1
+                 : it.valid && salvage_sink_follows(&s->sink, it.key, it.key_len);
     block_iter_free(&it);
     return ok;
 }
@@ -220,9 +224,12 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
         block b;
         for (uint64_t e = at; e + TABLE_V2_TRAILER <= end && e - at <= UINT32_MAX; e++) {
             const char *why = NULL;
+            int follows = 0;
             if (salvage_trailer_at(s, at, e, &c) &&
                 (why = salvage_block_open(s, at, (uint32_t)(e - at), &b)) == NULL &&
-                salvage_first_follows(s, &b)) {
+                (follows = salvage_first_follows(s, &b)) != 0) {
+                if (follows < 0)
+                    return salvage_nomem(s, at);
                 found = e + TABLE_V2_TRAILER;
                 break;
             }
