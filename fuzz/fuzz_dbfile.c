@@ -394,7 +394,7 @@ long fuzz_dbfile_tools_faulted(const fuzz_dbfile *files, size_t n, const io_faul
 }
 
 void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
-                                uint32_t salt)
+                                unsigned alloc_ops, uint32_t salt)
 {
     const io_ops *prev = io_set_ops(&io_mem_ops);
     fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
@@ -421,7 +421,7 @@ void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tri
         kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
         fuzz_repair_here(NULL);
     }
-    fuzz_faults_alloc(files, n, salt, FUZZ_FAULTS_ALL);
+    fuzz_faults_alloc(files, n, salt, alloc_ops);
     io_set_ops(prev);
 }
 

@@ -79,10 +79,10 @@ void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
  * and a kv_repair run again with no call failing keeps the promise of
  * fuzz_dbfile_repair (a repair cut short is run again).  Then kv_check,
  * kv_dump, kv_repair and an open with a write with allocations failing
- * instead (fuzz_faults_alloc).  REQUIRES: a
- * fuzz_dbfile_run_files before. */
+ * instead, those alloc_ops names (fuzz_faults_alloc; FUZZ_FAULTS_ALL for
+ * all three).  REQUIRES: a fuzz_dbfile_run_files before. */
 void fuzz_dbfile_repair_faulted(const fuzz_dbfile *files, size_t n, unsigned tries,
-                                uint32_t salt);
+                                unsigned alloc_ops, uint32_t salt);
 void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 
 /* kv_check of the database files[0..n) make (REQUIRES: a

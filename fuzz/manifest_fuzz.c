@@ -558,7 +558,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * I/O layer failing: as much as ten engine runs.) */
         if (fuzz_dbfile_sampled_rarely(data, size, 32)) {
             manifest_fuzz_recover_faulted(line, line_len, current_rc, number, man, man_len);
-            fuzz_dbfile_repair_faulted(files, nfiles, 8, crc32c_value(data, size));
+            fuzz_dbfile_repair_faulted(files, nfiles, 8, FUZZ_FAULTS_ALL, crc32c_value(data, size));
         }
         free(table);
         free(torn_table);

@@ -124,7 +124,8 @@
  * load that succeeds the same bytes; nothing is left allocated.
  * Mode 6, for one input in 64 of those through the engine: kv_check,
  * kv_dump and kv_repair with a call failing, then kv_repair's promise
- * (fuzz_dbfile_repair_faulted).
+ * (fuzz_dbfile_repair_faulted; a database over 64 KiB with one call
+ * failing and no allocation refused, vlog_fuzz_db.c says why).
  * A broken promise aborts (this is a test program); ASan and UBSan catch
  * a read outside the bytes.
  *
