@@ -28,7 +28,8 @@
  *     an input that loops, or sleeps, takes its second either way.  A
  *     slow run under a second of processor time is run again (three runs
  *     at most; the fastest counts), since the run delay of a thread that
- *     ended during the input is no longer in /proc;
+ *     ended during the input is no longer in /proc (KV_FUZZ_TIMES set,
+ *     each input's seconds are printed, to find those close to the rule);
  *   - the process may grow to KV_FUZZ_RSS_MB megabytes of resident memory
  *     (default 2048, libFuzzer's -rss_limit_mb), checked each second while
  *     an input runs (libFuzzer's watchdog does the same) and after it;
@@ -81,6 +82,9 @@ static long replayed;
 static const char *replay_current; /* the input being run, for the alarm */
 static long replay_timeout_s = REPLAY_TIMEOUT_S;
 static long replay_slow_s = REPLAY_SLOW_S;
+/* KV_FUZZ_TIMES set: each input's seconds, as the slow-unit rule counts
+ * them, printed (to find the inputs close to KV_FUZZ_SLOW_S). */
+static int replay_times;
 static long replay_rss_mb = REPLAY_RSS_MB;
 static size_t replay_malloc_limit = (size_t)REPLAY_MALLOC_MB << 20;
 
@@ -285,6 +289,8 @@ static int replay_file(const char *path)
     }
     replay_current = NULL;
     free(data);
+    if (replay_times)
+        fprintf(stderr, "TIME %.2f s (processor %.2f s) %s\n", took, t.cpu, path);
     if ((long)took >= replay_slow_s) {
         fprintf(stderr, "replay: slow unit: %s ran %.1f s (%.1f s of wall clock, %.1f s of it "
                         "waiting for a processor; %.1f s of processor time), at least "
@@ -340,12 +346,14 @@ int main(int argc, char **argv)
                "Each input gets an exact-size copy, KV_FUZZ_TIMEOUT seconds (default %d;\n"
                "KV_FUZZ_SLOW_S, default %d, makes it a slow unit), KV_FUZZ_RSS_MB megabytes of\n"
                "memory (default %d) and allocations of at most KV_FUZZ_MALLOC_MB megabytes\n"
-               "(default %d), as under libFuzzer with scripts/fuzz_limits.sh's flags.\n",
+               "(default %d), as under libFuzzer with scripts/fuzz_limits.sh's flags.\n"
+               "KV_FUZZ_TIMES set, each input's seconds are printed as a line TIME.\n",
                argv[0], REPLAY_TIMEOUT_S, REPLAY_SLOW_S, REPLAY_RSS_MB, REPLAY_MALLOC_MB);
         return 0;
     }
     replay_timeout_s = replay_env_long("KV_FUZZ_TIMEOUT", REPLAY_TIMEOUT_S);
     replay_slow_s = replay_env_long("KV_FUZZ_SLOW_S", REPLAY_SLOW_S);
+    replay_times = getenv("KV_FUZZ_TIMES") != NULL;
     replay_rss_mb = replay_env_long("KV_FUZZ_RSS_MB", REPLAY_RSS_MB);
     replay_malloc_limit = (size_t)replay_env_long("KV_FUZZ_MALLOC_MB", REPLAY_MALLOC_MB) << 20;
     if (__sanitizer_install_malloc_and_free_hooks != NULL)
