@@ -33,6 +33,7 @@ static io_fault_plan fault_plan(void)
 }
 static long calls;
 static long failures;
+static _Thread_local long failures_here;
 
 /* ---- a disk of plan.disk_bytes: each file's bytes, by path ------------------ */
 
@@ -166,6 +167,7 @@ static int io_fault_should_fail(unsigned kind)
     if (plan.fail_at <= 0 || n < plan.fail_at || (n > plan.fail_at && !plan.persistent))
         return 0;
     __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+    failures_here++;
     return n == plan.fail_at ? 2 : 1;
 }
 
@@ -416,3 +418,4 @@ void io_fault_reset(void)
 
 long io_fault_calls(void) { return __atomic_load_n(&calls, __ATOMIC_SEQ_CST); }
 long io_fault_failures(void) { return __atomic_load_n(&failures, __ATOMIC_SEQ_CST); }
+long io_fault_failures_here(void) { return failures_here; }

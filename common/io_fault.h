@@ -60,5 +60,9 @@ void io_fault_reset(void);
 /* Counted calls so far, and how many of them were failed. */
 long io_fault_calls(void);
 long io_fault_failures(void);
+/* Failures injected into calls the calling thread made, since it started
+ * (never reset: compare two readings).  A test that blames an operation
+ * for a failure a background thread met during it uses this. */
+long io_fault_failures_here(void);
 
 #endif

@@ -13,7 +13,9 @@
  *
  *   1. No crash, and every call during which an injected failure happened
  *      returns an error code, with a non-empty kv_errmsg().  Before the
- *      first injected failure, nothing fails.
+ *      first injected failure, nothing fails.  (A get, a scan or a write
+ *      answers for failures on its own thread; kv_open, kv_compact and
+ *      kv_close, which wait for the engine's background work, for all.)
  *   2. A read that fails is never reported as KV_NOT_FOUND or a wrong
  *      value: every answer the engine gives is a state the key could be in.
  *   3. After the backend is put back, the database opens with KV_OK; every
@@ -180,10 +182,28 @@ static int fault_open_fds(void)
     return n;
 }
 
-/* Rule 1 for the call just made. */
-static void fault_check_status(fault_run *r, int status, long failures_before)
+/* Injected failures so far, all of them and those of this thread: a
+ * reading taken before a call. */
+typedef struct fault_mark {
+    long all, here;
+} fault_mark;
+
+static fault_mark fault_mark_now(const fault_run *r)
 {
-    long during = fault_failures(r) - failures_before;
+    return (fault_mark){fault_failures(r), io_fault_failures_here()};
+}
+
+/* Rule 1 for the call just made.  A call that does its I/O on the calling
+ * thread (a get, a scan, a write) is blamed only for failures of this
+ * thread: a failure the engine's background thread (a flush, a compaction,
+ * the value store's work) met meanwhile is that work's, which a later call
+ * reports.  kv_open, kv_compact and kv_close wait for the background's
+ * work (waits_for_background): every failure during them is theirs. */
+static void fault_check_status(fault_run *r, int status, fault_mark before,
+                               int waits_for_background)
+{
+    long during = waits_for_background ? fault_failures(r) - before.all
+                                       : io_fault_failures_here() - before.here;
     if (status < 0) {
         CHECK_MSG(fault_failures(r) > 0,
                   "%s returned %d (%s) though no failure was injected: \"%s\"", r->what,
@@ -192,8 +212,9 @@ static void fault_check_status(fault_run *r, int status, long failures_before)
                   r->what, status, kv_strerror(status));
     } else {
         CHECK_MSG(during == 0,
-                  "%s returned %d (%s) though %ld injected failure(s) happened during it",
-                  r->what, status, kv_strerror(status), during);
+                  "%s returned %d (%s) though %ld injected failure(s) happened during it%s",
+                  r->what, status, kv_strerror(status), during,
+                  waits_for_background ? "" : " on its own thread");
     }
 }
 
@@ -223,10 +244,10 @@ static void fault_do_get(fault_run *r, int key)
     snprintf(r->what, sizeof r->what, "kv_get(%s)", k);
     void *v = NULL;
     size_t vl = 0;
-    long before = fault_failures(r);
+    fault_mark before = fault_mark_now(r);
     kv_error_clear();
     int s = kv_get(r->db, k, strlen(k), &v, &vl);
-    fault_check_status(r, s, before);
+    fault_check_status(r, s, before, 0);
     if (s == KV_OK)
         CHECK_MSG(v != NULL, "%s: KV_OK with a NULL value", r->what);
     fault_check_get(r, key, s, v, vl);
@@ -239,7 +260,7 @@ static void fault_do_get(fault_run *r, int key)
 static int fault_do_scan(fault_run *r)
 {
     snprintf(r->what, sizeof r->what, "scan (kv_iter_new, seek_first, next...)");
-    long before = fault_failures(r);
+    fault_mark before = fault_mark_now(r);
     kv_iter *it = NULL;
     kv_error_clear();
     int s = kv_iter_new(r->db, &it);
@@ -270,7 +291,7 @@ static int fault_do_scan(fault_run *r)
                     fault_check_get(r, i, KV_NOT_FOUND, NULL, 0);
         kv_iter_free(it);
     }
-    fault_check_status(r, s, before);
+    fault_check_status(r, s, before, 0);
     return s;
 }
 
@@ -280,11 +301,11 @@ static void fault_do_write(fault_run *r, int key, int is_delete, int val)
     fault_state st = is_delete ? (fault_state){0, NULL, 0} : fault_value(val);
     snprintf(r->what, sizeof r->what, "%s(%s, %zu bytes)", is_delete ? "kv_delete" : "kv_put",
              k, st.vl);
-    long before = fault_failures(r);
+    fault_mark before = fault_mark_now(r);
     kv_error_clear();
     int s = is_delete ? kv_delete(r->db, k, strlen(k))
                       : kv_put(r->db, k, strlen(k), st.v, st.vl);
-    fault_check_status(r, s, before);
+    fault_check_status(r, s, before, 0);
     CHECK_MSG(s == KV_OK || s < 0, "%s returned %d", r->what, s);
     fault_key *fk = &r->keys[key];
     CHECK(fk->nev < FAULT_MAX_EVENTS);
@@ -310,10 +331,10 @@ static void fault_do_batch(fault_run *r)
         }
     }
     snprintf(r->what, sizeof r->what, "kv_write(a batch of %zu ops)", n);
-    long before = fault_failures(r);
+    fault_mark before = fault_mark_now(r);
     kv_error_clear();
     int s = kv_write(r->db, b);
-    fault_check_status(r, s, before);
+    fault_check_status(r, s, before, 0);
     CHECK_MSG(s == KV_OK || s < 0, "%s returned %d", r->what, s);
     kv_batch_free(b);
     for (size_t i = 0; i < n; i++) {
@@ -361,7 +382,7 @@ static long fault_workload(fault_run *r, const io_fault_plan *plan)
     r->db = NULL;
     kv_error_clear();
     int s = kv_open(r->dir, &opt, &r->db);
-    fault_check_status(r, s, 0);
+    fault_check_status(r, s, (fault_mark){0, 0}, 1);
     fault_maybe_heal(r);
     if (s == KV_OK) {
         CHECK(r->db != NULL);
@@ -385,18 +406,18 @@ static long fault_workload(fault_run *r, const io_fault_plan *plan)
                 break;
             default: {
                 snprintf(r->what, sizeof r->what, "kv_compact");
-                long before = fault_failures(r);
+                fault_mark before = fault_mark_now(r);
                 kv_error_clear();
-                fault_check_status(r, kv_compact(r->db), before);
+                fault_check_status(r, kv_compact(r->db), before, 1);
                 break;
             }
             }
             fault_maybe_heal(r);
         }
         snprintf(r->what, sizeof r->what, "kv_close");
-        long before = fault_failures(r);
+        fault_mark before = fault_mark_now(r);
         kv_error_clear();
-        fault_check_status(r, kv_close(r->db), before);
+        fault_check_status(r, kv_close(r->db), before, 1);
         r->db = NULL;
     }
     long calls = io_fault_calls();
