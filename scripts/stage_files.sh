@@ -12,27 +12,35 @@ dirs=$3
 
 # The header a source includes as "name.h", found as the compiler would:
 # beside the source, then in the stage directories; nothing for common/
-# and include/ (listed apart).
+# and include/ (listed apart).  Sets h ("" if none); no subshell, since a
+# stage's sources include a few thousand headers in all.
 header_of() { # SOURCE NAME
-    for d in "$(dirname "$1")" $dirs; do
+    h=""
+    for d in "${1%/*}" $dirs; do
         if [ -f "$d/$2" ]; then
-            echo "$d/$2"
+            h=$d/$2
             return
         fi
     done
 }
 
 # Every stage-directory header the sources include, without repeats.
+# (One awk over all the sources: each line a source and a name it includes.)
 headers=""
-for src in $srcs; do
-    for name in $(sed -n 's/^#include "\([^"]*\.h\)".*/\1/p' "$src"); do
-        h=$(header_of "$src" "$name")
+if [ -n "$srcs" ]; then
+    # shellcheck disable=SC2086 # srcs is a list of paths
+    included=$(awk '/^#include "[^"]*\.h"/ { n = substr($0, 11); sub(/".*/, "", n); print FILENAME, n }' $srcs)
+    while read -r src name; do
+        [ -n "$name" ] || continue
+        header_of "$src" "$name"
         case " $headers " in
         *" $h "*) ;;
         *) [ -n "$h" ] && headers="$headers $h" ;;
         esac
-    done
-done
+    done <<EOF
+$included
+EOF
+fi
 
 page=docs/$stage.md
 if [ -f "$page" ]; then
