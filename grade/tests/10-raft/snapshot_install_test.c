@@ -493,6 +493,76 @@ static void snapshot_install_clears_the_other_directory_first(void)
     free(snap);
 }
 
+static void snapshot_install_clears_the_other_only_once_replica_names_the_live_one(void)
+{
+    /* What a switch whose directory sync failed after its rename leaves:
+     * the replica runs its engine while REPLICA names the other, which
+     * holds a whole engine (here the same records at the same index).  A
+     * restore then fails at each file open in turn; after each, the
+     * replica is reopened from its directory, as after a crash, and must
+     * find mine=1 at index 3 whichever engine REPLICA names. */
+    EX_RULE_BEGIN(3, "the other directory cleared only once REPLICA names the live engine, "
+                  "durably");
+    size_t len;
+    uint8_t *p = ex_snapshot(9, "a=1 b=2", &len);
+    int installed = 0, failed = 0;
+    for (long fail = 1; fail < 200 && !installed; fail++) {
+        char name[32];
+        snprintf(name, sizeof name, "held%ld", fail);
+        const char *dir = snap_dir(name);
+        replica *r = ex_replica_at(dir, 3, "mine=1");
+        char live[16];
+        snprintf(live, sizeof live, "%s", ex_replica_live(dir));
+        const char *other = strcmp(live, "data-a") == 0 ? "data-b" : "data-a";
+        kv_db *db = ex_open(harness_join(dir, other), NULL, "test setup: a whole engine in the "
+                            "other directory");
+        uint8_t at[8];
+        coding_put_u64(at, 3);
+        char line[16];
+        int n = snprintf(line, sizeof line, "%s\n", other);
+        EX_CHECK(EX_KV(kv_put(db, "mine", 4, "1", 1)) == KV_OK &&
+                     EX_KV(kv_put(db, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8)) ==
+                         KV_OK &&
+                     EX_KV(kv_close(db)) == KV_OK &&
+                     EX_KV(io_replace(dir, "REPLICA", line, (size_t)n, NULL)) == KV_OK,
+                 "test setup: the other engine and REPLICA naming it written: %s",
+                 ex_kv_errmsg());
+        io_fault_plan plan = {.kinds = IO_FAULT_OPEN, .fail_at = fail};
+        io_fault_install(&plan);
+        harness_context("replica_restore of a snapshot at 9 (a=1 b=2) over a replica at 3 that "
+                        "runs %s while REPLICA names %s (a switch whose directory sync failed "
+                        "left it so), file open number %ld failing; then the replica reopened "
+                        "from its directory", live, other, fail);
+        int rc = EX_KV(replica_restore(r, p, len));
+        char why[256];
+        snprintf(why, sizeof why, "%s", ex_errmsg(rc));
+        long failures = io_fault_failures();
+        io_fault_uninstall();
+        ex_replica_close(r);
+        if (failures == 0 || rc == KV_OK) {
+            EX_CHECK(rc == KV_OK, "a restore that met no I/O error installs (got %s: %s)",
+                     kv_strerror(rc), why);
+            installed = 1;
+            break;
+        }
+        failed++;
+        r = ex_replica_open(dir);
+        const char *named = ex_replica_live(dir);
+        EX_CHECK(replica_applied(r) == 3 && strcmp(ex_replica_value(r, "mine"), "1") == 0,
+                 "a restore that failed (file open %ld: %s), then a reopen: REPLICA names %s, "
+                 "whose engine is at index %llu, mine %s, where both engines held mine=1 at "
+                 "index 3 before the restore: the other directory was cleared while REPLICA "
+                 "named it.  replica_dir_hold(r->dir, r->gen) first, so that REPLICA names "
+                 "the live engine, durably, before anything is cleared",
+                 fail, why, named[0] ? named : "nothing",
+                 (unsigned long long)replica_applied(r), ex_replica_value(r, "mine"));
+        ex_replica_close(r);
+    }
+    EX_CHECK(installed && failed > 0, "test setup: the restore meets a failed open, then "
+             "installs within 200 opens (%d failed)", failed);
+    free(p);
+}
+
 static void snapshot_install_a_value_as_large_as_a_batch_is_alone_in_it(void)
 {
     /* 100 records of 1 KiB, then one whose value is KV_MAX_VALUE bytes:
@@ -696,6 +766,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_a_failed_open_leaves_replica_naming_the_old_engine),
     HARNESS_TEST(snapshot_install_keeps_no_memory),
     HARNESS_TEST(snapshot_install_clears_the_other_directory_first),
+    HARNESS_TEST(snapshot_install_clears_the_other_only_once_replica_names_the_live_one),
     HARNESS_TEST(snapshot_install_a_value_as_large_as_a_batch_is_alone_in_it),
     HARNESS_TEST(snapshot_install_the_live_engine_has_the_replica_options),
     /* The crash rung runs the tests named *_kill_*, the power rung those

@@ -165,6 +165,13 @@ int replica_restore(replica *r, const void *buf, size_t len)
     char *path = replica_dir_engine(r->dir, other);
     if (path == NULL)
         return kv_error(KV_ERR_NOMEM, "replica_restore: out of memory");
+    /* REPLICA names the live engine, durably, before the other is cleared:
+     * a switch that failed after its rename may have left it naming the
+     * other. */
+    if ((rc = replica_dir_hold(r->dir, r->gen)) != KV_OK) {
+        free(path);
+        return rc;
+    }
     kv_options opt = r->opt;
     opt.sync = 1;
     kv_db *fresh = NULL;
