@@ -57,11 +57,8 @@ int replica_dir_write(const char *dir, int gen)
 
 int replica_dir_hold(const char *dir, int gen)
 {
-    int named = -1;
-    int rc = replica_dir_read(dir, &named);
-    if (rc != KV_OK)
-        return rc;
-    return named == gen ? io_sync_dir(dir) : replica_dir_write(dir, gen);
+    int named = -1, rc = replica_dir_read(dir, &named);
+    return rc != KV_OK ? rc : named == gen ? io_sync_dir(dir) : replica_dir_write(dir, gen);
 }
 
 int replica_dir_clear(const char *path)

@@ -36,11 +36,8 @@ char *replica_dir_engine(const char *dir, int gen);
 int replica_dir_read(const char *dir, int *gen);
 /* Makes engine gen the live one (the protocol above). */
 int replica_dir_write(const char *dir, int gen);
-/* Makes sure DIR/REPLICA names engine gen, durably: the directory synced
- * if it does, replica_dir_write if it does not (a switch whose directory
- * sync failed after its rename leaves REPLICA naming the engine it did
- * not switch to, in the page cache or on disk).  A restore calls it
- * before clearing the other engine. */
+/* Makes DIR/REPLICA name engine gen, durably (a switch whose directory
+ * sync failed may have left it naming the other): a restore's first step. */
 int replica_dir_hold(const char *dir, int gen);
 /* Removes the files of an engine's directory (a restore's leftovers, or
  * the engine a restore replaced); KV_OK if there is no such directory. */

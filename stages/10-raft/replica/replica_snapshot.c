@@ -102,9 +102,7 @@ int replica_snapshot_encode(replica_snap *s, void *(*alloc)(size_t), void (*rele
 
 void replica_snapshot_end(replica_snap *s)
 {
-    if (s == NULL)
-        return;
-    if (s->snap != NULL)
+    if (s != NULL && s->snap != NULL)
         kv_snapshot_free(s->db, s->snap);
     free(s);
 }
@@ -161,17 +159,12 @@ int replica_restore(replica *r, const void *buf, size_t len)
     int rc = snapshot_check(buf, len, &index, &count);
     if (rc != KV_OK || index <= r->applied)
         return rc; /* corrupt, or the engine is already as new (replica.h) */
+    if ((rc = replica_dir_hold(r->dir, r->gen)) != KV_OK)
+        return rc;
     int other = !r->gen;
     char *path = replica_dir_engine(r->dir, other);
     if (path == NULL)
         return kv_error(KV_ERR_NOMEM, "replica_restore: out of memory");
-    /* REPLICA names the live engine, durably, before the other is cleared:
-     * a switch that failed after its rename may have left it naming the
-     * other. */
-    if ((rc = replica_dir_hold(r->dir, r->gen)) != KV_OK) {
-        free(path);
-        return rc;
-    }
     kv_options opt = r->opt;
     opt.sync = 1;
     kv_db *fresh = NULL;
