@@ -137,9 +137,9 @@ for stage in $stages; do
     fi
     # Every rule of the list (`rule N`) has a test that names it and a
     # section of the page that says it; every rule a test names is one of
-    # the list's (grade/rules_check.sh).
+    # the list's (grade/rules_check.py).
     nrules=$(ex -v mode=rules | wc -l)
-    if ! sh "$here/rules_check.sh" "$stage" >"$base/rules.out" 2>&1; then
+    if ! python3 "$here/rules_check.py" "$stage" >"$base/rules.out" 2>&1; then
         bad "$stage: the rules of grade/$stage.exercises: $(head -n 3 "$base/rules.out" | sed "s/^$stage: //" | tr '\n' ';')"
     elif [ "$nrules" -gt 0 ]; then
         ok "$stage: each of the list's $nrules rules has a test that names it, and its section of docs/$stage.md says it"

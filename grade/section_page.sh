@@ -1,4 +1,4 @@
-# section_page.sh: sourced by grade/grade.sh and grade/rules_check.sh.
+# section_page.sh: sourced by grade/grade.sh (grade/rules_check.py does the same in Python).
 # section_page PAGE SECTION: the page that holds SECTION as a heading: the
 # stage's lesson (PAGE, docs/STAGE.md) or one of its reference pages
 # (docs/STAGE-*.md, what the lesson leaves for a second reading); PAGE if
