@@ -33,7 +33,9 @@
 #                    list naming one that is there passes grade/
 #                    exercises.awk's check, one naming a line past the
 #                    last, or not a number, fails it, with a message that
-#                    names the entry and the count
+#                    names the entry and the count; an entry of two lines
+#                    (a swap) passes where the function holds them one
+#                    after the other, and fails where it does not
 #   learners         make grade-learners' machinery (grade/learners.sh) on
 #                    five samples of stage 01, climbing the exercises rung: a
 #                    bug it must catch with a message naming its rule, a
@@ -307,8 +309,19 @@ for n in 4 x; do
         occ_ok=0; occ_why="occurrence $n refused without naming it: $(cat "$root/occurrence/$n.err")"
     fi
 done
+# Two lines (a swap mutant's): there one after the other, or not.
+for two in 'iter *src = NULL;\nlsm_out w;' 'iter *src = NULL;\nint rc = memtable_iter_new(m, &src);'; do
+    occ_list 1 | grep -v '^replace: \|^with: \|^occurrence: ' >"$root/occurrence/04-lsm.exercises"
+    printf '%s\n' "replace: $two" 'with: lsm_out w;\niter *src = NULL;' >>"$root/occurrence/04-lsm.exercises"
+    if awk -f "$here/exercises.awk" -v list="$root/occurrence/04-lsm.exercises" -v mode=check \
+        >/dev/null 2>"$root/occurrence/two.err"; then
+        case $two in *lsm_out*) ;; *) occ_ok=0; occ_why="two lines not one after the other passed the check: $two" ;; esac
+    else
+        case $two in *lsm_out*) occ_ok=0; occ_why="two lines one after the other refused: $(cat "$root/occurrence/two.err")" ;; esac
+    fi
+done
 if [ $occ_ok -eq 1 ]; then
-    ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err")"
+    ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err"); two lines pass one after the other, not apart"
 else
     bad "equivalent-occurrence: $occ_why"
 fi
