@@ -47,7 +47,12 @@
 #                    seeded sample of stage 01's record_lengths, climbing
 #                    the exercises rung: each mutant is graded, most are
 #                    caught there with a message, a survivor is shown as
-#                    a diff, and the report ends with the exercise's line
+#                    a diff, and the report ends with the exercise's line;
+#                    then OPERATORS=message on stage 01's get (its one
+#                    message mutant changes two lines: applied, graded and
+#                    caught) and OPERATORS=swap on record_lengths (its one
+#                    swap, of two declarations, matched by the list's
+#                    [equivalent] entry of two lines)
 #
 #   sh grade/track_test.sh ROOT [--quick]   (ROOT: a work directory, kept)
 # --quick (grade/check.sh --quick, in make test) leaves out the four that
@@ -366,6 +371,23 @@ if wanted mutants; then
         ok "mutants: a sample of stage 01's record_lengths graded, each mutant caught or shown as a survivor: $line"
     else
         bad "mutants: status $status: ${line:-no line for the exercise} (see $root/mutants.log)"
+    fi
+    OPERATORS=message RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log get \
+        >"$root/mutants-message.log" 2>&1
+    status=$?
+    mline=$(grep -m1 '^exercise get: ' "$root/mutants-message.log")
+    OPERATORS=swap RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log record_lengths \
+        >"$root/mutants-swap.log" 2>&1
+    status2=$?
+    sline=$(grep -m1 '^exercise record_lengths: ' "$root/mutants-swap.log")
+    if [ $status -eq 0 ] && [ $status2 -eq 0 ] &&
+        echo "$mline" | grep -q '^exercise get: 1 mutants, 0 equivalent, 1 caught' &&
+        grep -q '^caught at exercises message .*log_db\.c:[0-9]*-[0-9]*: .*\\n.*->  *rc = KV_ERR_CORRUPT;$' \
+            "$root/mutants-message.log" &&
+        echo "$sline" | grep -q '^exercise record_lengths: 1 mutants, 1 equivalent, 0 caught'; then
+        ok "mutants: a message mutant of two lines applied and caught ($mline); a swap matched by an [equivalent] entry of two lines ($sline)"
+    else
+        bad "mutants: operators message and swap: status $status, $status2: ${mline:-no line for get}; ${sline:-no line for record_lengths} (see $root/mutants-message.log, $root/mutants-swap.log)"
     fi
 fi
 
