@@ -63,7 +63,9 @@
 # can check ("Advice, not a rule"); its `advice`, what no test can tell
 # apart, is said to be advice.  Code in a wrong solution's `replace` and
 # `with` is one line, with "\n" for a line break; an equivalent
-# mutant's `replace` and `with` are the one line it changes, trimmed;
+# mutant's `replace` and `with` are the one line it changes, trimmed (of
+# a mutant of several lines, a swap or a message, its lines, each
+# trimmed, joined by "\n");
 # its optional `occurrence: N` narrows it to the Nth line of the function
 # (counted from its "{") whose trimmed text is `replace`, for a line the
 # function holds more than once where only one change is equivalent.
@@ -71,6 +73,18 @@
 # A function is found where a line that starts in column 0 names it with
 # "(" after it, and its body is the lines from a line "{" to the next line
 # "}", both in column 0: the layout of every function in this project.
+
+# Whether lines n, n+1... of the C file read, each trimmed, are the lines
+# of `text` (joined by "\n").
+function lines_at(n, text,   parts, m, i) {
+    m = split(text, parts, /\\n/)
+    if (m <= 1)
+        return trim(L[n]) == text
+    for (i = 1; i <= m; i++)
+        if (n + i - 1 > nL || trim(L[n + i - 1]) != trim(parts[i]))
+            return 0
+    return 1
+}
 
 function fail(msg) {
     print "exercises.awk: " msg > "/dev/stderr"
@@ -732,7 +746,7 @@ function mode_check(   i, n, parts, k, file, w, ref, key, v, m, nums, j) {
             fail(list ": equivalent mutant " w ": no function " field("equivalent", w, "function"))
         k = 0
         for (n = fopen; n <= fclose; n++)
-            k += trim(L[n]) == need("equivalent", w, "replace")
+            k += lines_at(n, need("equivalent", w, "replace"))
         if (k == 0)
             fail(list ": equivalent mutant " w ": its replace line is not in " field("equivalent", w, "function"))
         n = field("equivalent", w, "occurrence")

@@ -240,7 +240,7 @@ grade-selfcheck:
 # graded rung by rung (RUNGS=... to climb fewer); EXERCISE=E for one.
 grade-mutants: all
 	$(GRADE_ONE)
-	@MAKE="$(MAKE)" MUTANTS="$(MUTANTS)" SEED="$(SEED)" RUNGS="$(RUNGS)" \
+	@MAKE="$(MAKE)" MUTANTS="$(MUTANTS)" SEED="$(SEED)" RUNGS="$(RUNGS)" OPERATORS="$(OPERATORS)" \
 	  sh grade/mutants.sh $(GRADE_PICKED) $(EXERCISE)
 
 # The grade graded by learners' mistakes (grade/learners.sh): each sample

@@ -7,7 +7,8 @@
 # Each exercise's reference functions are mutated one change at a time by
 # grade/mutate.py (a comparison or an operator swapped, a constant off by
 # one, a condition negated or forced, a statement dropped, a field or an
-# argument swapped for another).  Each mutant is a workspace holding the
+# argument swapped for another, two neighbouring statements exchanged, an
+# error's message left unset).  Each mutant is a workspace holding the
 # one file it changes, graded as a learner's would be (grade/grade.sh),
 # rung by rung in the grade's order, stopping at the first that fails.
 # A mutant the compiler refuses is stillborn (not counted); one listed in
@@ -19,6 +20,10 @@
 # Environment:
 #   MUTANTS=N   grade N mutants of each exercise, a seeded sample (SEED=K,
 #               default 1), instead of all of them
+#   OPERATORS=LIST  only the mutants of these kinds (comma- or
+#               space-separated, of grade/mutate.py's: cmp arith logic
+#               const negate force drop field arg swap message); default
+#               all of them.  The sample (MUTANTS) is taken from these.
 #   RUNGS=LIST  the rungs to climb (default: the grade's, build excepted:
 #               exercises suites race crash power sweep fuzz speed); a
 #               mutant that passes these is reported as surviving them
@@ -58,6 +63,14 @@ GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
 export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
 rungs=$(echo "$rungs" | tr ',' ' ')
+known_ops="cmp arith logic const negate force drop field arg swap message"
+operators=$(echo "${OPERATORS:-$known_ops}" | tr ',' ' ')
+for op in $operators; do
+    case " $known_ops " in
+    *" $op "*) ;;
+    *) echo "mutants: OPERATORS: no operator $op (they are: $known_ops)" >&2; exit 2 ;;
+    esac
+done
 root=build/grade-mutants/$stage${only_ex:+-$only_ex}
 # REPORT_ONLY=1: the report of the last run again (with the same
 # MUTANTS, SEED and RUNGS), from what it left in build/grade-mutants.
@@ -81,11 +94,19 @@ ex -v mode=equivalents >"$root/equivalents"
 
 # mutant_file LINE: the reference file with the mutant's line in place
 # (the text goes through the environment: awk -v would read its
-# backslashes as escapes).
+# backslashes as escapes).  A mutant of lines N-M (swap, message) has
+# its lines joined by the two characters \n: they take the place of
+# lines N to M.
 mutant_file() {
     ref=$(printf '%s\n' "$1" | cut -f 2)
     MUTANT_LINE=$(printf '%s\n' "$1" | cut -f 5) MUTANT_AFTER=$(printf '%s\n' "$1" | cut -f 8) \
-        awk 'NR == ENVIRON["MUTANT_LINE"] + 0 { print ENVIRON["MUTANT_AFTER"]; next } { print }' "$ref"
+        awk 'BEGIN { where = ENVIRON["MUTANT_LINE"]; first = last = where + 0
+                     if (sub(/^[0-9]+-/, "", where)) last = where + 0
+                     n = split(ENVIRON["MUTANT_AFTER"], after, /\\n/)
+                     if (first == last) { n = 1; after[1] = ENVIRON["MUTANT_AFTER"] } }
+             NR == first { for (i = 1; i <= n; i++) print after[i]; next }
+             NR > first && NR <= last { next }
+             { print }' "$ref"
 }
 
 if [ -z "${REPORT_ONLY:-}" ]; then
@@ -99,23 +120,36 @@ CC=${CC:-cc}
 mkdir -p "$root/try"
 while IFS=$tab read -r n name file fns section; do
     [ -z "$only_ex" ] || [ "$only_ex" = "$name" ] || continue
-    python3 "$here/mutate.py" "$file" $fns >"$root/ex-$name.all" 2>"$root/mutate.err" || {
+    python3 "$here/mutate.py" "$file" $fns >"$root/ex-$name.every" 2>"$root/mutate.err" || {
         echo "mutants: $(cat "$root/mutate.err")" >&2
         exit 1
     }
+    awk -F '\t' -v ops="$operators" 'BEGIN { n = split(ops, o, " "); for (i = 1; i <= n; i++) want[o[i]] = 1 }
+        $3 in want' "$root/ex-$name.every" >"$root/ex-$name.all"
     # Equivalent ones marked E (the list's: an entry with an occurrence N
     # matches only the Nth line of the function, counted from its "{",
     # with the mutant's text; one without, every such line), the rest M;
     # then a seeded shuffle (the same for the same seed and reference).
+    # A mutant of several lines matches an entry whose replace and with
+    # are its lines, each trimmed, joined by \n; its occurrence counts
+    # the places the function holds those lines, one after the other.
     awk -F '\t' -v OFS='\t' -v eq="$root/equivalents" -v name="$name" -v file="$file" -v seed="$seed" '
         function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
+        function trims(s,   p, n, i, out) {
+            n = split(s, p, /\\n/); out = trim(p[1])
+            for (i = 2; i <= n; i++) out = out "\\n" trim(p[i])
+            return out }
         BEGIN { while ((getline l < eq) > 0) { split(l, f, "\t"); e[f[1] "\t" f[2] "\t" f[3] "\t" f[4]] = 1 }
                 while ((getline l < file) > 0) src[++nsrc] = l
                 srand(seed) }
-        { b = $4; a = $5; sub(/^ +/, "", b); sub(/^ +/, "", a)
+        { if ($2 ~ /-/) { b = trims($4); a = trims($5); nb = split($4, parts, /\\n/) }
+          else { b = trim($4); a = trim($5); nb = 1 }
           occ = 0
-          for (j = $2 + 0; j >= 1 && src[j] != "{"; j--)
-              occ += trim(src[j]) == b
+          for (j = $2 + 0; j >= 1 && src[j] != "{"; j--) {
+              w = trim(src[j])
+              for (q = 1; q < nb; q++) w = w "\\n" trim(src[j + q])
+              occ += w == b
+          }
           k = $1 "\t" b "\t" a
           line[NR] = name OFS file OFS (((k "\t0") in e || (k "\t" occ) in e) ? "E" : "M") OFS $0 }
         END { for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
@@ -138,7 +172,7 @@ while IFS=$tab read -r n name file fns section; do
     done <"$root/ex-$name.shuffled"
 done <"$root/table"
 total=$(grep -c . "$root/mutants")
-echo "mutants: stage $stage: $(grep -c "$tab[ME]$tab" "$root/mutants") mutants to grade, $(grep -c "${tab}S$tab" "$root/mutants") stillborn$( [ -n "$mutants" ] && echo " (a sample of $mutants an exercise, seed $seed)"), rungs: $rungs"
+echo "mutants: stage $stage: $(grep -c "$tab[ME]$tab" "$root/mutants") mutants to grade, $(grep -c "${tab}S$tab" "$root/mutants") stillborn$( [ -n "$mutants" ] && echo " (a sample of $mutants an exercise, seed $seed)"), rungs: $rungs$( [ -n "${OPERATORS:-}" ] && echo ", operators: $operators")"
 
 # ---- 2. each mutant: a workspace with its one file, graded rung by rung ---------
 # grade_mutant ID: grades mutant ID (line ID of the mutants file); writes
@@ -201,7 +235,7 @@ fi
 # ---- 3. the report -------------------------------------------------------------------
 report=$root/report.txt
 {
-    echo "Mutants of stage $stage's exercises ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?))$( [ -n "$mutants" ] && echo ", a sample of $mutants an exercise, seed $seed"), graded rung by rung: $rungs"
+    echo "Mutants of stage $stage's exercises ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?))$( [ -n "$mutants" ] && echo ", a sample of $mutants an exercise, seed $seed"), graded rung by rung: $rungs$( [ -n "${OPERATORS:-}" ] && echo ", operators: $operators")"
     id=1
     while [ $id -le "$total" ]; do
         line=$(sed -n "${id}p" "$root/mutants")
@@ -221,7 +255,10 @@ report=$root/report.txt
                 msg = $9; if (length(msg) > 160) msg = substr(msg, 1, 157) "..."
                 printf "caught at %-9s %-6s %s:%s: %s  ->  %s\n    %s\n", $3, $6, file, $5, $7, $8, msg }
             $1 == name && $2 == "survived" {
-                printf "SURVIVED  %-6s in %s, %s:%s\n    - %s\n    + %s\n", $6, $4, file, $5, $7, $8 }' \
+                printf "SURVIVED  %-6s in %s, %s:%s\n", $6, $4, file, $5
+                if ($5 !~ /-/) { printf "    - %s\n    + %s\n", $7, $8; next }
+                n = split($7, l, /\\n/); for (i = 1; i <= n; i++) printf "    - %s\n", l[i]
+                n = split($8, l, /\\n/); for (i = 1; i <= n; i++) printf "    + %s\n", l[i] }' \
             "$root/results"
     done <"$root/table"
     echo

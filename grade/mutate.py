@@ -12,9 +12,14 @@ and prints one line per mutant, tab-separated:
 
 `line` is the file's line (from 1) the mutant changes; `before` is that
 line as it is, `after` as the mutant has it (white space at the end
-trimmed; a line holding a tab is never mutated).  One mutant changes one thing, of
-these kinds (the usual operators of mutation testing, as PIT and
-mull name them):
+trimmed; a line holding a tab is never mutated).  A mutant of several
+lines (swap, message) has `line` "N-M", the first and the last line it
+changes; its `before` is lines N to M and its `after` the lines that take
+their place (as many, or fewer), each joined to the next by the two
+characters \n (a line that holds them is never part of such a mutant).
+One mutant changes one thing, of these kinds (the usual operators of
+mutation testing, as PIT and mull name them, and two of the mistakes
+learners make):
 
     cmp        a comparison to its neighbour: < <=, > >=, == !=, and back
     arith      + and - swapped (binary), += and -=, ++ and --, / and *,
@@ -28,6 +33,15 @@ mull name them):
     field      a field (p->f or s.f) swapped for another the function
                reaches through the same name
     arg        two neighbouring arguments of a call swapped
+    swap       two neighbouring statements exchanged: two lines of the
+               same indentation, each a whole simple statement (an
+               assignment, a call, a declaration: no if, loop, return,
+               break, continue or goto), neither declaring a name the
+               other uses (two steps done in the wrong order)
+    message    a call to kv_error() replaced by its first argument, the
+               code (the whole statement dropped where the call is one):
+               an error returned without the message of its own, so that
+               kv_errmsg() still says an earlier call's
 
 What does not compile is left to the compiler (grade/mutants.sh counts it
 as stillborn, never as caught).  Strings, character constants, comments
@@ -206,6 +220,115 @@ def line_mutants(raw, masked, fields):
     return out
 
 
+# ---- mutants of several lines: swap, message ----------------------------------------
+
+NOT_SIMPLE = {'if', 'else', 'while', 'for', 'do', 'switch', 'case', 'default', 'return', 'break',
+              'continue', 'goto'}
+# A declaration: type words, a type name, stars, the name declared.
+DECLARES = re.compile(r'^(?:(?:const|static|volatile|unsigned|signed|register|struct|enum|union)\s+)*'
+                      r'[A-Za-z_]\w*(?:\s+|\s*\*[\s*]*)(?:const\s+)?([A-Za-z_]\w*)\s*(?:=|;|\[|,)')
+LABEL = re.compile(r'^(?:case\b.*|default|[A-Za-z_]\w*)\s*:$')
+
+
+def ends_statement(masked):
+    """Whether a line (masked) ends a statement, a block's opening or closing, or a
+    label: what may come before a line that starts a statement."""
+    s = masked.strip()
+    return s == '' or s.endswith((';', '{', '}')) or bool(LABEL.match(s))
+
+
+def simple_statement(masked):
+    """The names a masked line declares and uses, if it is one whole simple
+    statement, else None."""
+    s = masked.strip()
+    if not s.endswith(';') or s.count(';') != 1 or s.count('(') != s.count(')') or \
+            not re.match(r'[A-Za-z_*(]|\+\+|--', s):
+        return None
+    first = re.match(r'[A-Za-z_]\w*', s)
+    if first and first.group() in NOT_SIMPLE:
+        return None
+    d = DECLARES.match(s)
+    names = set(re.findall(r'[A-Za-z_]\w*', s))
+    return ({d.group(1)} if d else set()), names
+
+
+def swap_mutants(lines, masked_lines, body):
+    """(first index, last index, new lines) for two neighbouring simple
+    statements exchanged."""
+    out = []
+    idx = list(body)
+    for a, b in zip(idx, idx[1:]):
+        ra, rb = lines[a], lines[b]
+        if '\t' in ra + rb or '\\n' in ra + rb or ra.lstrip().startswith('#') or \
+                rb.lstrip().startswith('#'):
+            continue
+        indent_a, indent_b = ra[:len(ra) - len(ra.lstrip())], rb[:len(rb) - len(rb.lstrip())]
+        if indent_a != indent_b or ra.strip() == rb.strip():
+            continue
+        if a - 1 in masked_lines and not ends_statement(masked_lines[a - 1]):
+            continue  # the first line continues a statement begun above
+        sa, sb = simple_statement(masked_lines[a]), simple_statement(masked_lines[b])
+        if sa is None or sb is None:
+            continue
+        if sa[0] & sb[1] or sb[0] & sa[1]:
+            continue  # one declares a name the other uses
+        out.append((a, b, [rb.rstrip(), ra.rstrip()]))
+    return out
+
+
+def message_mutants(lines, masked_lines, body):
+    """(first index, last index, new lines) for each kv_error() call of the body
+    replaced by its code, or dropped with its statement where it is one."""
+    out = []
+    idx = list(body)
+    for i in idx:
+        for m in re.finditer(r'\bkv_error\s*\(', masked_lines[i]):
+            start = i  # the statement's first line
+            while start - 1 in masked_lines and not ends_statement(masked_lines[start - 1]) and \
+                    not re.search(r'(\)|\belse)$', masked_lines[start - 1].rstrip()):
+                start -= 1  # (a line ending in ")" or "else" heads the statement)
+            end = idx[-1]
+            seg = range(start, end + 1)
+            jm = '\n'.join(masked_lines[k] for k in seg)
+            jr = '\n'.join(lines[k] for k in seg)
+            at = sum(len(masked_lines[k]) + 1 for k in range(start, i)) + m.start()
+            o = at + (m.end() - m.start()) - 1
+            c = close_paren(jm, o)
+            semi = jm.find(';', c) if c >= 0 else -1
+            if semi < 0:
+                continue
+            last = start + jm.count('\n', 0, semi)
+            if masked_lines[last].rstrip()[-1:] != ';' or \
+                    len(masked_lines[last].rstrip()) - 1 != semi - (jm.rfind('\n', 0, semi) + 1):
+                continue  # the statement does not end its line
+            raw = [lines[k] for k in range(start, last + 1)]
+            if any('\t' in r or '\\n' in r for r in raw):
+                continue
+            depth, comma = 0, c
+            for k in range(o + 1, c):
+                if jm[k] in '([{':
+                    depth += 1
+                elif jm[k] in ')]}':
+                    depth -= 1
+                elif jm[k] == ',' and depth == 0:
+                    comma = k
+                    break
+            code = jr[o + 1:comma].strip()
+            indent = raw[0][:len(raw[0]) - len(raw[0].lstrip())]
+            if start == i and masked_lines[i][:m.start()].strip() == '' and \
+                    jm[c + 1:semi].strip() == '':
+                # The call is the statement: dropped (an if's or an else's
+                # body kept, but empty, as the compiler takes it).
+                heads = start - 1 in masked_lines and \
+                    re.search(r'(\)|\belse)$', masked_lines[start - 1].rstrip())
+                new = [indent + ('(void)0;' if heads else ';')]
+            else:
+                new = [l.rstrip() for l in (jr[:at] + code + jr[c + 1:semi + 1]).split('\n')]
+                new = [l for l in new if l.strip()]
+            out.append((start, last, new))
+    return out
+
+
 def main(argv):
     if len(argv) < 3:
         sys.stderr.write('usage: python3 grade/mutate.py FILE FUNCTION...\n')
@@ -228,14 +351,30 @@ def main(argv):
         for i in body:
             for m in re.finditer(r'\b([A-Za-z_]\w*)\s*(->|\.)\s*([A-Za-z_]\w*)', masked_lines[i]):
                 fields.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
+        # Mutants of several lines, by their first line (a message mutant
+        # of one line is one of its line's).
+        several = {}
+        for op, found_op in (('message', message_mutants), ('swap', swap_mutants)):
+            for first, last, new in found_op(lines, masked_lines, body):
+                several.setdefault(first, []).append((op, last, new))
         for i in body:
             raw, masked = lines[i], masked_lines[i]
+            for op, last, new in several.get(i, ()):
+                before = [lines[k].rstrip() for k in range(i, last + 1)]
+                if new == before:
+                    continue
+                where = str(i + 1) if last == i else '%d-%d' % (i + 1, last + 1)
+                key = (f, where, '\\n'.join(new))
+                if key in seen:
+                    continue
+                seen.add(key)
+                print('\t'.join((f, where, op, '\\n'.join(before), '\\n'.join(new))))
             if raw.lstrip().startswith('#') or not masked.strip() or '\t' in raw:
                 continue  # (the project indents with spaces: a tab is left alone)
             for op, new in line_mutants(raw, masked, fields):
                 if new == raw:
                     continue
-                key = (f, i, new)
+                key = (f, str(i + 1), new.rstrip())
                 if key in seen:
                     continue
                 seen.add(key)

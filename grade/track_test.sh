@@ -33,7 +33,9 @@
 #                    list naming one that is there passes grade/
 #                    exercises.awk's check, one naming a line past the
 #                    last, or not a number, fails it, with a message that
-#                    names the entry and the count
+#                    names the entry and the count; an entry of two lines
+#                    (a swap) passes where the function holds them one
+#                    after the other, and fails where it does not
 #   learners         make grade-learners' machinery (grade/learners.sh) on
 #                    five samples of stage 01, climbing the exercises rung: a
 #                    bug it must catch with a message naming its rule, a
@@ -45,7 +47,12 @@
 #                    seeded sample of stage 01's record_lengths, climbing
 #                    the exercises rung: each mutant is graded, most are
 #                    caught there with a message, a survivor is shown as
-#                    a diff, and the report ends with the exercise's line
+#                    a diff, and the report ends with the exercise's line;
+#                    then OPERATORS=message on stage 01's get (its one
+#                    message mutant changes two lines: applied, graded and
+#                    caught) and OPERATORS=swap on record_lengths (its one
+#                    swap, of two declarations, matched by the list's
+#                    [equivalent] entry of two lines)
 #
 #   sh grade/track_test.sh ROOT [--quick]   (ROOT: a work directory, kept)
 # --quick (grade/check.sh --quick, in make test) leaves out the four that
@@ -307,8 +314,19 @@ for n in 4 x; do
         occ_ok=0; occ_why="occurrence $n refused without naming it: $(cat "$root/occurrence/$n.err")"
     fi
 done
+# Two lines (a swap mutant's): there one after the other, or not.
+for two in 'iter *src = NULL;\nlsm_out w;' 'iter *src = NULL;\nint rc = memtable_iter_new(m, &src);'; do
+    occ_list 1 | grep -v '^replace: \|^with: \|^occurrence: ' >"$root/occurrence/04-lsm.exercises"
+    printf '%s\n' "replace: $two" 'with: lsm_out w;\niter *src = NULL;' >>"$root/occurrence/04-lsm.exercises"
+    if awk -f "$here/exercises.awk" -v list="$root/occurrence/04-lsm.exercises" -v mode=check \
+        >/dev/null 2>"$root/occurrence/two.err"; then
+        case $two in *lsm_out*) ;; *) occ_ok=0; occ_why="two lines not one after the other passed the check: $two" ;; esac
+    else
+        case $two in *lsm_out*) occ_ok=0; occ_why="two lines one after the other refused: $(cat "$root/occurrence/two.err")" ;; esac
+    fi
+done
 if [ $occ_ok -eq 1 ]; then
-    ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err")"
+    ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err"); two lines pass one after the other, not apart"
 else
     bad "equivalent-occurrence: $occ_why"
 fi
@@ -353,6 +371,23 @@ if wanted mutants; then
         ok "mutants: a sample of stage 01's record_lengths graded, each mutant caught or shown as a survivor: $line"
     else
         bad "mutants: status $status: ${line:-no line for the exercise} (see $root/mutants.log)"
+    fi
+    OPERATORS=message RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log get \
+        >"$root/mutants-message.log" 2>&1
+    status=$?
+    mline=$(grep -m1 '^exercise get: ' "$root/mutants-message.log")
+    OPERATORS=swap RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log record_lengths \
+        >"$root/mutants-swap.log" 2>&1
+    status2=$?
+    sline=$(grep -m1 '^exercise record_lengths: ' "$root/mutants-swap.log")
+    if [ $status -eq 0 ] && [ $status2 -eq 0 ] &&
+        echo "$mline" | grep -q '^exercise get: 1 mutants, 0 equivalent, 1 caught' &&
+        grep -q '^caught at exercises message .*log_db\.c:[0-9]*-[0-9]*: .*\\n.*->  *rc = KV_ERR_CORRUPT;$' \
+            "$root/mutants-message.log" &&
+        echo "$sline" | grep -q '^exercise record_lengths: 1 mutants, 1 equivalent, 0 caught'; then
+        ok "mutants: a message mutant of two lines applied and caught ($mline); a swap matched by an [equivalent] entry of two lines ($sline)"
+    else
+        bad "mutants: operators message and swap: status $status, $status2: ${mline:-no line for get}; ${sline:-no line for record_lengths} (see $root/mutants-message.log, $root/mutants-swap.log)"
     fi
 fi
 

@@ -214,8 +214,13 @@ static void append_refuses_writes_when_it_cannot_undo(void)
     io_fault_install(&stuck);
     harness_context("kv_put(big) whose append fails half-way and whose io_truncate fails too: "
                     "KV_ERR_IO, and db->failed set");
-    EX_CHECK(kv_put(db, "big", 3, "0123456789abcdef", 16) == KV_ERR_IO,
+    EX_CHECK(EX_KV(kv_put(db, "big", 3, "0123456789abcdef", 16)) == KV_ERR_IO,
              EX_RULE(7, "a failure that cannot be undone") "the failed append is reported");
+    EX_CHECK(strstr(kv_errmsg(), "kv_put") != NULL,
+             EX_RULE(6, "the failed append's message") "when the undo (io_truncate) fails too, "
+             "the put's message still names the call that failed (kv_put), beside what the I/O "
+             "layer said of the append and of the undo, not only the undo's own words (got "
+             "\"%s\")", kv_errmsg());
     io_fault_install(&none);
     harness_context("kv_put(e = 5) after a partial record could not be cut off: every later write "
                     "is refused (KV_ERR_IO) until a reopen (invariant 3 of log_db.h)");

@@ -4,6 +4,7 @@
  * slot array doubled, every entry moved to its home in the new one.
  */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,30 @@ static void index_grow_without_memory_changes_nothing(void)
     hash_index_free(&ix);
 }
 
+/* A table of 2^32 slots, 3/4 full, that must double: more slots than a
+ * 32-bit hash reaches, or than memory holds.  The table is only counted
+ * (no slot array: the growth must fail before it reads one). */
+static void index_grow_past_2_32_slots_says_why(void)
+{
+#if SIZE_MAX > UINT32_MAX
+    hash_index ix = {.slots = NULL, .cap = (size_t)1 << 32, .count = (size_t)3 << 30};
+    if (!ex_memory_cap(0))
+        return; /* a sanitizer's build: no cap, and 2^33 slots might be granted */
+    harness_context("hash_index_reserve(1) on a table of 2^32 slots holding 3 * 2^30 keys, the "
+                    "process's memory capped: the growth to 2^33 slots cannot be had");
+    int rc = EX_KV(hash_index_reserve(&ix, 1));
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, EX_RULE(4, "out of memory") "a growth past what can be had "
+             "returns KV_ERR_NOMEM (got %d)", rc);
+    EX_CHECK(ix.slots == NULL && ix.cap == (size_t)1 << 32 && ix.count == (size_t)3 << 30,
+             EX_RULE(4, "out of memory: the table unchanged") "a growth that fails leaves the "
+             "table as it was (got cap %zu, count %zu)", ix.cap, ix.count);
+    EX_CHECK(kv_errmsg()[0] != '\0', EX_RULE(4, "out of memory: a message") "a growth that "
+             "fails says why in kv_errmsg(), a message of its own (error.h: the failing path "
+             "sets it), not the empty one or an earlier call's");
+#endif
+}
+
 static const harness_test index_grow_tests[] = {
     HARNESS_TEST(index_grow_from_nothing),
     HARNESS_TEST(index_grow_doubles_and_moves_every_entry),
@@ -245,5 +270,6 @@ static const harness_test index_grow_tests[] = {
     HARNESS_TEST(index_grow_keeps_colliding_runs_reachable),
     HARNESS_TEST(index_grow_an_emptied_table),
     HARNESS_TEST(index_grow_without_memory_changes_nothing),
+    HARNESS_TEST(index_grow_past_2_32_slots_says_why),
 };
 const harness_suite index_grow_suite = HARNESS_SUITE("index_grow", index_grow_tests);

@@ -230,6 +230,42 @@ static void index_put_fails_when_the_table_cannot_grow(void)
     hash_index_free(&ix);
 }
 
+/* A new key whose own copy (or any allocation of the put) cannot be
+ * had: each allocation of the put failing in turn, the put returns
+ * KV_ERR_NOMEM with a message of its own, and changes nothing. */
+static void index_put_fails_when_the_key_cannot_be_copied(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    ex_hash_place(&ix, "there", 5);
+    for (long n = 1;; n++) {
+        if (!ex_alloc_fail_at(n)) {
+            hash_index_free(&ix);
+            return; /* a sanitizer's build: no failing allocation */
+        }
+        ex_context(EX_RULE(5, "out of memory") "hash_index_put of the new key \"copy-me\" into "
+                   "1 key in 16 slots (room enough), allocation %ld of the put failing", n);
+        hash_loc loc = {.offset = 9, .seg = 0, .size = 9}, old = {0};
+        int replaced = -1;
+        int rc = EX_KV(hash_index_put(&ix, "copy-me", 7, &loc, &old, &replaced));
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (!failed) {
+            EX_CHECK(rc == KV_OK, "with every allocation granted the key is put (got %d)", rc);
+            break;
+        }
+        EX_CHECK(rc == KV_ERR_NOMEM, EX_RULE(5, "out of memory") "a put whose allocation %ld "
+                 "fails returns KV_ERR_NOMEM (got %d)", n, rc);
+        EX_CHECK(kv_errmsg()[0] != '\0', EX_RULE(5, "out of memory") "a put whose allocation "
+                 "%ld fails says so in kv_errmsg(), a message of its own (error.h: the failing "
+                 "path sets it), not the empty one or an earlier call's", n);
+        EX_CHECK(ix.count == 1 && ex_hash_slot(&ix, "copy-me", 7) == NULL,
+                 EX_RULE(5, "out of memory: the table unchanged") "a put that fails changes "
+                 "nothing: the key is not added (count %zu, want 1)", ix.count);
+    }
+    hash_index_free(&ix);
+}
+
 static void index_put_of_a_present_key_takes_no_room(void)
 {
     hash_index ix;
@@ -276,5 +312,6 @@ static const harness_test index_put_tests[] = {
     HARNESS_TEST(index_put_adopt_takes_the_copy),
     HARNESS_TEST(index_put_many_against_a_model),
     HARNESS_TEST(index_put_fails_when_the_table_cannot_grow),
+    HARNESS_TEST(index_put_fails_when_the_key_cannot_be_copied),
 };
 const harness_suite index_put_suite = HARNESS_SUITE("index_put", index_put_tests);

@@ -294,10 +294,49 @@ static void flat_apply_keeps_no_memory_per_table(void)
     EX_CHECK(EX_KV(kv_close(db)) == KV_OK, "kv_close: %s", ex_kv_errmsg());
 }
 
+/* A flush with each of its allocations failing in turn (the table's
+ * output record among them, table_set_output's), a database of its own
+ * each time: a flush that fails says why, in a message of its own. */
+static void flat_apply_out_of_memory_says_why(void)
+{
+    int failures = 0;
+    for (long n = 1; n < 1000; n++) {
+        char name[32];
+        snprintf(name, sizeof name, "db%ld", n);
+        kv_db *db = fl_open(harness_join(harness_tmpdir(), name));
+        ex_put(db, "a", "1", "a put before the flush");
+        if (!ex_alloc_fail_at(n)) { /* a sanitizer's build: nothing can be made to fail */
+            kv_close(db);
+            break;
+        }
+        harness_context("kv_flush with allocation %ld of the flush failing (table_set_output's "
+                        "record of the output among them)", n);
+        int rc = EX_KV(kv_flush(db));
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        /* The engine reports a failure of its background thread as
+         * "...: in the background: CAUSE (reported once; ...)", CAUSE
+         * being what that thread's kv_errmsg() said (lsm_failure.c). */
+        const char *msg = kv_errmsg(), *bg = strstr(msg, "in the background: ");
+        const char *cause = bg != NULL ? bg + strlen("in the background: ") : msg;
+        EX_CHECK(rc == KV_OK || (cause[0] != '\0' && strncmp(cause, " (", 2) != 0),
+                 EX_RULE(1, "the output named, or a failure that says why") "a flush whose "
+                 "allocation %ld fails returns %s with no cause of its own (error.h: the "
+                 "failing path sets its message, or kv_errmsg() keeps what came before): "
+                 "\"%s\"", n, kv_strerror(rc), msg);
+        kv_close(db);
+        failures += failed;
+        if (!failed)
+            break;
+    }
+    EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: a flush allocates");
+}
+
 static const harness_test flat_apply_tests[] = {
     HARNESS_TEST(flat_apply_power_cut_at_every_step),
     HARNESS_TEST(flush_protocol_tmp_sync_rename_sync_dir),
     HARNESS_TEST(flat_apply_failure_names_the_table),
+    HARNESS_TEST(flat_apply_out_of_memory_says_why),
     HARNESS_TEST(flat_apply_directory_fsync_failure_is_final),
     HARNESS_TEST(flat_apply_keeps_no_memory_per_table),
 };

@@ -286,13 +286,16 @@ static void table_build_out_of_memory_is_an_error(void)
             harness_context("table_builder_add of entry %d of %d, allocation %ld of the build "
                             "failing: a failed allocation (the offset array's realloc among "
                             "them) is KV_ERR_NOMEM, never a write through NULL", i, N, k);
-            rc = table_builder_add(b, ikey, kl, (const uint8_t *)"v", 1);
+            rc = EX_KV(table_builder_add(b, ikey, kl, (const uint8_t *)"v", 1));
         }
+        char said[512]; /* the failed add's message, before abandon's calls */
+        snprintf(said, sizeof said, "%s", kv_errmsg());
         table_meta meta;
         if (rc == KV_OK) {
             harness_context("table_builder_finish of %d entries, allocation %ld of the build "
                             "failing", N, k);
             rc = EX_KV(table_builder_finish(b, &meta));
+            snprintf(said, sizeof said, "%s", kv_errmsg());
         } else {
             harness_context("table_builder_abandon after allocation %ld failed", k);
             table_builder_abandon(b);
@@ -311,6 +314,10 @@ static void table_build_out_of_memory_is_an_error(void)
                  "returns KV_ERR_NOMEM from table_builder_add or table_builder_finish (or KV_OK, "
                  "if it could do without that block: a copy of a path for a message) (got %d "
                  "after %d entries: %s)", k, rc, i, ex_errmsg(rc));
+        EX_CHECK(rc != KV_ERR_NOMEM || said[0] != '\0',
+                 EX_RULE(2, "the offsets remembered") "a build whose allocation %ld fails "
+                 "says so in kv_errmsg(), a message of its own (error.h: the failing path "
+                 "sets it), not the empty one or an earlier call's (after %d entries)", k, i);
     }
     EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: building a table allocates");
     table_ctx_free(ctx);

@@ -366,7 +366,7 @@ static void add_out_of_memory(unsigned interval, int hash, int before, const cha
         ex_context(EX_RULE(5, "out of memory: grow first, then write") "block_builder_add of "
                    "entry %d (a 64 KiB value), %s, allocation %ld of the add failing", before,
                    what, n);
-        int rc = block_builder_add(&b, keys[before], lens[before], big, sizeof big);
+        int rc = EX_KV(block_builder_add(&b, keys[before], lens[before], big, sizeof big));
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
         if (!failed) {
@@ -377,6 +377,9 @@ static void add_out_of_memory(unsigned interval, int hash, int before, const cha
         }
         EX_CHECK(rc == KV_ERR_NOMEM, "%s: " EX_RULE(5, "out of memory") "an add whose "
                  "allocation %ld fails is KV_ERR_NOMEM (got %d)", what, n, rc);
+        EX_CHECK(kv_errmsg()[0] != '\0', "%s: " EX_RULE(5, "out of memory") "an add whose "
+                 "allocation %ld fails says so in kv_errmsg(), a message of its own (error.h: "
+                 "the failing path sets it), not the empty one or an earlier call's", what, n);
         EX_CHECK(b.len == len && b.entries == entries && b.nrestarts == nr &&
                      (!hash || b.hash->n == hn),
                  "%s: " EX_RULE(5, "out of memory: the builder as it was") "an add that failed "

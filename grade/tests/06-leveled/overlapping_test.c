@@ -299,7 +299,8 @@ static void overlapping_out_of_memory(void)
     }
     ex_context(EX_RULE(4, "out of memory: KV_ERR_NOMEM") "version_overlapping(level 1, "
                "[a, z]) whose allocation of out->files fails");
-    int rc = version_overlapping(v, 1, (const uint8_t *)"a", 1, (const uint8_t *)"z", 1, &out);
+    int rc = EX_KV(version_overlapping(v, 1, (const uint8_t *)"a", 1, (const uint8_t *)"z", 1,
+                                       &out));
     int failed = ex_alloc_failed();
     ex_alloc_fail_at(0);
     if (rc == KV_OK)
@@ -307,6 +308,10 @@ static void overlapping_out_of_memory(void)
     EX_CHECK(!failed || rc == KV_ERR_NOMEM,
              EX_RULE(4, "out of memory") "version_overlapping whose out->files cannot be "
              "allocated returns KV_ERR_NOMEM (got %d)", rc);
+    EX_CHECK(!failed || rc != KV_ERR_NOMEM || kv_errmsg()[0] != '\0',
+             EX_RULE(4, "out of memory") "its KV_ERR_NOMEM comes with a message of its own in "
+             "kv_errmsg() (error.h: the failing path sets it), not the empty one or an earlier "
+             "call's");
     version_unref(v);
 }
 

@@ -524,6 +524,48 @@ static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
     apply_close(r);
 }
 
+/* A put if absent (kind 4), whose answer replica_apply reads before the
+ * write, with each allocation of the apply failing in turn: an error is
+ * KV_ERR_NOMEM with a message of its own, and the index is not applied. */
+static void apply_once_out_of_memory_says_why(void)
+{
+    replica *r = apply_open(apply_dir("r"), NULL);
+    EX_RULE_BEGIN(5, "an error returned with its own message, the applied index left");
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    command *c = NULL;
+    EX_CHECK(command_new(&c) == KV_OK &&
+                 command_put_when(c, COMMAND_PUT_IF_ABSENT, "n", 1, "nx", 2) == KV_OK,
+             "test setup: the command's builder");
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    for (long n = 1; n < 500; n++) {
+        if (!ex_alloc_fail_at(n))
+            break; /* a sanitizer's build: no failing allocation */
+        int outcome = -1;
+        harness_context("replica_apply at index 2 of a put if absent (n = nx), allocation %ld of "
+                        "the apply failing", n);
+        int rc = EX_KV(replica_apply(r, 2, p, len, &outcome, NULL));
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (!failed) {
+            EX_CHECK(rc == KV_OK && replica_applied(r) == 2, "with every allocation granted "
+                     "index 2 applies (got %s: %s)", kv_strerror(rc), ex_kv_errmsg());
+            break;
+        }
+        if (rc == KV_OK && replica_applied(r) == 2)
+            break; /* it did without that block, and applied the index */
+        EX_CHECK(rc == KV_ERR_NOMEM, "an apply whose allocation %ld fails returns KV_ERR_NOMEM "
+                 "(got %s)", n, kv_strerror(rc));
+        EX_CHECK(kv_errmsg()[0] != '\0', "an apply whose allocation %ld fails says so in "
+                 "kv_errmsg(), a message of its own (error.h: the failing path sets it), not "
+                 "the empty one or an earlier call's", n);
+        EX_CHECK(replica_applied(r) == 1, "an apply that failed leaves the applied index at 1 "
+                 "(got %llu)", (unsigned long long)replica_applied(r));
+    }
+    command_free(c);
+    apply_close(r);
+}
+
 static void apply_once_a_condition_that_cannot_be_read_writes_nothing(void)
 {
     /* A condition on a key of 48 MiB, and the process's memory capped
@@ -581,5 +623,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(apply_once_an_engine_error_leaves_the_index),
     HARNESS_TEST(apply_once_a_batch_that_cannot_be_built_writes_nothing),
     HARNESS_TEST(apply_once_a_condition_that_cannot_be_read_writes_nothing),
+    HARNESS_TEST(apply_once_out_of_memory_says_why),
 };
 const harness_suite apply_once_suite = HARNESS_SUITE("apply_once", tests);

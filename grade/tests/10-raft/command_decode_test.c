@@ -98,7 +98,14 @@ static int parse_guarded(const void *p, size_t n, command_reader *r)
     ex_seed("command", p, n);
     uint8_t *g = ex_guarded_copy(p, n);
     memset(r, 0, sizeof *r);
-    return command_parse(g, n, r);
+    int rc = EX_KV(command_parse(g, n, r));
+    /* error.h: a failing path sets its own message, or kv_errmsg() goes
+     * on saying an earlier call's. */
+    EX_CHECK(rc == KV_OK || kv_errmsg()[0] != '\0',
+             EX_RULES("1 to 7", "a command refused says why") "command_parse of %zu bytes "
+             "refused them (%s) and set no message of its own: kv_errmsg() would say whatever "
+             "an earlier call left there", n, kv_strerror(rc));
+    return rc;
 }
 
 /* The command every test starts from: two conditions, three writes. */
