@@ -38,6 +38,12 @@ OWN = re.compile(r'^#define EX_EXERCISE_FILE "(.*)_test\.c"$', re.M)
 HEADING = re.compile(r'^#+ ')
 
 
+def number(word):
+    """A word read as awk reads it in arithmetic: its leading digits, else 0."""
+    m = re.match(r'[0-9]+', word)
+    return int(m.group()) if m else 0
+
+
 def named_rules(test_files):
     """(file, exercise, n) for every rule the tests name."""
     out = []
@@ -61,7 +67,7 @@ def named_rules(test_files):
                 w = re.split(r' +', re.sub(r',| and ', ' ', m.group(1)))
                 for i, word in enumerate(w):
                     if word == 'to' and 0 < i < len(w) - 1:
-                        lo, hi = int(w[i - 1] or 0), int(w[i + 1] or 0)
+                        lo, hi = number(w[i - 1]), number(w[i + 1])
                         out.extend((t, own, j) for j in range(lo + 1, hi))
                     elif re.fullmatch(r'[0-9]+', word):
                         out.append((t, own, int(word)))
