@@ -109,7 +109,7 @@ endif
 $(B)/grade/common.a: $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(call brief,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(ARCHIVE) $@ $^
 
 # ---- a grade build: OUT@S@WS@ENGINE ---------------------------------------------
 # grade_objs OUT,S,WS,OBJDIR,FILES: the object of each file, OUT's own
@@ -142,7 +142,7 @@ $(1)/fuzz/obj/%.o: $(3)/%.c
 $(1)/libkv.a: $$(GV_OBJS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,AR,$$@)
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+	$$(Q)rm -f $$@ && $$(ARCHIVE) $$@ $$^
 endif
 $(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_DEP_$(1))
 	$$(call brief,LD,$$@)
