@@ -88,12 +88,14 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     exit 0
 fi
 
-# deps_missing PKG...: prints those of PKG that are not installed.
+# deps_missing PKG...: prints those of PKG that are not installed (one
+# dpkg-query for all of them: make test asks a few dozen times).
 deps_missing() {
+    installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+                  awk '/ ok installed$/ { printf "%s ", $1 }')"
     for p in "$@"; do
-        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
-        case $status in
-        *" ok installed") ;;
+        case $installed in
+        *" $p "*) ;;
         *) printf '%s ' "$p" ;;
         esac
     done
