@@ -320,6 +320,7 @@ static void crash_rung(kvg_ctx *ctx, kvg_rung_result *rr, int power)
     double median = res.nrestarts ? rs[res.nrestarts / 2] * 1000 : 0;
     double worst = res.nrestarts ? rs[res.nrestarts - 1] * 1000 : 0;
     free(rs);
+    free(rr->points); /* the durable states' points, which these replace */
     rr->points = kvg_alloc((res.ncrashes + 1) * sizeof *rr->points);
     memcpy(rr->points, res.crashes, res.ncrashes * sizeof *rr->points);
     rr->npoints = res.ncrashes;

@@ -167,6 +167,46 @@ static int engine_connect(kvg_engine *e, int watch_fd, char **why)
     }
 }
 
+/* What the child of engine_spawn does, and what it reports back. */
+typedef struct engine_spawn_args {
+    char **words;
+    int in, out, log;       /* its standard input, output and error */
+    int out_null;           /* over TCP: standard output to /dev/null */
+    volatile int exec_errno; /* set by the child if execvp failed */
+} engine_spawn_args;
+
+/*
+ * Starts the engine's process: in a process group of its own, SIGPIPE at
+ * its default, the descriptors in place, then execvp.  vfork, not fork:
+ * the child borrows kvgrade's memory until its exec instead of copying
+ * its page tables, and kvgrade's later writes to its heap then cost no
+ * copy-on-write faults (a rung starts the engine hundreds of times).
+ * REQUIRES: the child only makes system calls and writes a->exec_errno
+ * (kvgrade installs no signal handler that could run in it); a failed
+ * execvp is reported through a->exec_errno and exit status 127.
+ */
+static pid_t engine_spawn(engine_spawn_args *a)
+{
+    pid_t pid = vfork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(a->in, 0);
+        if (a->out_null) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null >= 0 ? null : a->out, 1);
+        } else {
+            dup2(a->out, 1);
+        }
+        if (a->log >= 0)
+            dup2(a->log, 2);
+        execvp(a->words[0], a->words);
+        a->exec_errno = errno;
+        _exit(127);
+    }
+    return pid;
+}
+
 int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, int watch_fd,
                      char **why)
 {
@@ -188,22 +228,16 @@ int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, 
     }
     int logfd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     e->started = kvg_now();
-    pid_t pid = fork();
-    if (pid == 0) {
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(in[0], 0);
-        if (cfg->port > 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null >= 0 ? null : out[1], 1);
-        } else {
-            dup2(out[1], 1);
+    engine_spawn_args a = {words, in[0], out[1], logfd, cfg->port > 0, 0};
+    pid_t pid = engine_spawn(&a);
+    if (pid > 0 && a.exec_errno != 0) {
+        /* What the child would have said, said for it, where it would
+         * have said it; the child exits 127, reaped as any engine is. */
+        char *msg = kvg_printf("kvgrade: cannot run %s: %s\n", words[0], strerror(a.exec_errno));
+        if (write(logfd >= 0 ? logfd : 2, msg, strlen(msg)) < 0) {
+            /* nowhere else to say it: the exit status 127 still does */
         }
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        execvp(words[0], words);
-        fprintf(stderr, "kvgrade: cannot run %s: %s\n", words[0], strerror(errno));
-        _exit(127);
+        free(msg);
     }
     close(in[0]);
     close(out[1]);
@@ -211,7 +245,7 @@ int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, 
         close(logfd);
     kvg_engine_words_free(words);
     if (pid < 0) {
-        *why = kvg_printf("fork: %s", strerror(errno));
+        *why = kvg_printf("vfork: %s", strerror(errno));
         close(in[1]);
         close(out[0]);
         return KVG_START_FAILED;

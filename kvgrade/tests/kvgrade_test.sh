@@ -45,7 +45,8 @@
 #
 # Prints "ok NAME" or "FAIL NAME: why" per check and ends with
 # "N passed, N failed" (tests/run.sh reads it).  PYTHON picks the
-# interpreter of the examples (default /usr/bin/python3, Debian's).
+# interpreter of the examples (default /usr/bin/python3, Debian's); it is
+# run with -S -E -X pycache_prefix (below).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -63,6 +64,14 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvgrade-test.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT
+# A grade starts an example engine hundreds of times (every kill, power
+# cut, durable state and damaged copy is a start), so the start is made
+# cheap: no site (-S: the examples use the standard library only, and
+# site reads every .pth file of site-packages at each start), no PYTHON*
+# variables (-E: PYTHONDONTWRITEBYTECODE would have the modules the
+# examples import, correct, compacting and batchlog, compiled again at
+# every start), those modules compiled once, into $work/pycache.
+pyrun="$PYTHON -S -E -X pycache_prefix=$work/pycache"
 passed=0
 failed=0
 ok() { echo "ok $1"; passed=$((passed + 1)); }
@@ -78,7 +87,7 @@ grade() {
     log=$work/$name.log
     out=$work/$name.out
     mkdir -p "$out"
-    "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/$name.py {dir}" --durability sync \
+    "$kvgrade" --engine "$pyrun $root/kvgrade/examples/$name.py {dir}" --durability sync \
         --rungs "$rungs" --report "$out" --seed 7 --scale none "$@" >"$log" 2>&1
     status=$?
     if [ "$status" -ne "$want" ]; then
@@ -129,7 +138,7 @@ replays() {
         return
     fi
     for try in 1 2 3; do
-        "$kvgrade" --replay "$file" --engine "$PYTHON $root/kvgrade/examples/$1.py {dir}" \
+        "$kvgrade" --replay "$file" --engine "$pyrun $root/kvgrade/examples/$1.py {dir}" \
             >"$work/$1.replay.log" 2>&1
         if [ $? -eq 1 ] && grep -q "fails again" "$work/$1.replay.log"; then
             ok "$1: the $2 counterexample replays ($(grep -c '' "$file") lines, try $try)"
@@ -253,7 +262,7 @@ engines)
         *) echo "kvgrade_test.sh engines: [--seeds LIST] [--full], not $1" >&2 && exit 2 ;;
         esac
     done
-    py="$PYTHON $root/kvgrade/examples"
+    py="$pyrun $root/kvgrade/examples"
     c=$build/kvgrade/engines
     rs=""
     if ! command -v rustc >/dev/null 2>&1; then
@@ -346,10 +355,10 @@ engines)
 skip)
     for how in env option; do
         if [ $how = env ]; then
-            KVGRADE_NO_FUSE=1 "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/correct.py {dir}" \
+            KVGRADE_NO_FUSE=1 "$kvgrade" --engine "$pyrun $root/kvgrade/examples/correct.py {dir}" \
                 --durability sync --rungs conformance,power --quick --scale none >"$work/skip.log" 2>&1
         else
-            "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/correct.py {dir}" --no-fuse \
+            "$kvgrade" --engine "$pyrun $root/kvgrade/examples/correct.py {dir}" --no-fuse \
                 --durability sync --rungs power --quick --scale none >"$work/skip.log" 2>&1
         fi
         status=$?
