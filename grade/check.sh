@@ -55,9 +55,19 @@ if [ -z "$stages" ]; then
 fi
 root=${GRADE_CHECK_ROOT:-build/grade-check}
 passed=0 failed=0
-ok() { echo "ok   grade $* [$(($(date +%s) - started)) s]"; passed=$((passed + 1)); }
+# seconds: the clock, in whole seconds, in $secs (as grade/grade.sh reads it).
+seconds() {
+    if [ -r /proc/uptime ]; then
+        read -r secs _ </proc/uptime
+        secs=${secs%.*}
+    else
+        secs=$(date +%s)
+    fi
+}
+ok() { seconds; echo "ok   grade $* [$((secs - started)) s]"; passed=$((passed + 1)); }
 bad() { echo "FAIL grade $*"; failed=$((failed + 1)); }
-started=$(date +%s)
+seconds
+started=$secs
 
 # rung_targets OUT RUNG STAGE FILTER: what a rung needs built (the race
 # rung's, with ThreadSanitizer, are tsan_targets of the build OUT/tsan).
@@ -82,7 +92,13 @@ rung_targets() {
 expected() {
     alts=$1
     shift
-    echo "$alts" | awk 'BEGIN { RS = " [|] " } { sub(/\n$/, ""); print }' >"$alts_file"
+    : >"$alts_file"
+    while :; do
+        case $alts in
+        *" | "*) printf '%s\n' "${alts%% | *}" >>"$alts_file"; alts=${alts#* | } ;;
+        *) printf '%s\n' "$alts" >>"$alts_file"; break ;;
+        esac
+    done
     grep -F -q -f "$alts_file" -- "$@" 2>/dev/null
 }
 
@@ -115,21 +131,24 @@ for stage in $stages; do
     for n in $names; do
         [ -f "$here/tests/$stage/${n}_test.c" ] ||
             bad "$stage: exercise $n has no unit tests ($here/tests/$stage/${n}_test.c)"
-        echo "$page_ex" | grep -q "\`$n\`" ||
-            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md, nor in docs/learn.md's \"Stage $stage\""
+        case $page_ex in
+        *"\`$n\`"*) ;;
+        *) bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md, nor in docs/learn.md's \"Stage $stage\"" ;;
+        esac
     done
     # Every section the list names (the scorecard's "Reread") is a heading
     # of the stage's page or of one of its reference pages (docs/STAGE-*.md).
     if [ -f "docs/$stage.md" ]; then
-        ex -v mode=sections | while IFS= read -r sec; do
-            found=0
-            for sp in "docs/$stage.md" "docs/$stage"-*.md; do
-                [ -f "$sp" ] || continue
-                awk -v sec="$sec" '/^#+ / { sub(/^#+ /, ""); if ($0 == sec) found = 1 }
-                                   END { exit !found }' "$sp" && found=1
-            done
-            [ "$found" = 1 ] || echo "$sec"
-        done >"$base/sections.missing"
+        ex -v mode=sections >"$base/sections"
+        pages="docs/$stage.md"
+        for sp in "docs/$stage"-*.md; do
+            [ -f "$sp" ] && pages="$pages $sp"
+        done
+        # The sections, then the pages' headings: each section none has.
+        awk 'FILENAME == ARGV[1] { want[++n] = $0; next }
+             /^#+ / { sub(/^#+ /, ""); have[$0] = 1 }
+             END { for (i = 1; i <= n; i++) if (!(want[i] in have)) print want[i] }' \
+            "$base/sections" $pages >"$base/sections.missing"
         [ ! -s "$base/sections.missing" ] ||
             bad "$stage: grade/$stage.exercises names sections neither docs/$stage.md nor its reference pages has a heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
     else
@@ -149,7 +168,8 @@ for stage in $stages; do
         continue
     fi
     for f in $(ex -v mode=files); do
-        mkdir -p "$(dirname "$base/filled/$f")"
+        d=$base/filled/$f
+        mkdir -p "${d%/*}"
         ex -v mode=fill -v target="$f" -v ref="$f" -v ws="$base/starter/$f" >"$base/filled/$f"
     done
     # --quick: the starter filled, without what the starter added, must
@@ -159,7 +179,8 @@ for stage in $stages; do
     for v in starter filled; do
         if [ $mode = --quick ] && [ $v = filled ]; then
             for f in $(ex -v mode=files); do
-                mkdir -p "$(dirname "$base/clean/$f")"
+                d=$base/clean/$f
+                mkdir -p "${d%/*}"
                 ex -v mode=fill -v clean=1 -v target="$f" -v ref="$f" -v ws="$base/starter/$f" \
                     >"$base/clean/$f"
             done
@@ -191,7 +212,8 @@ for stage in $stages; do
     ex -v mode=wrongs >"$base/wrongs"
     while IFS=$tab read -r w exname rung expect file breaks; do
         ws=$base/wrong-$w
-        mkdir -p "$(dirname "$ws/$file")"
+        d=$ws/$file
+        mkdir -p "${d%/*}"
         if ! ex -v mode=wrong -v name="$w" -v ref="$file" >"$ws/$file" 2>"$ws.err"; then
             bad "$stage: wrong solution $w: $(cat "$ws.err")"
             continue
@@ -206,13 +228,24 @@ for stage in $stages; do
             *) tsan_targets="$tsan_targets $base/out-wrong-$w/tsan/racetest" ;;
             esac
         fi
-        printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" >>"$jobs"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" "$filt" >>"$jobs"
     done <"$base/wrongs"
     if [ -d "$base.old" ]; then
-        (cd "$base" && find . -type f ! -name info ! -name wrongs ! -name '*.err' ! -name '*.log') |
-            while IFS= read -r f; do
-                if cmp -s "$base/$f" "$base.old/$f"; then touch -r "$base.old/$f" "$base/$f"; fi
-            done
+        # Each file made again identical (but info, wrongs, *.err, *.log)
+        # gets its previous times back: one process for them all.
+        python3 - "$base" "$base.old" <<'EOF'
+import filecmp, os, sys
+new, old = sys.argv[1], sys.argv[2]
+for top, _, files in os.walk(new):
+    for name in files:
+        if name in ("info", "wrongs") or name.endswith((".err", ".log")):
+            continue
+        path = os.path.join(top, name)
+        was = os.path.join(old, os.path.relpath(path, new))
+        if os.path.isfile(was) and filecmp.cmp(path, was, shallow=False):
+            st = os.stat(was)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+EOF
         for o in "$base.old"/out-*; do  # those of workspaces still made
             n=${o##*/out-}
             [ -d "$o" ] && { [ -d "$base/$n" ] || [ "$n" = engine ]; } && mv "$o" "$base/"
@@ -223,7 +256,8 @@ done
 
 # ---- 2. one make for all of them: the reference's objects are shared, and
 # only the files a stub or a planted bug touches are compiled (at -O0). ----
-echo "grade/check.sh $mode: $(echo $builds | wc -w) workspaces made in $(($(date +%s) - started)) s; building them"
+seconds
+echo "grade/check.sh $mode: $(echo $builds | wc -w) workspaces made in $((secs - started)) s; building them"
 # Each build follows its workspace's contents, not file times (grade/inputs.sh).
 for b in $builds; do
     set -- $(echo "$b" | tr @ ' ')
@@ -252,18 +286,26 @@ if [ $mode = --quick ]; then
         done
         build_all
     fi
-    echo "grade/check.sh $mode: built in $(($(date +%s) - started)) s"
+    seconds
+    echo "grade/check.sh $mode: built in $((secs - started)) s"
     export GRADE_PREBUILT=1 GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-20000}
 fi
 
 # ---- 3. the grades (--quick: two at a time) -------------------------------------
-# grade_job: one line of the jobs file; prints its "ok" or "FAIL" line.
+# grade_job: one line of the jobs file (stage, workspace, its directory,
+# its build, and for a wrong solution its rung and filter); prints its
+# "ok" or "FAIL" line.
 grade_job() {
-    stage=$1 v=$2 ws=$3 out=$4 rung=$5
+    stage=$1 v=$2 ws=$3 out=$4 rung=$5 filt=$6
     alts_file=$root/$stage/$v.alts
     list=$here/$stage.exercises
     base=$root/$stage
-    export GRADE_INFO="$(cat "$base/info")"
+    # What make knows of the stage, read once per stage.
+    if [ "${info_stage:-}" != "$stage" ]; then
+        GRADE_INFO=$(cat "$base/info")
+        export GRADE_INFO
+        info_stage=$stage
+    fi
     case $v in
     starter)
         only=""
@@ -346,12 +388,10 @@ grade_job() {
         ;;
     wrong-*)
         w=${v#wrong-}
-        line=$(awk -F '\t' -v w="$w" '$1 == w' "$base/wrongs")
-        exname=$(echo "$line" | cut -f 2)
-        expect=$(echo "$line" | cut -f 4)
-        breaks=$(echo "$line" | cut -f 6)
-        filt=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=get -v kind=wrong \
-               -v name="$w" -v key=filter)
+        # Its line of the list's wrong solutions.
+        while IFS=$tab read -r name exname _ expect _ breaks; do
+            [ "$name" = "$w" ] && break
+        done <"$base/wrongs"
         refuse=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=get -v kind=wrong \
                  -v name="$w" -v key=refuse)
         [ "$rung" = exercises ] && [ -z "$filt" ] && filt=$exname
@@ -373,7 +413,7 @@ grade_job() {
                 ${filt:+--filter "$filt"} >"$ws.log" 2>&1
             status=$?
         fi
-        msg=$(grep -m1 '^First failing check' "$ws.log" | sed 's/^First failing check: //')
+        msg=$(sed -n '/^First failing check/ { s/^First failing check: //; p; q; }' "$ws.log")
         if [ $status -eq 0 ]; then
             bad "$stage: wrong solution $w ($breaks) passed$( [ $mode = --quick ] && echo " the rung $rung")"
         elif ! grep -q "^rung	$rung	FAIL" "$card" 2>/dev/null; then
@@ -395,8 +435,8 @@ lanes=1
 lane=0
 while [ $lane -lt "$lanes" ]; do
     awk -F '\t' -v lane=$lane -v lanes="$lanes" '(NR - 1) % lanes == lane' "$jobs" |
-        while IFS=$tab read -r stage v ws out rung; do
-            grade_job "$stage" "$v" "$ws" "$out" "$rung"
+        while IFS=$tab read -r stage v ws out rung filt; do
+            grade_job "$stage" "$v" "$ws" "$out" "$rung" "$filt"
         done >"$root/lane$lane.out" 2>&1 &
     lane=$((lane + 1))
 done
@@ -419,6 +459,7 @@ if [ -z "${GRADE_CHECK_NO_TRACK:-}" ]; then
     passed=$((passed + $(grep -c '^ok   ' "$root/track.out")))
     failed=$((failed + $(grep -c '^FAIL ' "$root/track.out")))
 fi
-echo "grade/check.sh $mode: $(($(date +%s) - started)) s"
+seconds
+echo "grade/check.sh $mode: $((secs - started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

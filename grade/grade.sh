@@ -8,7 +8,9 @@
 #                              --only RUNG  build, then run that rung alone
 #                              --filter F   with --only exercises, exercise F
 #                                           alone; with --only suites, the
-#                                           kvtest suite F (or "stagetest");
+#                                           kvtest suite F (or "stagetest",
+#                                           or "stagetest NAME": its tests
+#                                           whose names hold NAME);
 #                                           with --only fuzz, harness F;
 #                                           with --only crash, crashtest's
 #                                           options (--power --sync1)
@@ -138,11 +140,23 @@ EX_SEEDS=$out/fuzz/tests
 export EX_SEEDS
 ex() { awk -f "$here/exercises.awk" -v list="$list" "$@"; }
 mk() { $MAKE --no-print-directory -s GRADE_BUILDS="$build" "$@"; }
-started=$(date +%s)
-now() { echo $(($(date +%s) - started)); }
+# seconds: the clock, in whole seconds, in $secs: the kernel's uptime where
+# it shows one (reading it starts no process, and a grade says the time
+# often), else date's.
+seconds() {
+    if [ -r /proc/uptime ]; then
+        read -r secs _ </proc/uptime
+        secs=${secs%.*}
+    else
+        secs=$(date +%s)
+    fi
+}
+seconds
+started=$secs
+now() { seconds; echo $((secs - started)); }
 # printf, not echo: a message may hold a backslash (an escaped key), which
 # dash's echo would turn into a control character.
-say() { printf 'grade: [%s s] %s\n' "$(now)" "$*"; }
+say() { seconds; printf 'grade: [%s s] %s\n' "$((secs - started))" "$*"; }
 # What the stage promises of sync = 1 (tests/stage_caps.c): from stage 03
 # on, a write acknowledged with sync = 1 survives a power loss.
 case $stage in
@@ -272,23 +286,47 @@ run_log() {
 }
 
 # ---- the workspace ------------------------------------------------------------------
+# What make knows of the stage (grade-info in grade/grade.mk), a line each.
 info=${GRADE_INFO:-$(mk grade-info GRADE_STAGE="$stage" 2>/dev/null)}
-has_stagetest=$(echo "$info" | sed -n 's/^stagetest=//p')
-fuzz_targets=$(echo "$info" | sed -n 's/^fuzz=//p')
+has_stagetest="" fuzz_targets="" sources=""
+while IFS= read -r line; do
+    case $line in
+    stagetest=*) has_stagetest=${line#*=} ;;
+    fuzz=*) fuzz_targets=${line#*=} ;;
+    sources=*) sources=${line#*=} ;;
+    esac
+done <<EOF
+$info
+EOF
 own_io=0
 if [ "$engine" = - ]; then
-    mine=$(echo "$info" | sed -n 's/^sources=//p' | tr ' ' '\n' | while read -r f; do
-        [ -n "$f" ] && [ -f "$ws/$f" ] && echo "$f"; done)
+    # The stage's source files the workspace holds, one a line.
+    mine="" nmine=0
+    for f in $sources; do
+        [ -f "$ws/$f" ] || continue
+        mine="$mine${mine:+
+}$f"
+        nmine=$((nmine + 1))
+    done
     if [ -z "$mine" ]; then
         echo "grade: $ws holds none of stage $stage's source files: make learn STAGE=$stage" >&2
         exit 2
     fi
-    say "stage $stage from $ws: $(echo "$mine" | wc -l) files of yours ($(echo $mine)); the reference for the rest"
-    for f in $(cd "$ws" && find . -name '*.c' | sed 's|^\./||'); do
-        echo "$mine" | grep -qx "$f" ||
-            say "note: $ws/$f is not one of stage $stage's source files: it is not used"
+    say "stage $stage from $ws: $nmine files of yours ($(echo $mine)); the reference for the rest"
+    ws_files=$(cd "$ws" && find . -name '*.[ch]' | sed 's|^\./||')
+    for f in $ws_files; do
+        case $f in *.h) continue ;; esac
+        case "
+$mine
+" in
+        *"
+$f
+"*) ;;
+        *) say "note: $ws/$f is not one of stage $stage's source files: it is not used" ;;
+        esac
     done
-    for f in $(cd "$ws" && find . -name '*.h' | sed 's|^\./||'); do
+    for f in $ws_files; do
+        case $f in *.c) continue ;; esac
         say "note: $ws/$f: headers are the reference's (an exercise changes function bodies only): it is not used"
     done
     if [ -f "$ws/.reference" ]; then
@@ -322,8 +360,9 @@ else
 fi
 
 # ---- rung: build --------------------------------------------------------------------
-# The build follows the inputs' contents, not their times.
-sh "$here/inputs.sh" "$out" "$stage" "$ws" "$engine"
+# The build follows the inputs' contents, not their times (GRADE_PREBUILT,
+# below: the builder saw to that before it built).
+[ -n "${GRADE_PREBUILT:-}" ] || sh "$here/inputs.sh" "$out" "$stage" "$ws" "$engine"
 say "build: compiling $( [ "$engine" = - ] && echo "your files" || echo "nothing of the engine"), linking the tests"
 targets="$out/kvtest $out/crashtest $out/kvbench"
 [ "$engine" = - ] && targets="$out/libkv.a $out/exercisetest $targets"
@@ -348,7 +387,8 @@ esac
 # The reference's objects are built (or found up to date) first, two at a
 # time; then the rest.
 # GRADE_PREBUILT=1 (grade/check.sh, which builds many at once): the
-# targets were made already; only their presence is checked.
+# targets were made already (after grade/inputs.sh); only their presence
+# is checked.
 prebuilt() {
     for t in $targets; do
         [ -f "$t" ] || { echo "$t was not built: error (see the builder's log)"; return 1; }
@@ -482,6 +522,10 @@ if want suites; then
     if [ -z "$suites" ]; then
         rung_fail suites "kvtest --list named no suite (see $out/kvtest)"
     fi
+    # --filter "stagetest NAME": the stage's unit tests whose suite/test
+    # names hold NAME (the harness's own filter), and nothing else.
+    stage_filter=""
+    case $filter in "stagetest "*) stage_filter=${filter#stagetest }; filter=stagetest ;; esac
     [ -z "$filter" ] || suites=$(echo "$filter" | sed 's/^stagetest$//')
     npass=0
     for s in $suites; do
@@ -509,7 +553,7 @@ if want suites; then
     if [ -z "$failed_rung" ] && [ "$has_stagetest" = yes ] && [ "$engine" = - ] &&
        { [ -z "$filter" ] || [ "$filter" = stagetest ]; }; then
         log=$logs/stagetest.log
-        run_log "$log" 600 "$out/stagetest"
+        run_log "$log" 600 "$out/stagetest" ${stage_filter:+"$stage_filter"}
         status=$?
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
@@ -528,7 +572,7 @@ if want suites; then
         [ "$has_stagetest" = yes ] && [ "$engine" = - ] &&
             { [ -z "$filter" ] || [ "$filter" = stagetest ]; } && ran_stagetest=1
         if [ "$npass" -eq 0 ] && [ $ran_stagetest = 1 ]; then
-            detail="stagetest"
+            detail="stagetest${stage_filter:+ ($stage_filter)}"
         else
             detail="$npass suite$( [ "$npass" -eq 1 ] || echo s)$( [ -n "$filter" ] && echo " ($filter)")$( [ $ran_stagetest = 1 ] && echo " and stagetest")"
         fi
@@ -955,8 +999,9 @@ if want speed; then
 fi
 
 # ---- the scorecard --------------------------------------------------------------------------
+rows=" $(awk -F '\t' '$1 == "rung" { printf "%s ", $2 }' "$card")"
 for r in $RUNGS; do
-    grep -q "^rung	$r	" "$card" && continue
+    case $rows in *" $r "*) continue ;; esac
     if [ -n "$only" ] && [ "$r" != "$only" ] && [ "$r" != build ]; then
         row rung "$r" skipped "--only $only" ""
     else

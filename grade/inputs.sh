@@ -36,8 +36,10 @@ now=$out/inputs.new
         fi
     else
         echo "workspace $(cd "$ws" && pwd)"
-        (cd "$ws" && find . -name '*.c' -type f | sed 's|^\./||' | LC_ALL=C sort) |
-            while IFS= read -r f; do echo "file $f $(sum "$ws/$f")"; done
+        # "file PATH CRC-SIZE" for each, by path: one cksum for them all.
+        (cd "$ws" && find . -name '*.c' -type f -exec cksum {} +) |
+            awk '{ crc = $1; size = $2; sub(/^[^ ]+ [^ ]+ \.\//, ""); print "file " $0 " " crc "-" size }' |
+            LC_ALL=C sort
     fi
 } >"$now"
 if cmp -s "$now" "$out/inputs" 2>/dev/null; then
