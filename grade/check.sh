@@ -55,15 +55,7 @@ if [ -z "$stages" ]; then
 fi
 root=${GRADE_CHECK_ROOT:-build/grade-check}
 passed=0 failed=0
-# seconds: the clock, in whole seconds, in $secs (as grade/grade.sh reads it).
-seconds() {
-    if [ -r /proc/uptime ]; then
-        read -r secs _ </proc/uptime
-        secs=${secs%.*}
-    else
-        secs=$(date +%s)
-    fi
-}
+. "$here/clock.sh" # seconds: the clock in $secs
 ok() { seconds; echo "ok   grade $* [$((secs - started)) s]"; passed=$((passed + 1)); }
 bad() { echo "FAIL grade $*"; failed=$((failed + 1)); }
 seconds

@@ -140,17 +140,7 @@ EX_SEEDS=$out/fuzz/tests
 export EX_SEEDS
 ex() { awk -f "$here/exercises.awk" -v list="$list" "$@"; }
 mk() { $MAKE --no-print-directory -s GRADE_BUILDS="$build" "$@"; }
-# seconds: the clock, in whole seconds, in $secs: the kernel's uptime where
-# it shows one (reading it starts no process, and a grade says the time
-# often), else date's.
-seconds() {
-    if [ -r /proc/uptime ]; then
-        read -r secs _ </proc/uptime
-        secs=${secs%.*}
-    else
-        secs=$(date +%s)
-    fi
-}
+. "$here/clock.sh" # seconds: the clock in $secs
 seconds
 started=$secs
 now() { seconds; echo $((secs - started)); }
