@@ -2,9 +2,9 @@
 #   build/S/libkv.a   the engine of stage S, behind include/kv.h
 #   build/S/kv        its command-line tool
 # `make demo` tours each stage, `make test` runs every suite against every
-# stage (and once more under ASan+UBSan, and the threaded ones under
-# ThreadSanitizer), `make coverage` reports line and branch coverage per
-# stage.  See README.md.
+# stage (and once more under ASan+UBSan), `make test-deep` the rest (the
+# threaded suites under ThreadSanitizer among them), `make coverage`
+# reports line and branch coverage per stage.  See README.md.
 #
 # Each stage directory is made of parts, a folder each (stages/S/PART/,
 # or a part's tools in stages/S/PART/tools/), and has a stage.mk that names
@@ -415,40 +415,68 @@ demo:
 	  KV_DEMO_START=$$start KV_DEMO_BUILT=$$(date +%s.%N) sh scripts/demo.sh $(STAGE_PICKED)
 
 # ---- tests -----------------------------------------------------------------
-# `make test` builds every test binary in the release and the ASan+UBSan
-# flavours (test-build; the allocation-failure test in the latter only),
-# the threaded suites under ThreadSanitizer (test-race-build) and the
-# libFuzzer harnesses (clang, installed by `make deps DEPS=fuzz`); then
-# tests/run.sh runs them all, and the exercise track's honesty checks
-# (grade/check.sh --quick), and prints one summary line.
-# The builds of `make test` run TEST_JOBS compiles at once unless make was
+# The tests come in two parts (tests/run.sh, KV_TEST_PART), so that the
+# first takes at most 20 minutes on two cores:
+#   make test       the gate: every test binary of the release and the
+#                   ASan+UBSan flavours (test-build; the allocation-failure
+#                   test in the latter only; the fuzz harnesses' replay
+#                   drivers, clang's, from `make deps DEPS=fuzz`), the
+#                   release build's crash tests, kv's suite on every stage,
+#                   the server's on five, the cluster tests, kvgrade's
+#                   stages, the grade's self-check of stage 05;
+#   make test-deep  what the gate leaves: the threaded suites under
+#                   ThreadSanitizer (test-race-build), the crash tests
+#                   under ASan+UBSan with failed I/O calls, the tools under
+#                   ASan+UBSan, the suites with a backend forced or every
+#                   value in the value log, the server's suite on the other
+#                   stages, kvgrade's example engines, the libFuzzer smoke
+#                   run (its harnesses built) and the grade's self-check of
+#                   the other stages;
+#   make test-full  both, in one run.
+# Each prints one summary line.  CI (.ci/run) runs make test, then make
+# test-deep.  The builds run TEST_JOBS compiles at once unless make was
 # given its own -j; tests/run.sh then runs three lanes of test binaries.
 TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
+TEST_RUN_ENV = KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
+  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)"
+.PHONY: test test-deep test-full
 test: deps
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory $(TEST_J) test-builds
-	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
-	  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)" sh tests/run.sh build "$(STAGES)" build/asan build/tsan
+	@$(TEST_RUN_ENV) KV_TEST_PART=gate sh tests/run.sh build "$(STAGES)" build/asan
+test-deep: deps
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(TEST_J) test-builds test-builds-deep
+	@$(TEST_RUN_ENV) KV_TEST_PART=deep sh tests/run.sh build "$(STAGES)" build/asan build/tsan
+test-full: deps
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(TEST_J) test-builds test-builds-deep
+	@$(TEST_RUN_ENV) KV_TEST_PART=all sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 # What make test's tests need, made under one make, whose TEST_JOBS
 # compiles go on from one build to the next: the release build, the
 # tools of the pages' examples, then the fuzz seeds, made with the
 # release build's tools (one process, while a compile of the ASan build
-# takes the other core); ASan+UBSan with the libFuzzer harnesses, which
-# share their objects with its replay drivers (so one make builds both);
-# ThreadSanitizer; and the test's packages (npm's ioredis, on a fresh
-# clone, waits on the network meanwhile).  As separate makes, one after
-# another, each left a core idle at its end, and the seeds and npm one or
-# both.  (The order is the order make starts them in, two at a time.)
-.PHONY: test-builds test-builds-release test-builds-asan test-builds-tsan test-builds-deps
-test-builds: test-builds-release test-builds-deps test-builds-asan test-builds-tsan
+# takes the other core); ASan+UBSan, whose replay drivers are linked from
+# the libFuzzer build's objects; and the test's packages (npm's ioredis,
+# on a fresh clone, waits on the network meanwhile).  As separate makes,
+# one after another, each left a core idle at its end, and the seeds and
+# npm one or both.  (The order is the order make starts them in, two at
+# a time.)  test-builds-deep adds what make test-deep needs beyond them:
+# ThreadSanitizer, and the libFuzzer harnesses linked from those objects.
+.PHONY: test-builds test-builds-release test-builds-asan test-builds-tsan test-builds-deps \
+  test-builds-deep test-builds-fuzz
+test-builds: test-builds-release test-builds-deps test-builds-asan
+test-builds-deep: test-builds-fuzz test-builds-tsan
 test-builds-release: | $(DEPS_STAMP)
 	+@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	+@$(MAKE) --no-print-directory docs-example-tools FLAVOUR=release
 	+@$(MAKE) --no-print-directory fuzz-seeds
 test-builds-asan: | $(DEPS_STAMP)
-	+@$(MAKE) --no-print-directory test-build $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) \
+	+@$(MAKE) --no-print-directory test-build FLAVOUR=asan
+test-builds-fuzz: | $(DEPS_STAMP)
+	+@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) \
 	  $(FINDINGS_BINS) FLAVOUR=asan
 test-builds-tsan: | $(DEPS_STAMP)
 	+@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan

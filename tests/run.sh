@@ -132,27 +132,66 @@ quote() {
     done
 }
 
-# add_job FLAVOUR LABEL COMMAND...: queues a binary (FLAVOUR release, asan,
-# tsan, smoke or long picks its environment and its place in the queue).
+# Which part of the tests this call runs (KV_TEST_PART): "gate", what
+# `make test` runs; "deep", what `make test-deep` adds to it; "all" (the
+# default), both.  The deep part is what is a second look at code the
+# gate already runs: ThreadSanitizer's race suites, the crash test under
+# ASan+UBSan with its failed I/O calls, the tools' suites under
+# ASan+UBSan, the suites again with a backend forced or every value in
+# the value log, the server's suites over the stages beyond
+# KV_GATE_SERVER_STAGES, kvgrade's example engines, the libFuzzer smoke
+# run, and the grade's self-check of the stages after 05 and before it.
+part=${KV_TEST_PART:-all}
+case $part in
+gate | deep | all) ;;
+*) echo "run.sh: KV_TEST_PART must be gate, deep or all, not '$part'" >&2; exit 2 ;;
+esac
+# in_part PART: whether this call runs the jobs of PART (gate or deep).
+in_part() {
+    [ "$part" = all ] || [ "$part" = "$1" ]
+}
+
+# add_job FLAVOUR LABEL COMMAND...: queues a binary of the gate (FLAVOUR
+# release, asan, tsan, smoke or long picks its environment and its place
+# in the queue).
 # (Its variables are its own, job_*: queue_flavour's $flavour must
 # outlive the cluster test it queues as "long".)
 add_job() {
+    in_part gate || return 0
+    queue_job "$@"
+}
+
+# add_deep_job FLAVOUR LABEL COMMAND...: a job of the deep part (above).
+add_deep_job() {
+    in_part deep || return 0
+    queue_job "$@"
+}
+
+queue_job() {
     njobs=$((njobs + 1))
     job_flavour=$1 job_label=$2
     shift 2
     printf '%s\t%s\t%s\t%s\n' "$njobs" "$job_flavour" "$job_label" "$(quote "$@")" >>"$work/jobs"
 }
 
+# missing_binary PATH: a binary of the gate not built, counted as a
+# failure (count_missing PATH: the same in either part).
 missing_binary() {
+    in_part gate || return 0
+    count_missing "$1"
+}
+
+count_missing() {
     njobs=$((njobs + 1))
     printf '%-40s %7s %7s %7s  %s\n' "$1" 0 1 - "missing (not built?)" >"$work/row.$njobs"
     echo "0 1" >"$work/sums.$njobs"
     echo "== $1: missing"
 }
 
-# skipped_job LABEL WHY: a row for a job that could not run here; it
-# counts as neither passed nor failed.
+# skipped_job LABEL WHY: a row for a job of the deep part that could not
+# run here; it counts as neither passed nor failed.
 skipped_job() {
+    in_part deep || return 0
     njobs=$((njobs + 1))
     printf '%-40s %7s %7s %7s  %s\n' "$1" 0 0 - "skipped: $2" >"$work/row.$njobs"
     echo "0 0" >"$work/sums.$njobs"
@@ -326,16 +365,16 @@ queue_flavour() {
         # Tables of partitions (stage 09's kv_options.table_partitions): the
         # suites and the crash test again, every table written that way.
         if [ "$flavour" = release ] && [ "$stage" = 09-cache ] && [ -x "$dir/$stage/kvtest" ]; then
-            add_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/kvtest" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/kvtest" $filter
+            add_deep_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/kvtest" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/kvtest" $filter
             if [ -x "$dir/$stage/crashtest" ]; then
-                add_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/crashtest --quick" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/crashtest" --quick
+                add_deep_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/crashtest --quick" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/crashtest" --quick
             fi
         fi
         # Every value in the value log: the suites and the crash test again.
         if [ "$flavour" = release ] && is_vlog_stage "$stage" && [ -x "$dir/$stage/kvtest" ]; then
-            add_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/kvtest" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/kvtest" $filter
+            add_deep_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/kvtest" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/kvtest" $filter
             if [ -x "$dir/$stage/crashtest" ]; then
-                add_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/crashtest --quick" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/crashtest" --quick
+                add_deep_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/crashtest --quick" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/crashtest" --quick
             fi
         fi
         # The tools (kv, kv serve) are the same code linked with each
@@ -355,9 +394,26 @@ queue_flavour() {
             *) cli_here=0 ;;
             esac
         fi
+        # Under ASan+UBSan the tools' suites are the deep part's; in
+        # release, kv's suite is the gate's on every stage (each stage's
+        # tools read its own files), the server's on the stages of
+        # KV_GATE_SERVER_STAGES (default "01-log 03-wal 07-txn 09-cache
+        # 10-raft": a log with no WAL, a WAL, transactions, the caches,
+        # a member of a group; the server is one code) and the deep
+        # part's on the others.
+        tools_job=add_job
+        server_job=add_job
+        if [ "$flavour" = asan ]; then
+            tools_job=add_deep_job server_job=add_deep_job
+        else
+            case " ${KV_GATE_SERVER_STAGES:-01-log 03-wal 07-txn 09-cache 10-raft} " in
+            *" $stage "*) ;;
+            *) server_job=add_deep_job ;;
+            esac
+        fi
         if [ -f "$here/cli_test.sh" ] && [ "$cli_here" = 1 ]; then
             if [ -x "$dir/$stage/kv" ]; then
-                add_job "$flavour" "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
+                $tools_job "$flavour" "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
             else
                 missing_binary "$dir/$stage/kv"
             fi
@@ -365,23 +421,23 @@ queue_flavour() {
         # The Redis-protocol server (`kv DIR serve`) through sockets, and,
         # in the first build only, through redis-cli and redis-benchmark.
         if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ] && [ "$tools_here" = 1 ]; then
-            add_job "$flavour" "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
-            add_job "$flavour" "server_txn_test.py $dir/$stage/kv" python3 "$here/server_txn_test.py" "$dir/$stage/kv"
+            $server_job "$flavour" "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
+            $server_job "$flavour" "server_txn_test.py $dir/$stage/kv" python3 "$here/server_txn_test.py" "$dir/$stage/kv"
             if [ "$dir" = "$build" ]; then
-                add_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
+                $server_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
             fi
         fi
         # The whole suite with the I/O backend forced each way (KV_IO:
         # common/io_mount.h), and the crash test on the POSIX calls; forced
         # to io_uring only where the kernel allows it, which the stage's kv
         # finds out (with KV_IO=uring, kv_open fails with the refusal).
-        if [ "$flavour" = release ] && is_io_stage "$stage" && [ -x "$dir/$stage/kvtest" ]; then
-            add_job "$flavour" "KV_IO=posix $dir/$stage/kvtest" env KV_IO=posix "$dir/$stage/kvtest" $filter
+        if [ "$flavour" = release ] && is_io_stage "$stage" && [ -x "$dir/$stage/kvtest" ] && in_part deep; then
+            add_deep_job "$flavour" "KV_IO=posix $dir/$stage/kvtest" env KV_IO=posix "$dir/$stage/kvtest" $filter
             if [ -x "$dir/$stage/crashtest" ]; then
-                add_job "$flavour" "KV_IO=posix $dir/$stage/crashtest --quick" env KV_IO=posix "$dir/$stage/crashtest" --quick
+                add_deep_job "$flavour" "KV_IO=posix $dir/$stage/crashtest --quick" env KV_IO=posix "$dir/$stage/crashtest" --quick
             fi
             if refusal=$(KV_IO=uring "$dir/$stage/kv" "$work/io-probe-$stage" put k v 2>&1 >/dev/null); then
-                add_job "$flavour" "KV_IO=uring $dir/$stage/kvtest" env KV_IO=uring "$dir/$stage/kvtest" $filter
+                add_deep_job "$flavour" "KV_IO=uring $dir/$stage/kvtest" env KV_IO=uring "$dir/$stage/kvtest" $filter
             else
                 skipped_job "KV_IO=uring $dir/$stage/kvtest" "$(echo "$refusal" | head -n 1)"
             fi
@@ -398,8 +454,10 @@ queue_flavour() {
                 # Under ASan each failed I/O call costs a reopen at a tenth
                 # of the speed: every call still fails, one of its three
                 # ways (the release build fails each every way).
+                # The deep part's: the release build's crash test is the
+                # gate's.
                 # shellcheck disable=SC2086
-                add_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/crashtest --quick --ioerr-every 3" $venv "$dir/$stage/crashtest" --quick --ioerr-every 3
+                add_deep_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/crashtest --quick --ioerr-every 3" $venv "$dir/$stage/crashtest" --quick --ioerr-every 3
             else
                 add_job "$flavour" "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
             fi
@@ -452,7 +510,7 @@ if [ -f "$here/server_metrics_test.py" ]; then
     [ -n "$kvs" ] && add_job release "server_metrics_test.py (every stage)" python3 "$here/server_metrics_test.py" $kvs
     if [ -n "$asan_build" ]; then
         first=$(echo ${KV_ASAN_TOOL_STAGES:-06-leveled} | cut -d' ' -f1)
-        [ -x "$asan_build/$first/kv" ] && add_job asan "server_metrics_test.py $asan_build/$first/kv" \
+        [ -x "$asan_build/$first/kv" ] && add_deep_job asan "server_metrics_test.py $asan_build/$first/kv" \
             python3 "$here/server_metrics_test.py" "$asan_build/$first/kv"
     fi
 fi
@@ -467,8 +525,8 @@ if [ -x "$build/kvgrade/kvgrade_unit" ]; then
 fi
 if [ -f "$here/../kvgrade/tests/kvgrade_test.sh" ] && [ -x "$build/kvgrade/kvgrade" ]; then
     kt=$here/../kvgrade/tests/kvgrade_test.sh
-    add_job release "kvgrade_test.sh examples" sh "$kt" "$build" examples
-    add_job release "kvgrade_test.sh engines" sh "$kt" "$build" engines
+    add_deep_job release "kvgrade_test.sh examples" sh "$kt" "$build" examples
+    add_deep_job release "kvgrade_test.sh engines" sh "$kt" "$build" engines
     add_job release "kvgrade_test.sh skip" sh "$kt" "$build" skip
     add_job release "kvgrade_test.sh docs" sh "$kt" "$build" docs
     add_job release "kvgrade_test.sh fs" sh "$kt" "$build" fs
@@ -499,21 +557,38 @@ fi
 # found: a timeout is 10 s, and the planted slow unit of
 # fuzz_findings_test.sh is judged at 1 s.
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
-    add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
+    add_deep_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
         env KV_FUZZ_SLOW_S="${KV_TEST_FUZZ_SLOW_S:-5}" \
         sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
     # That the smoke run and the replay drivers count a slow unit, a
     # timeout, an out-of-memory and a runaway allocation as findings.
-    add_job smoke "fuzz_findings_test.sh" sh "$here/fuzz_findings_test.sh"
+    add_deep_job smoke "fuzz_findings_test.sh" sh "$here/fuzz_findings_test.sh"
 fi
 # The exercise track's honesty checks (grade/check.sh --quick: the starters
 # fail, filled they are the reference, the planted wrong solutions are
 # caught), when the Makefile asks for them; queued early, with the smoke
-# run, since it compiles as it goes.
+# run, since it compiles as it goes.  The gate checks the stages of
+# KV_GATE_GRADE_STAGES (default "05-blocks", the stage with the most
+# planted mistakes) and what the grade promises about itself
+# (grade/track_test.sh); the deep part the other stages.
 if [ -n "${KV_GRADE_CHECK:-}" ]; then
-    add_job smoke "grade/check.sh --quick" sh "$here/../grade/check.sh" --quick
+    gate_grade=${KV_GATE_GRADE_STAGES:-05-blocks}
+    if [ "$part" = all ]; then
+        add_job smoke "grade/check.sh --quick" sh "$here/../grade/check.sh" --quick
+    else
+        add_job smoke "grade/check.sh --quick $gate_grade" sh "$here/../grade/check.sh" --quick $gate_grade
+        deep_grade=""
+        for stage in $stages; do
+            case " $gate_grade " in *" $stage "*) continue ;; esac
+            [ -f "$here/../grade/$stage.exercises" ] && deep_grade="$deep_grade $stage"
+        done
+        # shellcheck disable=SC2086
+        [ -n "$deep_grade" ] && add_deep_job smoke "grade/check.sh --quick (the other stages)" \
+            env GRADE_CHECK_NO_TRACK=1 sh "$here/../grade/check.sh" --quick $deep_grade
+    fi
 fi
-if [ -n "$tsan_build" ]; then
+# ThreadSanitizer's race suites: the deep part's.
+if [ -n "$tsan_build" ] && in_part deep; then
     for stage in $stages; do
         case " ${KV_TSAN_SKIP_STAGES-05-blocks 10-raft} " in
         *" $stage "*) continue ;;
@@ -525,9 +600,9 @@ if [ -n "$tsan_build" ]; then
         venv=$(vlog_env "$stage" tsan)
         if [ -x "$tsan_build/$stage/racetest" ]; then
             # shellcheck disable=SC2086
-            add_job tsan "${venv#env }${venv:+ }$tsan_build/$stage/racetest" $venv "$tsan_build/$stage/racetest" $stage_filter
+            add_deep_job tsan "${venv#env }${venv:+ }$tsan_build/$stage/racetest" $venv "$tsan_build/$stage/racetest" $stage_filter
         else
-            missing_binary "$tsan_build/$stage/racetest"
+            count_missing "$tsan_build/$stage/racetest"
         fi
     done
 fi
