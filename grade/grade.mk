@@ -100,7 +100,7 @@ $(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 # make test builds them with the other test binaries (grade/check.sh,
 # which tests/run.sh runs, runs them).
 ifeq ($(FLAVOUR),release)
-test-build: $(foreach s,$(GRADE_STAGES),$(B)/$(s)/exercisetest)
+test-build test-build-gate: $(foreach s,$(GRADE_STAGES),$(B)/$(s)/exercisetest)
 endif
 
 # common/ as an archive, linked after an ENGINE: what the tests need of it

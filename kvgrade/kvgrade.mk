@@ -61,7 +61,7 @@ KVGRADE_ENGINES := $(B)/kvgrade/engines/batching $(B)/kvgrade/engines/batchlog_m
 all: $(B)/kvgrade/kvgrade $(B)/kvgrade/kvgrade-fs
 # make test runs them from the release build only (tests/run.sh).
 ifeq ($(FLAVOUR),release)
-test-build: $(B)/kvgrade/kvgrade $(B)/kvgrade/kvgrade-fs $(B)/kvgrade/kvgrade_unit $(KVGRADE_ENGINES)
+test-build test-build-gate: $(B)/kvgrade/kvgrade $(B)/kvgrade/kvgrade-fs $(B)/kvgrade/kvgrade_unit $(KVGRADE_ENGINES)
 endif
 
 # Every stage through every rung, in full: stages 01 and 02 promise

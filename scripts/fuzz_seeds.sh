@@ -478,7 +478,11 @@ for pair in "$@"; do
     # stage's kv export writes, and ones written field by field.
     if [ "$target" = export ]; then
         rm -rf "$out/$stage-export"
-        sh scripts/fuzz_seeds_fields.sh "$out/$stage-export" export "build/$stage/kv"
+        # (the field-by-field ones written once, for the first stage, and
+        # copied for the others)
+        KV_SEEDS_EXPORT_FIELDS=${export_fields:-} \
+            sh scripts/fuzz_seeds_fields.sh "$out/$stage-export" export "build/$stage/kv"
+        export_fields=${export_fields:-$out/$stage-export}
         continue
     fi
     if [ "$target" = api ]; then

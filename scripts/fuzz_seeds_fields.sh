@@ -466,6 +466,15 @@ export_seeds() {
         "$kv" "$t/none" export "$dest/kv-export-no-key" >/dev/null 2>&1 || true
         rm -rf "$t"
     fi
+    # The seeds below are the same for every stage: where an earlier call
+    # wrote them (KV_SEEDS_EXPORT_FIELDS, its DEST), they are copied (the
+    # kv-export-* streams are that stage's, and not copied).
+    if [ -n "${KV_SEEDS_EXPORT_FIELDS:-}" ] && [ -f "$KV_SEEDS_EXPORT_FIELDS/end-chunk-twice" ]; then
+        for f in "$KV_SEEDS_EXPORT_FIELDS"/*; do
+            case ${f##*/} in kv-export-*) ;; *) cp "$f" "$dest/" ;; esac
+        done
+        return 0
+    fi
     # ---- the header
     xhead 1 | head -c 15 | put header-15-bytes
     { xhead 1 KVS03WAL; xchunk 2 0 0; } | put header-of-a-wal-segment

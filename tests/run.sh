@@ -3,6 +3,8 @@
 #
 #   sh tests/run.sh BUILD_DIR "STAGES" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]
 #
+# What follows is everything it runs; KV_TEST_PART=gate (`make test`) or
+# deep (`make test-deep`) picks a part of it, as "KV_TEST_PART" below says.
 # For BUILD_DIR, and ASAN_BUILD_DIR if given (with ASan/UBSan options set):
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
 # tests/cli_test.sh, tests/server_test.py and tests/server_txn_test.py on DIR/<stage>/kv,
@@ -154,8 +156,6 @@ in_part() {
 # add_job FLAVOUR LABEL COMMAND...: queues a binary of the gate (FLAVOUR
 # release, asan, tsan, smoke or long picks its environment and its place
 # in the queue).
-# (Its variables are its own, job_*: queue_flavour's $flavour must
-# outlive the cluster test it queues as "long".)
 add_job() {
     in_part gate || return 0
     queue_job "$@"
@@ -167,6 +167,8 @@ add_deep_job() {
     queue_job "$@"
 }
 
+# (queue_job's variables are its own, job_*: queue_flavour's $flavour
+# must outlive the cluster test it queues as "long".)
 queue_job() {
     njobs=$((njobs + 1))
     job_flavour=$1 job_label=$2
