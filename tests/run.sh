@@ -323,6 +323,15 @@ queue_cluster() {
 # queue_flavour DIR FLAVOUR: every binary of one build directory.
 queue_flavour() {
     dir=$1 flavour=$2
+    # Every harness of KV_FUZZ_PAIRS (the Makefile's list, STAGE:TARGET,
+    # serve:T and replica:T among them) has its replay driver here: one
+    # the build left out fails, named, rather than leaving its inputs
+    # unreplayed.
+    for pair in ${KV_FUZZ_PAIRS:-}; do
+        group=${pair%%:*} target=${pair#*:}
+        case " $stages serve replica " in *" $group "*) ;; *) continue ;; esac
+        [ -x "$dir/$group/fuzz-$target-replay" ] || missing_binary "$dir/$group/fuzz-$target-replay"
+    done
     # Harnesses that need no stage (kv serve's RESP parser, stage 10's
     # command and snapshot formats), on their seeds: the committed ones,
     # and those make fuzz-seeds wrote field by field
@@ -416,8 +425,10 @@ queue_flavour() {
         if [ -f "$here/cli_test.sh" ] && [ "$cli_here" = 1 ]; then
             if [ -x "$dir/$stage/kv" ]; then
                 $tools_job "$flavour" "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
-            else
+            elif [ "$tools_job" = add_job ]; then
                 missing_binary "$dir/$stage/kv"
+            elif in_part deep; then
+                count_missing "$dir/$stage/kv"
             fi
         fi
         # The Redis-protocol server (`kv DIR serve`) through sockets, and,
