@@ -1285,9 +1285,21 @@ FUZZ_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZ_PAIRS)),$(FUZZ_PAIRS))
 FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED))
 
 # (The seeds of each stage's export harness too, which make test replays
-# and fuzz-coverage measures: FUZZCOV_PICKED, below.)
+# and fuzz-coverage measures: FUZZCOV_PICKED, below.)  Made again only when
+# something they come from is newer than the last making (a stage's kv, a
+# seed script, a committed seed) or other pairs are asked for: the stamp
+# holds the pairs it made.  make test and make test-deep each ask.
+FUZZ_SEEDS_STAMP := build/fuzz/seeds/.made
+FUZZ_SEEDS_FROM := $(wildcard scripts/fuzz_seed*.sh) $(shell find fuzz/seeds -type f 2>/dev/null) \
+  $(foreach s,$(STAGES),build/$(s)/kv)
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZCOV_PICKED)
+	@if [ "$$(cat $(FUZZ_SEEDS_STAMP) 2>/dev/null)" = "$(strip $(FUZZCOV_PICKED))" ] && \
+	    [ -z "$$(find $(FUZZ_SEEDS_FROM) -newer $(FUZZ_SEEDS_STAMP) 2>/dev/null | head -n 1)" ]; then \
+	  echo "fuzz-seeds: build/fuzz/seeds is newer than what it is made from"; \
+	else \
+	  rm -f $(FUZZ_SEEDS_STAMP) && sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZCOV_PICKED) && \
+	  echo "$(strip $(FUZZCOV_PICKED))" > $(FUZZ_SEEDS_STAMP); \
+	fi
 
 fuzz-smoke: fuzz-seeds
 	@$(if $(FUZZ_PICKED),,echo "fuzz-smoke: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
