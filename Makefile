@@ -1290,8 +1290,7 @@ FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED
 # seed script, a committed seed) or other pairs are asked for: the stamp
 # holds the pairs it made.  make test and make test-deep each ask.
 FUZZ_SEEDS_STAMP := build/fuzz/seeds/.made
-FUZZ_SEEDS_FROM := $(wildcard scripts/fuzz_seed*.sh) $(shell find fuzz/seeds -type f 2>/dev/null) \
-  $(foreach s,$(STAGES),build/$(s)/kv)
+FUZZ_SEEDS_FROM = $(wildcard scripts/fuzz_seed*.sh) fuzz/seeds $(foreach s,$(STAGES),build/$(s)/kv)
 fuzz-seeds: all
 	@if [ "$$(cat $(FUZZ_SEEDS_STAMP) 2>/dev/null)" = "$(strip $(FUZZCOV_PICKED))" ] && \
 	    [ -z "$$(find $(FUZZ_SEEDS_FROM) -newer $(FUZZ_SEEDS_STAMP) 2>/dev/null | head -n 1)" ]; then \
