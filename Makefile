@@ -856,6 +856,14 @@ bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
 bench-raft-fill: $(B)/10-raft/kv
 	@$(MAKE) --no-print-directory deps DEPS=bench-server
 	@sh scripts/bench_raft_fill.sh $(B) $(BENCH_FILL_OTHER)
+# Writes a second at the group's leader with the Raft log written in
+# libraft's own 4 KiB blocks (--raft-log-block 4096) and in the default
+# 16 KiB ones, 1 and 50 clients, BENCH_OPT_ROUNDS (6) alternating rounds
+# (scripts/bench_raft_options.sh, which compares any two sets of member
+# options).  No etcd.  Needs an idle machine.
+.PHONY: bench-raft-blocks
+bench-raft-blocks: $(B)/10-raft/kv $(B)/bench/raft_load
+	@sh scripts/bench_raft_options.sh $(B) "--raft-log-block 4096" ""
 $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)

@@ -145,6 +145,20 @@ static int member_raft(struct member *m, int bootstrap)
         return -1;
     }
     m->io.data = m->guarded.data; /* libuv's callbacks find libraft through either */
+    /* The log's write unit.  libraft 0.15 writes each append from the
+     * start of the block it last left unfilled to the end of the next,
+     * zeros after the entries, with O_DIRECT and RWF_DSYNC, into 8 MiB
+     * segments reserved by posix_fallocate: on ext4 the first write into
+     * a block finds it unwritten and cannot return before a journal
+     * commit has recorded it written.  With libraft's own unit (the
+     * smallest direct I/O takes, 4 KiB here) an append of 50 clients'
+     * writes crosses into new blocks nearly every time; with 16 KiB, in
+     * about one append of two, at the price of a 16 KiB write where a
+     * small append wrote 4 KiB (docs/perf-10-raft.md, "The log's
+     * blocks").  raft_init probes the unit and overwrites what was set
+     * before it, so it is set here, after it, before raft_start opens a
+     * segment. */
+    raft_uv_set_block_size(&m->io, (size_t)m->opt.log_block);
     replica_fsm_attach(&m->fsm, &m->raft);
     if (m->opt.election_ms != 0)
         raft_set_election_timeout(&m->raft, m->opt.election_ms);

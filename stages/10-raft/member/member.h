@@ -75,7 +75,12 @@ typedef struct member_options {
     unsigned long long max_entry, max_message;  /* --raft-max-entry, --raft-max-message */
     unsigned long long reserve;   /* --raft-disk-reserve: bytes kept free (member_disk.c);
                                      MEMBER_RESERVE_UNSET until given or defaulted */
+    unsigned long long log_block; /* --raft-log-block: libraft's write unit; 0 until
+                                     given or defaulted (MEMBER_LOG_BLOCK_DEFAULT) */
 } member_options;
+/* libraft's log is written in blocks of this many bytes (member.c,
+ * member_raft): a power of two, a multiple of any disk's sector. */
+#define MEMBER_LOG_BLOCK_DEFAULT (16u << 10)
 #define MEMBER_RESERVE_UNSET (~0ull)
 
 /* A membership change under way (member_change.c): one at a time, for

@@ -7,7 +7,9 @@
  *     credentials, peer_tls.h), or, for a group that never leaves this
  *     host, --raft-insecure, which every Raft address (the peers', and
  *     --raft-bind) must then keep on the loopback network, 127.0.0.0/8;
- *   - --raft-join and --raft-bootstrap exclude each other.
+ *   - --raft-join and --raft-bootstrap exclude each other;
+ *   - --raft-log-block is a power of two (a multiple of every sector size
+ *     a disk has, 512 or 4096 bytes, as direct I/O needs).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,8 +46,12 @@ void member_usage(FILE *to)
             "  --raft-max-message BYTES    the largest message (default %llu)\n"
             "  --raft-disk-reserve BYTES   writes are refused below this much free space\n"
             "                              (default %llu, docs/10-raft-operating.md,\n"
-            "                              \"A full disk\")\n",
-            MEMBER_MAX_ENTRY_DEFAULT, MEMBER_MAX_MESSAGE_DEFAULT, MEMBER_RESERVE_DEFAULT);
+            "                              \"A full disk\")\n"
+            "  --raft-log-block BYTES      the Raft log is written in blocks of this size, a\n"
+            "                              power of two from 4k to 1m (default %uk;\n"
+            "                              docs/10-raft-operating.md, \"The log's blocks\")\n",
+            MEMBER_MAX_ENTRY_DEFAULT, MEMBER_MAX_MESSAGE_DEFAULT, MEMBER_RESERVE_DEFAULT,
+            MEMBER_LOG_BLOCK_DEFAULT >> 10);
 }
 
 /* A number in [lo, hi] with an optional k, m or g (powers of 1024). */
@@ -88,6 +94,7 @@ int member_option(void *x, char **args, int nargs, int *i, int *bad)
         {"--raft-max-entry", 4096, 1ull << 32, &o->max_entry, NULL},
         {"--raft-max-message", 4096, 1ull << 40, &o->max_message, NULL},
         {"--raft-disk-reserve", 0, 1ull << 40, &o->reserve, NULL},
+        {"--raft-log-block", 4096, 1u << 20, &o->log_block, NULL},
     };
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
         if (strcmp(a, nums[k].name) != 0)
@@ -140,7 +147,8 @@ int member_wanted(void *x, int stdio)
     member_options *o = &m->opt;
     int any = o->peers != NULL || o->snapshot_every != 0 || o->election_ms != 0 ||
               o->bind != NULL || o->join || o->bootstrap || o->tls != NULL || o->insecure ||
-              o->max_entry != 0 || o->max_message != 0 || o->reserve != MEMBER_RESERVE_UNSET;
+              o->max_entry != 0 || o->max_message != 0 || o->reserve != MEMBER_RESERVE_UNSET ||
+              o->log_block != 0;
     if (o->id == 0 && !any)
         return 0; /* no member: the server serves stage 09's engine as it is */
     if (o->id == 0 || o->peers == NULL || stdio) {
@@ -189,5 +197,11 @@ int member_wanted(void *x, int stdio)
     }
     if (o->reserve == MEMBER_RESERVE_UNSET)
         o->reserve = MEMBER_RESERVE_DEFAULT;
+    if (o->log_block == 0)
+        o->log_block = MEMBER_LOG_BLOCK_DEFAULT;
+    if ((o->log_block & (o->log_block - 1)) != 0) {
+        member_say(m, "--raft-log-block %llu is not a power of two", o->log_block);
+        return -1;
+    }
     return 1;
 }
