@@ -543,6 +543,46 @@ def an_engine_lost_is_rebuilt_from_the_log(c):
               "(got %r)" % (f + 1, k, v, got))
 
 
+def a_log_written_in_other_blocks_is_read_back(c):
+    """The unit libraft writes its log in (--raft-log-block, 16 KiB by
+    default) is no part of the log's format: each member in turn, killed
+    while clients write (its open segments left as a power cut would),
+    starts again with another (4 KiB, 64 KiB, then the default), over
+    segments written in the old one, and catches up.  Every acknowledged
+    write is then read at every member (READONLY)."""
+    rc = retrying(c.client)
+    acked = {}
+    n = 0
+
+    def write(count):
+        nonlocal n
+        for _ in range(count):
+            k, v = "blk:%03d" % (n % 150), "v%d" % n
+            retrying(lambda: rc.set(k, v))
+            acked[k] = v
+            n += 1
+
+    try:
+        for i, block in enumerate(("4k", "64k", None)):
+            write(200)
+            c.kill(i)
+            c.extra_of[i] = ["--raft-log-block", block] if block else []
+            c.start(i)
+            write(50)
+            caught_up(c, i)
+        write(100)
+        for i in range(c.n):
+            caught_up(c, i)
+            keys = sorted(acked)
+            got = readonly_get(c, i, keys)
+            wrong = [(k, acked[k], g) for k, g in zip(keys, got) if g != acked[k]]
+            check(not wrong, "member %d, restarted with another block, reads every "
+                  "acknowledged write (first wrong: %r)" % (i + 1, wrong[:3]))
+    finally:
+        for i in range(c.n):
+            c.extra_of.pop(i, None)
+
+
 def a_transaction_is_one_command(c):
     """EXEC on the leader (serve_handoff.c, member_write.c): its queue's SET
     (NX and XX too), MSET and DEL applied as one command, with their
@@ -2898,7 +2938,8 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
     or a host name for an IPv4 address, among them), too long, with too
     many peers, an id twice, or without its own id; without credentials
     or --raft-insecure, with both, with --raft-insecure off loopback,
-    with --raft-join and --raft-bootstrap, an empty directory with
+    with --raft-join and --raft-bootstrap, --raft-log-block out of range
+    or not a power of two, an empty directory with
     neither; KV_RAFT_PLANTED naming no planted mistake; an engine it
     cannot open: each exits 2 saying what is wrong."""
     root = tempfile.mkdtemp(prefix="kv-cluster-bad-")
@@ -2999,6 +3040,10 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                  "--raft-max-message 8192 is below --raft-max-entry 16384"),
                 (["--raft-disk-reserve", "lots"],
                  "--raft-disk-reserve takes a number from 0 to 1099511627776"),
+                (["--raft-log-block", "2k"],
+                 "--raft-log-block takes a number from 4096 to 1048576"),
+                (["--raft-log-block", "12k", "--raft-insecure"],
+                 "--raft-log-block 12288 is not a power of two"),
                 (["--raft-tls"], "--raft-tls needs a value"),
                 (["--stdio", "--raft-insecure"], "--raft-id and --raft-peers come together, "
                  "and not with --stdio; the other --raft- options need them")):
@@ -3239,6 +3284,8 @@ def main():
                           ioredis_transactions_at_a_follower_and_the_leader),
                          ("an_engine_lost_is_rebuilt_from_the_log",
                           an_engine_lost_is_rebuilt_from_the_log),
+                         ("a_log_written_in_other_blocks_is_read_back",
+                          a_log_written_in_other_blocks_is_read_back),
                          ("the_leader_killed_loses_no_acknowledged_write",
                           the_leader_killed_loses_no_acknowledged_write),
                          ("a_history_across_a_leaders_death_is_linearizable",
