@@ -12,8 +12,7 @@
  *   member_certs.c    the credentials: refused expired, warned of before
  *                     they expire, reloaded on SIGHUP
  *   member_boot.c     whether an empty directory may start a new group,
- *                     asked of the peers (a wiped member cannot rewrite
- *                     history)
+ *                     asked of the peers (no wiped member rewrites history)
  *   member_disk.c     room on disk: writes refused, and libraft's log
  *                     kept from running out of space, while it is short
  *   member_write.c    the server's writes proposed as commands, settled
@@ -75,12 +74,8 @@ typedef struct member_options {
     unsigned long long max_entry, max_message;  /* --raft-max-entry, --raft-max-message */
     unsigned long long reserve;   /* --raft-disk-reserve: bytes kept free (member_disk.c);
                                      MEMBER_RESERVE_UNSET until given or defaulted */
-    unsigned long long log_block; /* --raft-log-block: libraft's write unit; 0 until
-                                     given or defaulted (MEMBER_LOG_BLOCK_DEFAULT) */
+    unsigned long long log_block; /* --raft-log-block: the log's write unit (member.c) */
 } member_options;
-/* libraft's log is written in blocks of this many bytes (member.c,
- * member_raft): a power of two, a multiple of any disk's sector. */
-#define MEMBER_LOG_BLOCK_DEFAULT (16u << 10)
 #define MEMBER_RESERVE_UNSET (~0ull)
 
 /* A membership change under way (member_change.c): one at a time, for

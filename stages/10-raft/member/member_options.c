@@ -21,6 +21,8 @@
 #define MEMBER_MAX_ENTRY_DEFAULT (KV_MAX_BATCH_BYTES + 64u * 1024u)
 #define MEMBER_MAX_MESSAGE_DEFAULT (1ull << 30)
 #define MEMBER_RESERVE_DEFAULT (64ull << 20)
+/* libraft's log written in blocks of 16 KiB (member.c, member_raft). */
+#define MEMBER_LOG_BLOCK_DEFAULT (16u << 10)
 
 void member_usage(FILE *to)
 {
