@@ -146,11 +146,11 @@ static int member_raft(struct member *m, int bootstrap)
     }
     m->io.data = m->guarded.data; /* libuv's callbacks find libraft through either */
     /* The log's write unit.  libraft 0.15 writes each append from the
-     * start of the block it last left unfilled to the end of the next,
-     * zeros after the entries, with O_DIRECT and RWF_DSYNC, into 8 MiB
-     * segments reserved by posix_fallocate: on ext4 the first write into
-     * a block finds it unwritten and cannot return before a journal
-     * commit has recorded it written.  With libraft's own unit (the
+     * start of the block it last left part empty to the end of the block
+     * its entries reach, zeros after them, with O_DIRECT and RWF_DSYNC,
+     * into 8 MiB segments reserved by posix_fallocate: on ext4 the first
+     * write into a block finds it unwritten and cannot return before a
+     * journal commit has recorded it written.  With libraft's own unit (the
      * smallest direct I/O takes, 4 KiB here) an append of 50 clients'
      * writes crosses into new blocks nearly every time; with 16 KiB, in
      * about one append of two, at the price of a 16 KiB write where a
